@@ -1,0 +1,171 @@
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from territories.models import Intercommunality, Region
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra):
+        if not email:
+            raise ValueError("L'adresse électronique est obligatoire.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A public agent, who logs in with their e-mail address."""
+
+    email = models.EmailField("adresse électronique", unique=True)
+    first_name = models.CharField("prénom", max_length=150, blank=True)
+    last_name = models.CharField("nom", max_length=150, blank=True)
+    is_staff = models.BooleanField("accès à l'administration", default=False)
+    is_active = models.BooleanField("actif", default=True)
+    date_joined = models.DateTimeField("date d'inscription", default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = "utilisateur"
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.email
+
+    def clean(self):
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+    def get_full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_short_name(self) -> str:
+        return self.first_name or self.email
+
+
+class Organisation(models.Model):
+    class Kind(models.TextChoices):
+        EPCI = "epci", "Intercommunalité (EPCI)"
+        REGION = "region", "Région"
+        MINISTRY = "ministry", "Ministère"
+        OPERATOR = "operator", "Opérateur"
+
+    kind = models.CharField("nature", max_length=10, choices=Kind.choices)
+    name = models.CharField("nom", max_length=200, unique=True)
+    intercommunality = models.OneToOneField(
+        Intercommunality,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="organisation",
+        verbose_name="EPCI de référence",
+    )
+    region = models.OneToOneField(
+        Region,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="organisation",
+        verbose_name="région de référence",
+    )
+
+    class Meta:
+        verbose_name = "organisation"
+        ordering = ["kind", "name"]
+        constraints = [
+            models.CheckConstraint(
+                name="organisation_reference_matches_kind",
+                condition=(
+                    models.Q(kind="epci", intercommunality__isnull=False, region__isnull=True)
+                    | models.Q(kind="region", region__isnull=False, intercommunality__isnull=True)
+                    | models.Q(
+                        kind__in=["ministry", "operator"],
+                        region__isnull=True,
+                        intercommunality__isnull=True,
+                    )
+                ),
+                violation_error_message=(
+                    "Une organisation EPCI doit être reliée à son EPCI, une Région à sa région, "
+                    "et un ministère ou un opérateur à aucun des deux."
+                ),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    EPCI_AGENT = "epci_agent", "Agent d'intercommunalité"
+    REGION_REVIEWER = "region_reviewer", "Instructeur régional"
+    MINISTRY_AGENT = "ministry_agent", "Agent du ministère"
+    OPERATOR_AGENT = "operator_agent", "Agent d'opérateur"
+    STEERING_MEMBER = "steering_member", "Membre du comité de pilotage"
+
+
+# A role makes sense only in an organisation of the matching kind.
+ROLE_ORGANISATION_KINDS: dict[str, set[str]] = {
+    Role.EPCI_AGENT: {Organisation.Kind.EPCI},
+    Role.REGION_REVIEWER: {Organisation.Kind.REGION},
+    Role.MINISTRY_AGENT: {Organisation.Kind.MINISTRY},
+    Role.OPERATOR_AGENT: {Organisation.Kind.OPERATOR},
+    Role.STEERING_MEMBER: {Organisation.Kind.MINISTRY},
+}
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="memberships", verbose_name="utilisateur"
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name="organisation",
+    )
+    role = models.CharField("rôle", max_length=20, choices=Role.choices)
+
+    class Meta:
+        verbose_name = "appartenance"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organisation", "role"], name="unique_membership_role"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} – {self.get_role_display()} – {self.organisation}"
+
+    def clean(self):
+        super().clean()
+        organisation = getattr(self, "organisation", None)
+        if organisation is None or not self.role:
+            return
+        if organisation.kind not in ROLE_ORGANISATION_KINDS[self.role]:
+            raise ValidationError(
+                {
+                    "role": (
+                        f"Le rôle « {self.get_role_display()} » ne convient pas à une "
+                        f"organisation de nature « {organisation.get_kind_display()} »."
+                    )
+                }
+            )

@@ -1,0 +1,43 @@
+"""Which territories a user works on: the one place that decides it.
+
+- an EPCI agent: the territories that contain their EPCI;
+- a Region reviewer: the territories their Region pilots;
+- a ministry agent or a steering committee member: every territory;
+- an operator agent: no territory as such; they read only the cases they are asked
+  about, which the case selectors grant case by case.
+"""
+
+from django.db.models import Q, QuerySet
+
+from accounts.models import Membership, Role
+from territories.models import Territory, TerritoryIntercommunality
+
+NATIONAL_ROLES = (Role.MINISTRY_AGENT, Role.STEERING_MEMBER)
+
+
+def roles_of(user) -> set[str]:
+    if not user.is_authenticated or not user.is_active:
+        return set()
+    return set(Membership.objects.filter(user=user).values_list("role", flat=True))
+
+
+def territories_for_user(user) -> QuerySet[Territory]:
+    if not user.is_authenticated or not user.is_active:
+        return Territory.objects.none()
+    if Membership.objects.filter(user=user, role__in=NATIONAL_ROLES).exists():
+        return Territory.objects.all()
+    epci_links = TerritoryIntercommunality.objects.filter(
+        intercommunality__organisation__memberships__user=user,
+        intercommunality__organisation__memberships__role=Role.EPCI_AGENT,
+    ).values("territory_id")
+    piloted = Q(
+        pilot_region__organisation__memberships__user=user,
+        pilot_region__organisation__memberships__role=Role.REGION_REVIEWER,
+    )
+    in_scope = Territory.objects.filter(Q(pk__in=epci_links) | piloted).values("pk")
+    # The join through memberships can repeat a territory; filtering by pk keeps one row each.
+    return Territory.objects.filter(pk__in=in_scope)
+
+
+def can_see_territory(user, territory: Territory) -> bool:
+    return territories_for_user(user).filter(pk=territory.pk).exists()

@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "Territoires d'industrie — administration"
+admin.site.site_title = "Territoires d'industrie"
+
+urlpatterns = [
+    path("", include("accounts.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,23 @@
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+
+class PingConsumer(AsyncJsonWebsocketConsumer):
+    """A liveness probe for authenticated sessions.
+
+    The real notification consumer arrives with the real-time issue; this one
+    proves that the ASGI stack, the session and the origin check work end to end.
+    """
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            # Closing before accept() reaches the client as an HTTP 403 refusal.
+            await self.close()
+            return
+        await self.accept()
+
+    async def receive_json(self, content, **kwargs):
+        if content.get("type") == "ping":
+            await self.send_json({"type": "pong", "user": self.scope["user"].email})
+        else:
+            await self.send_json({"type": "error", "message": "Message inconnu."})
