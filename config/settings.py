@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",
     "channels",
     "dsfr",
     "widget_tweaks",
@@ -152,7 +153,11 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# In development whitenoise serves from the apps' folders; only production collects them.
+STATIC_ROOT = (
+    Path(os.environ.get("STATIC_ROOT", str(BASE_DIR / "staticfiles"))) if PRODUCTION else None
+)
+WHITENOISE_USE_FINDERS = not PRODUCTION
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

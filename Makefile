@@ -1,0 +1,43 @@
+# Two commands: `make run` (the demo, on SQLite and the in-memory channel layer)
+# and `make test` (the whole suite, on a throwaway PostgreSQL and Redis).
+PYTHON := $(shell scripts/find-python)
+UV_VERSION := 0.13.8
+UV := .uv/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: install run test lint format bench clean
+
+$(UV):
+	$(PYTHON) -m venv .uv
+	.uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+install: $(VENV)/.synced
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_reference_data
+	$(PY) manage.py seed_demo
+	$(PY) -m uvicorn config.asgi:application --host $(HOST) --port $(PORT)
+
+test: install
+	$(PY) scripts/with_services.py $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf .uv $(VENV) db.sqlite3 staticfiles

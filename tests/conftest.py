@@ -1,0 +1,30 @@
+import os
+
+import pytest
+
+
+def pytest_configure(config):
+    # The suite runs on the real parts only; `make test` starts them.
+    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        pytest.exit(
+            "Les tests tournent sur PostgreSQL et Redis : lancez-les avec « make test ».", 2
+        )
+    if not os.environ.get("REDIS_URL"):
+        pytest.exit("REDIS_URL manque : lancez les tests avec « make test ».", 2)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    # Loaded once; the rollback of each ordinary test keeps it.
+    from tests.factories import ensure_reference_data
+
+    with django_db_blocker.unblock():
+        ensure_reference_data()
+
+
+@pytest.fixture
+def reference_data(db):
+    """The real reference data, reloaded if a transactional test flushed it."""
+    from tests.factories import ensure_reference_data
+
+    ensure_reference_data()

@@ -1,0 +1,73 @@
+import factory
+
+from accounts.models import Membership, Organisation, Role, User
+from territories.models import Intercommunality, Region
+from territories.reference_data import load_reference_data
+
+
+def ensure_reference_data() -> None:
+    if Region.objects.count() != 18 or Intercommunality.objects.count() != 1255:
+        load_reference_data()
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"agent{n}@exemple.gouv.fr")
+    first_name = "Agent"
+    last_name = factory.Sequence(lambda n: f"N{n}")
+    password = factory.PostGenerationMethodCall("set_password", "mot-de-passe-de-test")
+
+    @factory.post_generation
+    def save_password(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+def epci_organisation(siren: str) -> Organisation:
+    epci = Intercommunality.objects.get(siren=siren)
+    return Organisation.objects.get_or_create(
+        intercommunality=epci, defaults={"kind": Organisation.Kind.EPCI, "name": epci.name}
+    )[0]
+
+
+def region_organisation(code: str) -> Organisation:
+    region = Region.objects.get(code=code)
+    return Organisation.objects.get_or_create(
+        region=region, defaults={"kind": Organisation.Kind.REGION, "name": f"Région {region.name}"}
+    )[0]
+
+
+def national_organisation(kind: str, name: str) -> Organisation:
+    return Organisation.objects.get_or_create(name=name, defaults={"kind": kind})[0]
+
+
+def user_with_role(role: str, organisation: Organisation, **user_fields) -> User:
+    user = UserFactory(**user_fields)
+    Membership.objects.create(user=user, organisation=organisation, role=role)
+    return user
+
+
+def epci_agent(siren: str, **fields) -> User:
+    return user_with_role(Role.EPCI_AGENT, epci_organisation(siren), **fields)
+
+
+def region_reviewer(code: str, **fields) -> User:
+    return user_with_role(Role.REGION_REVIEWER, region_organisation(code), **fields)
+
+
+def ministry_agent(**fields) -> User:
+    ministry = national_organisation(Organisation.Kind.MINISTRY, "Ministère (DGE)")
+    return user_with_role(Role.MINISTRY_AGENT, ministry, **fields)
+
+
+def steering_member(**fields) -> User:
+    ministry = national_organisation(Organisation.Kind.MINISTRY, "Ministère (DGE)")
+    return user_with_role(Role.STEERING_MEMBER, ministry, **fields)
+
+
+def operator_agent(name: str = "Bpifrance", **fields) -> User:
+    operator = national_organisation(Organisation.Kind.OPERATOR, name)
+    return user_with_role(Role.OPERATOR_AGENT, operator, **fields)

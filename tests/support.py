@@ -1,0 +1,75 @@
+"""Real servers for the tests: uvicorn serving the ASGI app as a subprocess."""
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def django_subprocess_env(**overrides: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.update(overrides)
+    return env
+
+
+@contextlib.contextmanager
+def uvicorn_server(database_name: str, timeout: float = 30.0) -> Iterator[str]:
+    """Serve config.asgi under uvicorn on a free port, on the tests' database; yield its URL."""
+    from django.db import connection
+
+    settings = connection.settings_dict
+    database_url = (
+        f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{database_name}"
+    )
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=django_subprocess_env(DATABASE_URL=database_url),
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"uvicorn exited with code {process.returncode}")
+            try:
+                httpx.get(f"{url}/connexion/", timeout=1.0)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
