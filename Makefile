@@ -26,7 +26,7 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_reference_data
 	$(PY) manage.py seed_demo
-	$(PY) -m uvicorn config.asgi:application --host $(HOST) --port $(PORT)
+	$(PY) -m uvicorn config.asgi:application --host $(HOST) --port $(PORT) --lifespan off
 
 test: install
 	$(PY) scripts/with_services.py $(PY) -m pytest $(PYTEST_ARGS)

@@ -49,6 +49,8 @@ def uvicorn_server(database_name: str, timeout: float = 30.0) -> Iterator[str]:
             str(port),
             "--log-level",
             "warning",
+            "--lifespan",
+            "off",
         ],
         cwd=ROOT,
         env=django_subprocess_env(DATABASE_URL=database_url),
