@@ -5,6 +5,7 @@ directory removed) however the command ends. PostgreSQL refuses to run as root, 
 the cluster is run as the ``postgres`` system user.
 
 Usage: python scripts/with_services.py COMMAND [ARG...]
+POSTGRES_BINDIR and REDIS_SERVER override where the binaries are looked for.
 """
 
 import glob
@@ -31,6 +32,11 @@ def free_port() -> int:
 
 
 def postgres_bindir() -> Path:
+    forced = os.environ.get("POSTGRES_BINDIR")
+    if forced:
+        if not Path(forced, "initdb").exists():
+            raise MissingTool(f"POSTGRES_BINDIR={forced} ne contient pas initdb.")
+        return Path(forced)
     candidates = sorted(
         glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name)
     )
@@ -48,6 +54,11 @@ def postgres_bindir() -> Path:
 
 
 def redis_server() -> str:
+    forced = os.environ.get("REDIS_SERVER")
+    if forced:
+        if not Path(forced).exists():
+            raise MissingTool(f"REDIS_SERVER={forced} n'existe pas. Installez redis-server.")
+        return forced
     path = shutil.which("redis-server") or (
         "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
     )
