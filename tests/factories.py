@@ -71,3 +71,65 @@ def steering_member(**fields) -> User:
 def operator_agent(name: str = "Bpifrance", **fields) -> User:
     operator = national_organisation(Organisation.Kind.OPERATOR, name)
     return user_with_role(Role.OPERATOR_AGENT, operator, **fields)
+
+
+def contract_in_state(state: str, *, territory_code: str = "8414", author=None, actions: int = 1):
+    """A territory contract brought to ``state`` through the real services (one trait per state)."""
+    from datetime import date
+    from decimal import Decimal
+
+    from cases import services
+    from territories.models import Territory
+
+    territory = Territory.objects.get(code=territory_code)
+    epci = territory.intercommunalities.order_by("siren").first()
+    author = author or epci_agent(epci.siren)
+    contract = services.contract_create(
+        territory=territory,
+        actor=author,
+        title=f"Contrat de territoire {territory.name}",
+        period_start=date(2019, 3, 5),
+        period_end=date(2022, 12, 31),
+    )
+    for number in range(actions):
+        services.action_save(
+            case=contract,
+            actor=author,
+            expected_version=contract_version(contract),
+            fields={
+                "title": f"Fiche-action {number + 1}",
+                "axis": "innover",
+                "project_owner": "Porteur",
+                "total_cost": Decimal("100000.00"),
+            },
+            financings=[{"funder": "bpifrance", "amount": Decimal("40000"), "status": "requested"}],
+        )
+    path = {
+        "draft": [],
+        "regional_review": ["submit"],
+        "ministerial_review": ["submit", "approve"],
+        "signed_off": ["submit", "approve", "sign_off"],
+        "rejected": ["submit", "reject"],
+        "withdrawn": ["withdraw"],
+    }[state]
+    region = territory.pilot_region.code
+    actors = {
+        "submit": author,
+        "withdraw": author,
+        "approve": lambda: region_reviewer(region),
+        "reject": lambda: region_reviewer(region),
+        "sign_off": ministry_agent,
+    }
+    for name in path:
+        actor = actors[name]
+        actor = actor() if callable(actor) and not hasattr(actor, "pk") else actor
+        comment = "Motif" if name == "reject" else ""
+        services.run_transition(case=contract, actor=actor, name=name, comment=comment)
+    contract.refresh_from_db()
+    return contract
+
+
+def contract_version(contract) -> int:
+    from cases.models import Case
+
+    return Case.objects.values_list("version", flat=True).get(pk=contract.pk)

@@ -1,0 +1,75 @@
+"""Checking an uploaded file by its content, never by its name."""
+
+import os
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from pathlib import PurePosixPath, PureWindowsPath
+
+import puremagic
+
+MAX_SIZE = 20 * 1024 * 1024
+ALLOWED_TYPES = {
+    "application/pdf": "PDF",
+    "application/vnd.oasis.opendocument.text": "ODT",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "DOCX",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "XLSX",
+    "image/png": "PNG",
+    "image/jpeg": "JPEG",
+}
+ALLOWED_LABEL = "PDF, ODT, DOCX, XLSX, PNG ou JPEG"
+
+
+class DocumentRejected(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class InspectedUpload:
+    content_type: str
+    safe_name: str
+
+
+def safe_name(name: str) -> str:
+    """The last part of the name the browser sent, without path or control characters."""
+    base = PureWindowsPath(PurePosixPath(name or "").name).name
+    base = "".join(ch for ch in unicodedata.normalize("NFC", base) if ch.isprintable())
+    base = base.strip().lstrip(".")
+    return base[:200] or "document"
+
+
+def _detect(upload) -> str:
+    # puremagic's deep scan (which tells a DOCX from any ZIP, by its manifest) reads a path.
+    path = getattr(upload, "temporary_file_path", None)
+    if path:
+        return puremagic.from_file(path(), mime=True)
+    with tempfile.NamedTemporaryFile(delete=False) as handle:
+        for chunk in upload.chunks():
+            handle.write(chunk)
+    try:
+        return puremagic.from_file(handle.name, mime=True)
+    finally:
+        os.unlink(handle.name)
+        upload.seek(0)
+
+
+def inspect_upload(upload) -> InspectedUpload:
+    if upload is None:
+        raise DocumentRejected("Aucun fichier n'a été envoyé.")
+    if upload.size == 0:
+        raise DocumentRejected("Le fichier est vide.")
+    if upload.size > MAX_SIZE:
+        size_mb = upload.size / (1024 * 1024)
+        raise DocumentRejected(
+            f"Le fichier pèse {size_mb:.1f} Mo : la taille maximale est de 20 Mo."
+        )
+    try:
+        content_type = _detect(upload)
+    except puremagic.PureError:
+        content_type = ""
+    if content_type not in ALLOWED_TYPES:
+        raise DocumentRejected(
+            "Type de fichier refusé : seuls les documents "
+            f"{ALLOWED_LABEL} sont acceptés (le contenu du fichier est vérifié, pas son nom)."
+        )
+    return InspectedUpload(content_type=content_type, safe_name=safe_name(upload.name))

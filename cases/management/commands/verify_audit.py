@@ -1,0 +1,21 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from cases.audit import verify_case
+from cases.models import Case
+
+
+class Command(BaseCommand):
+    help = (
+        "Vérifie la chaîne d'audit de chaque dossier ; échoue en nommant le premier maillon rompu."
+    )
+
+    def handle(self, *args, **options):
+        checked = 0
+        for case in Case.objects.order_by("pk").iterator():
+            broken = verify_case(case)
+            if broken is not None:
+                raise CommandError(f"Chaîne d'audit rompue — {broken}")
+            checked += 1
+        self.stdout.write(
+            self.style.SUCCESS(f"{checked} dossier(s) vérifié(s) : chaînes intactes.")
+        )

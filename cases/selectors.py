@@ -1,0 +1,83 @@
+"""Queries scoped to a user: every lookup from a request goes through here."""
+
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet, Sum
+
+from accounts.scoping import territories_for_user
+from cases import permissions as perms
+from cases.models import (
+    ActionSheet,
+    Axis,
+    Case,
+    CaseEvent,
+    Comment,
+    Document,
+    FinancingLine,
+    Funder,
+    TerritoryContract,
+)
+
+
+def cases_for_user(user) -> QuerySet[Case]:
+    return Case.objects.filter(territory__in=territories_for_user(user))
+
+
+def contracts_for_user(user) -> QuerySet[TerritoryContract]:
+    return TerritoryContract.objects.filter(
+        territory__in=territories_for_user(user)
+    ).select_related("territory__pilot_region")
+
+
+def comments_for_user(user, case: Case) -> QuerySet[Comment]:
+    comments = case.comments.select_related("author")
+    if perms.is_reviewing_institution(user, case):
+        return comments
+    return comments.filter(private=False)
+
+
+def events_for_user(user, case: Case) -> QuerySet[CaseEvent]:
+    events = case.events.select_related("actor").order_by("seq")
+    if perms.is_reviewing_institution(user, case):
+        return events
+    return events.filter(private=False)
+
+
+def documents_for_user(user, case: Case) -> QuerySet[Document]:
+    return case.documents.select_related("uploaded_by")
+
+
+def document_for_user(user, pk: int) -> QuerySet[Document]:
+    return Document.objects.filter(pk=pk, case__in=cases_for_user(user))
+
+
+def actions_of(contract: TerritoryContract) -> QuerySet[ActionSheet]:
+    return contract.actions.prefetch_related("financings")
+
+
+def contract_totals(contract: TerritoryContract) -> dict:
+    """Costs per axis and financing per funder, as shown on the contract page."""
+    zero = Decimal("0")
+    by_axis = dict.fromkeys(Axis.values, zero)
+    for row in contract.actions.values("axis").annotate(total=Sum("total_cost")):
+        by_axis[row["axis"]] = row["total"] or zero
+    by_funder = {}
+    lines = FinancingLine.objects.filter(action__contract=contract)
+    for row in lines.values("funder").annotate(
+        requested=Sum("amount", filter=Q(status="requested")),
+        committed=Sum("amount", filter=Q(status="committed")),
+    ):
+        by_funder[row["funder"]] = {
+            "requested": row["requested"] or zero,
+            "committed": row["committed"] or zero,
+        }
+    funders = dict(Funder.choices)
+    return {
+        "by_axis": [(label, by_axis[value]) for value, label in Axis.choices],
+        "total_cost": sum(by_axis.values(), zero),
+        "by_funder": [
+            (funders[value], amounts["requested"], amounts["committed"])
+            for value, amounts in sorted(by_funder.items(), key=lambda item: funders[item[0]])
+        ],
+        "total_financing": sum((a["requested"] + a["committed"] for a in by_funder.values()), zero),
+    }

@@ -1,0 +1,507 @@
+"""The only code that changes a case. Views, flows, commands and tests all come through here.
+
+Every service runs in one transaction: lock the case row, check the version the user saw,
+check the actor's permission explicitly, check the guard, act, save, append the audit event,
+announce. Whatever fails raises a ``CaseActionError`` with a French message, and nothing
+is changed.
+"""
+
+import hashlib
+from types import SimpleNamespace
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import formats, timezone
+
+from cases import permissions as perms
+from cases.audit import append_event
+from cases.documents import DocumentRejected, inspect_upload
+from cases.hooks import CaseAnnouncement, announce
+from cases.models import (
+    ActionSheet,
+    Case,
+    CaseEvent,
+    Comment,
+    Document,
+    FinancingLine,
+    TerritoryContract,
+)
+
+TRANSITION_LABELS = {
+    "submit": "déposer le dossier",
+    "approve": "transmettre au ministère",
+    "request_changes": "demander des modifications",
+    "reject": "rejeter le dossier",
+    "withdraw": "retirer le dossier",
+    "sign_off": "valider le dossier",
+    "contractualise": "contractualiser",
+}
+COMMENT_REQUIRED = {"request_changes", "reject"}
+TIMESTAMP_FIELDS = [
+    "submitted_at",
+    "ministerial_review_at",
+    "signed_off_at",
+    "contractualised_at",
+    "closed_at",
+]
+CONTRACT_FIELDS = [
+    "title",
+    "summary",
+    "period_start",
+    "period_end",
+    "elected_lead_name",
+    "elected_lead_role",
+    "industrial_lead_name",
+    "industrial_lead_role",
+]
+ACTION_FIELDS = [
+    "title",
+    "axis",
+    "project_owner",
+    "description",
+    "total_cost",
+    "schedule",
+    "status",
+]
+FINANCING_FIELDS = ["funder", "amount", "status"]
+
+
+class CaseActionError(Exception):
+    """An action refused with a message for the user; ``status`` is the HTTP answer."""
+
+    status = 400
+
+    def __init__(self, message: str, *, problems: list[str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.problems = problems or []
+
+
+class ActionForbidden(CaseActionError):
+    status = 403
+
+
+class ActionNotPossible(CaseActionError):
+    status = 409
+
+
+class StaleCase(CaseActionError):
+    status = 409
+
+
+class InvalidInput(CaseActionError):
+    status = 400
+
+
+# The machinery shared by every case kind.
+
+
+def _lock(case: Case) -> Case:
+    return type(case).objects.select_for_update().get(pk=case.pk)
+
+
+def _check_version(locked: Case, expected_version: int | None) -> None:
+    if expected_version is None or locked.version == expected_version:
+        return
+    who = locked.updated_by or locked.created_by
+    when = formats.date_format(timezone.localtime(locked.updated_at), "DATETIME_FORMAT")
+    raise StaleCase(
+        f"Ce dossier vient d'être modifié par {who} le {when}. "
+        "Rien n'a été enregistré : rechargez la page pour voir la version actuelle."
+    )
+
+
+def _touch(locked: Case, actor, now) -> None:
+    locked.version += 1
+    locked.updated_at = now
+    locked.updated_by = actor
+
+
+def _record(locked: Case, actor, *, fields: list[str], **event) -> CaseEvent:
+    """Append the audit event, save the case and tell the listeners."""
+    entry = append_event(locked, actor=actor, **event)
+    locked.save(update_fields=[*fields, "event_count", "audit_head"])
+    announce(CaseAnnouncement(case=locked, event=entry, actor=actor))
+    return entry
+
+
+def run_transition(
+    *, case: Case, actor, name: str, comment: str = "", expected_version: int | None = None
+) -> Case:
+    comment = (comment or "").strip()
+    with transaction.atomic():
+        locked = _lock(case)
+        _check_version(locked, expected_version)
+        method = getattr(locked, name)
+        meta = method._django_fsm
+        label = TRANSITION_LABELS.get(name, name)
+        if not meta.has_transition(locked.state):
+            raise ActionNotPossible(
+                f"Impossible de {label} : le dossier est à l'état « {locked.state_label} »."
+            )
+        if not meta.has_transition_perm(locked, locked.state, actor):
+            raise ActionForbidden(f"Vous n'avez pas le droit de {label} pour ce dossier.")
+        if name in COMMENT_REQUIRED and not comment:
+            raise InvalidInput(f"Un commentaire est obligatoire pour {label}.")
+        guard = getattr(locked, f"{name}_problems", None)
+        problems = guard() if guard else []
+        if problems:
+            raise InvalidInput(f"Impossible de {label} :", problems=problems)
+        from_state = locked.state
+        now = timezone.now()
+        method(at=now)
+        _touch(locked, actor, now)
+        _record(
+            locked,
+            actor,
+            fields=["state", "version", "updated_at", "updated_by", *TIMESTAMP_FIELDS],
+            kind=CaseEvent.Kind.TRANSITION,
+            name=name,
+            from_state=from_state,
+            to_state=locked.state,
+            comment=comment,
+            at=now,
+        )
+    return locked
+
+
+def case_submit(*, case: Case, actor, expected_version: int | None = None) -> Case:
+    return run_transition(case=case, actor=actor, name="submit", expected_version=expected_version)
+
+
+def case_approve(
+    *, case: Case, actor, comment: str = "", expected_version: int | None = None
+) -> Case:
+    return run_transition(
+        case=case, actor=actor, name="approve", comment=comment, expected_version=expected_version
+    )
+
+
+def case_request_changes(
+    *, case: Case, actor, comment: str, expected_version: int | None = None
+) -> Case:
+    return run_transition(
+        case=case,
+        actor=actor,
+        name="request_changes",
+        comment=comment,
+        expected_version=expected_version,
+    )
+
+
+def case_reject(*, case: Case, actor, comment: str, expected_version: int | None = None) -> Case:
+    return run_transition(
+        case=case, actor=actor, name="reject", comment=comment, expected_version=expected_version
+    )
+
+
+def case_withdraw(
+    *, case: Case, actor, comment: str = "", expected_version: int | None = None
+) -> Case:
+    return run_transition(
+        case=case, actor=actor, name="withdraw", comment=comment, expected_version=expected_version
+    )
+
+
+def case_sign_off(
+    *, case: Case, actor, comment: str = "", expected_version: int | None = None
+) -> Case:
+    return run_transition(
+        case=case, actor=actor, name="sign_off", comment=comment, expected_version=expected_version
+    )
+
+
+# Services named by the transitions a user may start from a page or a task.
+TRANSITION_SERVICES = {
+    "submit": case_submit,
+    "approve": case_approve,
+    "request_changes": case_request_changes,
+    "reject": case_reject,
+    "withdraw": case_withdraw,
+    "sign_off": case_sign_off,
+}
+
+
+def available_transitions(case: Case, user) -> list[str]:
+    """The transitions of TRANSITION_SERVICES that ``user`` may take on ``case`` now."""
+    return [
+        name
+        for name in TRANSITION_SERVICES
+        if hasattr(case, name)
+        and getattr(case, name)._django_fsm.has_transition(case.state)
+        and getattr(case, name)._django_fsm.has_transition_perm(case, case.state, user)
+    ]
+
+
+# Territory contracts.
+
+
+def _clean(instance) -> None:
+    try:
+        instance.full_clean(validate_unique=False)
+    except ValidationError as error:
+        problems = [
+            f"{message}" for messages in error.message_dict.values() for message in messages
+        ]
+        raise InvalidInput("Certaines informations sont invalides :", problems=problems) from error
+
+
+def contract_create(*, territory, actor, **fields) -> TerritoryContract:
+    if not perms.is_epci_agent_for(actor, SimpleNamespace(territory_id=territory.pk)):
+        raise ActionForbidden(
+            "Seuls les agents d'une intercommunalité du territoire peuvent créer son contrat."
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        contract = TerritoryContract(
+            kind=Case.Kind.CONTRACT,
+            territory=territory,
+            created_by=actor,
+            created_at=now,
+            updated_by=actor,
+            updated_at=now,
+            **{name: value for name, value in fields.items() if name in CONTRACT_FIELDS},
+        )
+        _clean_contract(contract)
+        contract.save()
+        contract.reference = f"{contract.REFERENCE_PREFIX}-{now.year}-{contract.pk:04d}"
+        _record(
+            contract,
+            actor,
+            fields=["reference"],
+            kind=CaseEvent.Kind.CREATION,
+            name="create",
+            to_state=contract.state,
+            payload={"fields": {name: getattr(contract, name) for name in CONTRACT_FIELDS}},
+            at=now,
+        )
+    return contract
+
+
+def _clean_contract(contract: TerritoryContract) -> None:
+    problems = []
+    try:
+        # Only the user's fields: cleaning the protected state would try to set it.
+        others = [f.name for f in contract._meta.fields if f.name not in CONTRACT_FIELDS]
+        contract.clean_fields(exclude=others)
+        contract.validate_constraints()
+    except ValidationError as error:
+        problems = [message for messages in error.message_dict.values() for message in messages]
+    if problems:
+        raise InvalidInput("Certaines informations sont invalides :", problems=problems)
+
+
+def _require_editable(locked: Case, actor) -> None:
+    if not perms.is_epci_agent_for(actor, locked):
+        raise ActionForbidden("Vous n'avez pas le droit de modifier ce dossier.")
+    if locked.state != "draft":
+        raise ActionNotPossible(
+            f"Le dossier n'est plus modifiable : il est à l'état « {locked.state_label} »."
+        )
+
+
+def contract_update(
+    *, case: TerritoryContract, actor, expected_version: int, changes: dict
+) -> TerritoryContract:
+    with transaction.atomic():
+        locked = _lock(case)
+        _check_version(locked, expected_version)
+        _require_editable(locked, actor)
+        diff = {}
+        for name in CONTRACT_FIELDS:
+            if name in changes and getattr(locked, name) != changes[name]:
+                diff[name] = [getattr(locked, name), changes[name]]
+                setattr(locked, name, changes[name])
+        if not diff:
+            return locked
+        _clean_contract(locked)
+        now = timezone.now()
+        _touch(locked, actor, now)
+        _record(
+            locked,
+            actor,
+            fields=[*diff, "version", "updated_at", "updated_by"],
+            kind=CaseEvent.Kind.EDIT,
+            name="update",
+            payload={"changes": diff},
+            at=now,
+        )
+    return locked
+
+
+def _validated_action(contract, fields: dict, action: ActionSheet | None = None) -> ActionSheet:
+    action = action or ActionSheet(contract=contract)
+    for name in ACTION_FIELDS:
+        if name in fields:
+            setattr(action, name, fields[name])
+    _clean(action)
+    return action
+
+
+def _validated_financings(action: ActionSheet, financings: list[dict]) -> list[FinancingLine]:
+    lines = []
+    for values in financings:
+        line = FinancingLine(action=action, **{n: values[n] for n in FINANCING_FIELDS})
+        try:
+            line.full_clean(exclude=["action"])
+        except ValidationError as error:
+            problems = [m for messages in error.message_dict.values() for m in messages]
+            raise InvalidInput(
+                "Une ligne de financement est invalide :", problems=problems
+            ) from error
+        lines.append(line)
+    return lines
+
+
+def _describe_action(action: ActionSheet, lines: list[FinancingLine]) -> dict:
+    return {
+        "action": action.pk,
+        "fields": {name: getattr(action, name) for name in ACTION_FIELDS},
+        "financings": [{name: getattr(line, name) for name in FINANCING_FIELDS} for line in lines],
+    }
+
+
+def action_save(
+    *,
+    case: TerritoryContract,
+    actor,
+    expected_version: int,
+    fields: dict,
+    financings: list[dict],
+    action_id: int | None = None,
+) -> ActionSheet:
+    """Create a fiche-action, or replace one's fields and financing lines."""
+    with transaction.atomic():
+        locked = _lock(case)
+        _check_version(locked, expected_version)
+        _require_editable(locked, actor)
+        existing = None
+        if action_id is not None:
+            existing = locked.actions.filter(pk=action_id).first()
+            if existing is None:
+                raise InvalidInput("Cette fiche-action n'existe pas dans ce contrat.")
+        action = _validated_action(locked, fields, existing)
+        lines = _validated_financings(action, financings)
+        action.save()
+        action.financings.all().delete()
+        for line in lines:
+            line.action = action
+        FinancingLine.objects.bulk_create(lines)
+        now = timezone.now()
+        _touch(locked, actor, now)
+        _record(
+            locked,
+            actor,
+            fields=["version", "updated_at", "updated_by"],
+            kind=CaseEvent.Kind.EDIT,
+            name="action_update" if existing else "action_create",
+            payload=_describe_action(action, lines),
+            at=now,
+        )
+    return action
+
+
+def action_delete(*, case: TerritoryContract, actor, expected_version: int, action_id: int) -> None:
+    with transaction.atomic():
+        locked = _lock(case)
+        _check_version(locked, expected_version)
+        _require_editable(locked, actor)
+        action = locked.actions.filter(pk=action_id).first()
+        if action is None:
+            raise InvalidInput("Cette fiche-action n'existe pas dans ce contrat.")
+        description = _describe_action(action, list(action.financings.all()))
+        action.delete()
+        now = timezone.now()
+        _touch(locked, actor, now)
+        _record(
+            locked,
+            actor,
+            fields=["version", "updated_at", "updated_by"],
+            kind=CaseEvent.Kind.EDIT,
+            name="action_delete",
+            payload=description,
+            at=now,
+        )
+
+
+# Comments and documents: every party may add them; they do not change the case's version,
+# so that they never make someone's open edit form stale.
+
+
+def comment_add(*, case: Case, actor, body: str, private: bool = False) -> Comment:
+    body = (body or "").strip()
+    if not body:
+        raise InvalidInput("Le commentaire est vide.")
+    if len(body) > 10_000:
+        raise InvalidInput("Le commentaire dépasse 10 000 caractères.")
+    with transaction.atomic():
+        locked = _lock(case)
+        if not perms.can_comment(actor, locked, private=private):
+            if private:
+                raise ActionForbidden(
+                    "Les notes internes sont réservées à la Région et au ministère."
+                )
+            raise ActionForbidden("Vous ne pouvez pas commenter ce dossier.")
+        now = timezone.now()
+        comment = Comment.objects.create(
+            case=locked, author=actor, body=body, private=private, created_at=now
+        )
+        _record(
+            locked,
+            actor,
+            fields=[],
+            kind=CaseEvent.Kind.COMMENT,
+            name="private_note" if private else "comment",
+            comment=body,
+            private=private,
+            payload={"comment": comment.pk},
+            at=now,
+        )
+    return comment
+
+
+def document_add(*, case: Case, actor, upload) -> Document:
+    try:
+        inspected = inspect_upload(upload)
+    except DocumentRejected as error:
+        raise InvalidInput(str(error)) from error
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    with transaction.atomic():
+        locked = _lock(case)
+        if not perms.can_upload(actor, locked):
+            raise ActionForbidden("Vous ne pouvez pas ajouter de document à ce dossier.")
+        now = timezone.now()
+        document = Document(
+            case=locked,
+            original_name=inspected.safe_name,
+            content_type=inspected.content_type,
+            size=upload.size,
+            sha256=digest.hexdigest(),
+            uploaded_by=actor,
+            uploaded_at=now,
+        )
+        document.file.save(document.stored_name, upload, save=False)
+        try:
+            document.save()
+            _record(
+                locked,
+                actor,
+                fields=[],
+                kind=CaseEvent.Kind.DOCUMENT,
+                name="document_add",
+                payload={
+                    "document": document.pk,
+                    "name": document.original_name,
+                    "sha256": document.sha256,
+                    "size": document.size,
+                    "content_type": inspected.content_type,
+                },
+                at=now,
+            )
+        except Exception:
+            document.file.delete(save=False)
+            raise
+    return document
