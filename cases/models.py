@@ -288,6 +288,25 @@ class FinancingLine(models.Model):
         return f"{self.get_funder_display()} : {self.amount} €"
 
 
+EVENT_LABELS = {
+    "create": "Création du dossier",
+    "update": "Modification du contrat",
+    "action_create": "Ajout d'une fiche-action",
+    "action_update": "Modification d'une fiche-action",
+    "action_delete": "Suppression d'une fiche-action",
+    "submit": "Dépôt pour instruction régionale",
+    "approve": "Transmission au ministère",
+    "request_changes": "Demande de modifications",
+    "reject": "Rejet",
+    "withdraw": "Retrait",
+    "sign_off": "Validation ministérielle",
+    "contractualise": "Contractualisation",
+    "comment": "Commentaire",
+    "private_note": "Note interne",
+    "document_add": "Ajout d'un document",
+}
+
+
 class CaseEvent(models.Model):
     """One entry of a case's append-only audit log, chained to the previous one by its hash."""
 
@@ -330,6 +349,18 @@ class CaseEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Le journal d'audit n'accepte que des ajouts.")
+
+    @property
+    def label(self) -> str:
+        return EVENT_LABELS.get(self.name, self.get_kind_display())
+
+    @property
+    def from_label(self) -> str:
+        return STATE_LABELS.get(self.from_state, self.from_state)
+
+    @property
+    def to_label(self) -> str:
+        return STATE_LABELS.get(self.to_state, self.to_state)
 
 
 class Comment(models.Model):

@@ -1,0 +1,152 @@
+from decimal import Decimal
+
+from django import forms
+
+from cases.models import ActionSheet, FinancingLine, Funder, State, TerritoryContract
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class VersionedForm(forms.Form):
+    """Carries the version of the case the user was looking at, to refuse stale edits."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class ContractForm(forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
+
+    class Meta:
+        model = TerritoryContract
+        fields = [
+            "title",
+            "summary",
+            "period_start",
+            "period_end",
+            "elected_lead_name",
+            "elected_lead_role",
+            "industrial_lead_name",
+            "industrial_lead_role",
+        ]
+        widgets = {
+            "period_start": DATE_WIDGET,
+            "period_end": DATE_WIDGET,
+            "summary": forms.Textarea(attrs={"rows": 4}),
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("period_start"), cleaned.get("period_end")
+        if start and end and end < start:
+            self.add_error("period_end", "La fin du contrat doit suivre son début.")
+        return cleaned
+
+
+class ContractCreateForm(ContractForm):
+    territory = forms.ModelChoiceField(
+        queryset=None, label="Territoire", empty_label="Choisissez le territoire"
+    )
+
+    class Meta(ContractForm.Meta):
+        fields = ["territory", *ContractForm.Meta.fields]
+
+    def __init__(self, *args, territories, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["territory"].queryset = territories
+        self.order_fields(["territory"])
+
+
+class ActionForm(forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    class Meta:
+        model = ActionSheet
+        fields = [
+            "title",
+            "axis",
+            "project_owner",
+            "description",
+            "total_cost",
+            "schedule",
+            "status",
+        ]
+        widgets = {"description": forms.Textarea(attrs={"rows": 4})}
+        help_texts = {"total_cost": "En euros, par exemple 125000,50."}
+
+
+class FinancingForm(forms.Form):
+    funder = forms.ChoiceField(
+        label="Financeur", choices=[("", "—"), *Funder.choices], required=False
+    )
+    amount = forms.DecimalField(
+        label="Montant (€)", min_value=Decimal("0"), max_digits=14, decimal_places=2, required=False
+    )
+    status = forms.ChoiceField(
+        label="Statut", choices=FinancingLine.Status.choices, initial="requested"
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        funder, amount = cleaned.get("funder"), cleaned.get("amount")
+        if funder and amount is None:
+            self.add_error("amount", "Indiquez le montant de ce financement.")
+        if amount is not None and not funder:
+            self.add_error("funder", "Indiquez qui apporte ce financement.")
+        return cleaned
+
+    @property
+    def is_blank(self) -> bool:
+        return not self.cleaned_data.get("funder")
+
+
+FinancingFormSet = forms.formset_factory(FinancingForm, extra=2, max_num=30)
+
+
+def financing_rows(formset) -> list[dict]:
+    return [
+        {key: form.cleaned_data[key] for key in ("funder", "amount", "status")}
+        for form in formset
+        if form.cleaned_data and not form.is_blank
+    ]
+
+
+class ContractFilterForm(forms.Form):
+    q = forms.CharField(label="Recherche", required=False)
+    state = forms.ChoiceField(
+        label="État",
+        required=False,
+        choices=[("", "Tous"), *[(s.value, s.label) for s in State if s != State.DECIDED]],
+    )
+    region = forms.ModelChoiceField(
+        label="Région pilote", queryset=None, required=False, empty_label="Toutes"
+    )
+    territory = forms.ModelChoiceField(
+        label="Territoire", queryset=None, required=False, empty_label="Tous"
+    )
+
+    def __init__(self, *args, regions, territories, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"].queryset = regions
+        self.fields["territory"].queryset = territories
+
+
+class TransitionForm(VersionedForm):
+    transition = forms.CharField()
+    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label="Votre message", max_length=10_000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    private = forms.BooleanField(
+        label="Note interne (visible par la Région et le ministère seulement)", required=False
+    )
+
+
+class DocumentForm(forms.Form):
+    file = forms.FileField(
+        label="Document",
+        help_text="PDF, ODT, DOCX, XLSX, PNG ou JPEG, 20 Mo au plus.",
+        error_messages={"required": "Choisissez un fichier à envoyer."},
+    )
