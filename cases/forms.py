@@ -72,6 +72,8 @@ class ActionForm(forms.ModelForm):
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 4})}
         help_texts = {"total_cost": "En euros, par exemple 125000,50."}
+        # French users type a decimal comma.
+        localized_fields = ["total_cost"]
 
 
 class FinancingForm(forms.Form):
@@ -79,7 +81,12 @@ class FinancingForm(forms.Form):
         label="Financeur", choices=[("", "—"), *Funder.choices], required=False
     )
     amount = forms.DecimalField(
-        label="Montant (€)", min_value=Decimal("0"), max_digits=14, decimal_places=2, required=False
+        label="Montant (€)",
+        min_value=Decimal("0"),
+        max_digits=14,
+        decimal_places=2,
+        required=False,
+        localize=True,
     )
     status = forms.ChoiceField(
         label="Statut", choices=FinancingLine.Status.choices, initial="requested"

@@ -28,3 +28,9 @@ def reference_data(db):
     from tests.factories import ensure_reference_data
 
     ensure_reference_data()
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Uploaded files go to a fresh folder per test, never into the working tree."""
+    settings.MEDIA_ROOT = tmp_path / "media"

@@ -1,0 +1,244 @@
+"""The whole life of a contract through HTTP, each party logged in with their own account."""
+
+import pytest
+from django.urls import reverse
+
+from cases.models import Case, CaseEvent, TerritoryContract
+from territories.models import Territory
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def post(client, url, data, **extra):
+    response = client.post(url, data, **extra)
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    return response
+
+
+def test_full_life_of_a_contract(client):
+    agent = factories.epci_agent("200000172")
+    reviewer = factories.region_reviewer("84")
+    ministry = factories.ministry_agent()
+    client.force_login(agent)
+
+    response = post(
+        client,
+        reverse("contract-create"),
+        {
+            "territory": Territory.objects.get(code="8414").pk,
+            "title": "Contrat de territoire Vallée de l'Arve",
+            "period_start": "2019-03-05",
+            "period_end": "2022-12-31",
+            "elected_lead_name": "Claude Dupont",
+            "elected_lead_role": "Vice-président chargé du développement économique",
+        },
+    )
+    contract = TerritoryContract.objects.get()
+    assert response["Location"] == reverse("contract-detail", args=[contract.reference])
+    detail = reverse("contract-detail", args=[contract.reference])
+
+    post(
+        client,
+        reverse("action-create", args=[contract.reference]),
+        {
+            "version": contract.version,
+            "title": "Plateforme de décolletage 4.0",
+            "axis": "innover",
+            "project_owner": "Syndicat national du décolletage",
+            "total_cost": "1250000,50",
+            "status": "idea",
+            "fin-TOTAL_FORMS": "2",
+            "fin-INITIAL_FORMS": "0",
+            "fin-0-funder": "bpifrance",
+            "fin-0-amount": "500000",
+            "fin-0-status": "requested",
+            "fin-1-funder": "region",
+            "fin-1-amount": "250000",
+            "fin-1-status": "committed",
+        },
+    )
+    page = client.get(detail).content.decode()
+    assert "Plateforme de décolletage 4.0" in page
+    assert "1\xa0250\xa0000,50 €" in page  # the cost, also in the "Innover" total
+    assert "750\xa0000,00 €" in page  # total financing
+
+    contract.refresh_from_db()
+    post(
+        client,
+        reverse("contract-transition", args=[contract.reference]),
+        {"version": contract.version, "transition": "submit"},
+    )
+    assert Case.objects.get(pk=contract.pk).state == "regional_review"
+
+    client.force_login(reviewer)
+    page = client.get(detail).content.decode()
+    assert 'value="approve"' in page and 'value="sign_off"' not in page
+    contract.refresh_from_db()
+    post(
+        client,
+        reverse("contract-transition", args=[contract.reference]),
+        {
+            "version": contract.version,
+            "transition": "request_changes",
+            "comment": "Préciser le calendrier.",
+        },
+    )
+    assert Case.objects.get(pk=contract.pk).state == "draft"
+
+    client.force_login(agent)
+    contract.refresh_from_db()
+    post(
+        client,
+        reverse("contract-edit", args=[contract.reference]),
+        {
+            "version": contract.version,
+            "title": contract.title,
+            "summary": "Calendrier précisé.",
+            "period_start": "2019-03-05",
+            "period_end": "2022-12-31",
+        },
+    )
+    contract.refresh_from_db()
+    post(
+        client,
+        reverse("contract-transition", args=[contract.reference]),
+        {"version": contract.version, "transition": "submit"},
+    )
+
+    client.force_login(reviewer)
+    contract.refresh_from_db()
+    post(
+        client,
+        reverse("contract-transition", args=[contract.reference]),
+        {"version": contract.version, "transition": "approve"},
+    )
+
+    client.force_login(ministry)
+    contract.refresh_from_db()
+    post(
+        client,
+        reverse("contract-transition", args=[contract.reference]),
+        {"version": contract.version, "transition": "sign_off", "comment": "Validé."},
+    )
+
+    contract = TerritoryContract.objects.get(pk=contract.pk)
+    assert contract.state == "signed_off"
+    names = list(CaseEvent.objects.filter(case=contract).values_list("name", flat=True))
+    assert names == [
+        "create",
+        "action_create",
+        "submit",
+        "request_changes",
+        "update",
+        "submit",
+        "approve",
+        "sign_off",
+    ]
+    timeline = client.get(detail).content.decode()
+    assert "Validation ministérielle" in timeline and "Demande de modifications" in timeline
+
+
+def test_refused_transition_is_a_clear_message_and_changes_nothing(client):
+    contract = factories.contract_in_state("regional_review")
+    client.force_login(factories.ministry_agent())
+    response = client.post(
+        reverse("contract-transition", args=[contract.reference]),
+        {"version": contract.version, "transition": "sign_off"},
+        follow=True,
+    )
+    assert "Impossible de valider le dossier" in response.content.decode()
+    assert Case.objects.get(pk=contract.pk).state == "regional_review"
+
+
+def test_non_html_clients_get_409_on_a_stale_version(client):
+    contract = factories.contract_in_state("regional_review")
+    reviewer = factories.region_reviewer("84")
+    client.force_login(reviewer)
+    url = reverse("contract-transition", args=[contract.reference])
+    ok = client.post(
+        url, {"version": contract.version, "transition": "approve"}, HTTP_ACCEPT="application/json"
+    )
+    assert ok.status_code == 200 and ok.json()["state"] == "ministerial_review"
+    client.force_login(factories.region_reviewer("84"))
+    late = client.post(
+        url,
+        {"version": contract.version, "transition": "reject", "comment": "Non"},
+        HTTP_ACCEPT="application/json",
+    )
+    assert late.status_code == 409
+    assert late.json()["error"].startswith("Ce dossier vient d'être modifié par")
+    assert Case.objects.get(pk=contract.pk).state == "ministerial_review"
+
+
+def test_stale_edit_form_names_who_changed_the_case(client):
+    contract = factories.contract_in_state("draft")
+    agent = factories.epci_agent("200033116", first_name="Camille", last_name="Martin")
+    client.force_login(agent)
+    url = reverse("contract-edit", args=[contract.reference])
+    seen = contract.version
+    post(
+        client,
+        url,
+        {
+            "version": seen,
+            "title": "Premier titre",
+            "period_start": "2019-03-05",
+            "period_end": "2022-12-31",
+        },
+    )
+    other = factories.epci_agent("200000172")
+    client.force_login(other)
+    response = client.post(
+        url,
+        {
+            "version": seen,
+            "title": "Second titre",
+            "period_start": "2019-03-05",
+            "period_end": "2022-12-31",
+        },
+    )
+    assert response.status_code == 409
+    assert "Ce dossier vient d&#x27;être modifié par Camille Martin" in response.content.decode()
+    assert TerritoryContract.objects.get(pk=contract.pk).title == "Premier titre"
+
+
+def test_invalid_amount_is_refused_in_french(client):
+    contract = factories.contract_in_state("draft")
+    client.force_login(factories.epci_agent("200000172"))
+    response = client.post(
+        reverse("action-create", args=[contract.reference]),
+        {
+            "version": contract.version,
+            "title": "X",
+            "axis": "innover",
+            "project_owner": "Y",
+            "total_cost": "-5",
+            "status": "idea",
+            "fin-TOTAL_FORMS": "1",
+            "fin-INITIAL_FORMS": "0",
+            "fin-0-funder": "bpifrance",
+            "fin-0-amount": "",
+            "fin-0-status": "requested",
+        },
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "supérieure ou égale à 0" in html
+    assert "Indiquez le montant de ce financement." in html
+    assert contract.actions.count() == 1  # only the factory's action
+
+
+def test_list_filters_and_scope(client):
+    arve = factories.contract_in_state("regional_review")
+    caen = factories.contract_in_state("draft", territory_code="2802")
+    client.force_login(factories.ministry_agent())
+    everything = client.get(reverse("contract-list")).content.decode()
+    assert arve.reference in everything and caen.reference in everything
+    filtered = client.get(reverse("contract-list"), {"state": "draft"}).content.decode()
+    assert caen.reference in filtered and arve.reference not in filtered
+    searched = client.get(reverse("contract-list"), {"q": "Caen"}).content.decode()
+    assert caen.reference in searched and arve.reference not in searched
+    client.force_login(factories.region_reviewer("84"))
+    scoped = client.get(reverse("contract-list")).content.decode()
+    assert arve.reference in scoped and caen.reference not in scoped
