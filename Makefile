@@ -31,6 +31,9 @@ run: install
 test: install
 	$(PY) scripts/with_services.py $(PY) -m pytest $(PYTEST_ARGS)
 
+bench: install
+	$(PY) scripts/with_services.py $(PY) -m bench.transitions
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -1,0 +1,82 @@
+"""Audited transitions per second through the service, against a raw ORM baseline.
+
+Both run in the same process, in interleaved rounds, on the same PostgreSQL, so that the
+machine's noise weighs on both alike. Reproduce with: make bench  (or  make bench-transitions)
+"""
+
+import statistics
+import sys
+
+from bench._setup import setup_django, timed
+
+ROUNDS = 5
+PER_ROUND = 100
+
+
+def main() -> int:
+    setup_django("bench_transitions")
+    from django.db import connection, transaction
+    from django.db.models import F
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from cases import services
+    from cases.models import Case, CaseEvent
+    from tests import factories
+
+    author = factories.epci_agent("200000172")
+    reviewer = factories.region_reviewer("84")
+
+    def contracts(count):
+        return [factories.contract_in_state("regional_review", author=author) for _ in range(count)]
+
+    def through_service(batch):
+        for contract in batch:
+            services.case_approve(case=contract, actor=reviewer)
+
+    def raw_baseline(batch):
+        for contract in batch:
+            with transaction.atomic():
+                locked = Case.objects.select_for_update().get(pk=contract.pk)
+                now = timezone.now()
+                Case.objects.filter(pk=locked.pk).update(
+                    state="ministerial_review", version=F("version") + 1, updated_at=now
+                )
+                CaseEvent.objects.create(
+                    case_id=locked.pk,
+                    seq=locked.event_count + 1,
+                    kind="transition",
+                    name="approve",
+                    actor=reviewer,
+                    created_at=now,
+                    from_state="regional_review",
+                    to_state="ministerial_review",
+                    prev_hash="0" * 64,
+                    hash="0" * 64,
+                )
+
+    service_rates, raw_rates = [], []
+    for _ in range(ROUNDS):
+        service_batch, raw_batch = contracts(PER_ROUND), contracts(PER_ROUND)
+        raw_rates.append(PER_ROUND / timed(raw_baseline, raw_batch))
+        service_rates.append(PER_ROUND / timed(through_service, service_batch))
+
+    probe = contracts(1)[0]
+    connection.queries_log.clear()
+    with CaptureQueriesContext(connection) as queries:
+        services.case_approve(case=probe, actor=reviewer)
+
+    service, raw = statistics.median(service_rates), statistics.median(raw_rates)
+    print(
+        f"transitions auditées par le service : {service:8.1f} /s "
+        f"(médiane de {ROUNDS} séries de {PER_ROUND})"
+    )
+    print(f"référence ORM brute (verrou, mise à jour, 1 insertion) : {raw:8.1f} /s")
+    print(f"rapport service / référence : {service / raw:.2f} (objectif ≥ 0,5)")
+    print(f"requêtes SQL par transition (service) : {len(queries)}")
+    print("commande : make bench")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
