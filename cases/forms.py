@@ -1,4 +1,5 @@
 from decimal import Decimal
+from typing import cast
 
 from django import forms
 
@@ -35,7 +36,7 @@ class ContractForm(forms.ModelForm):
         }
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         start, end = cleaned.get("period_start"), cleaned.get("period_end")
         if start and end and end < start:
             self.add_error("period_end", "La fin du contrat doit suivre son début.")
@@ -43,7 +44,7 @@ class ContractForm(forms.ModelForm):
 
 
 class ContractCreateForm(ContractForm):
-    territory = forms.ModelChoiceField(
+    territory: forms.ModelChoiceField = forms.ModelChoiceField(
         queryset=None, label="Territoire", empty_label="Choisissez le territoire"
     )
 
@@ -52,7 +53,7 @@ class ContractCreateForm(ContractForm):
 
     def __init__(self, *args, territories, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["territory"].queryset = territories
+        cast(forms.ModelChoiceField, self.fields["territory"]).queryset = territories
         self.order_fields(["territory"])
 
 
@@ -93,7 +94,7 @@ class FinancingForm(forms.Form):
     )
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         funder, amount = cleaned.get("funder"), cleaned.get("amount")
         if funder and amount is None:
             self.add_error("amount", "Indiquez le montant de ce financement.")
@@ -124,17 +125,17 @@ class ContractFilterForm(forms.Form):
         required=False,
         choices=[("", "Tous"), *[(s.value, s.label) for s in State if s != State.DECIDED]],
     )
-    region = forms.ModelChoiceField(
+    region: forms.ModelChoiceField = forms.ModelChoiceField(
         label="Région pilote", queryset=None, required=False, empty_label="Toutes"
     )
-    territory = forms.ModelChoiceField(
+    territory: forms.ModelChoiceField = forms.ModelChoiceField(
         label="Territoire", queryset=None, required=False, empty_label="Tous"
     )
 
     def __init__(self, *args, regions, territories, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["region"].queryset = regions
-        self.fields["territory"].queryset = territories
+        cast(forms.ModelChoiceField, self.fields["region"]).queryset = regions
+        cast(forms.ModelChoiceField, self.fields["territory"]).queryset = territories
 
 
 class TransitionForm(VersionedForm):

@@ -92,7 +92,7 @@ class Case(FSMModelMixin, models.Model):
 
     @property
     def state_label(self) -> str:
-        return STATE_LABELS.get(self.state, self.state)
+        return str(STATE_LABELS.get(self.state, self.state))
 
     @property
     def state_badge(self) -> str:
@@ -142,7 +142,7 @@ class TerritoryContract(Case):
         field="state",
         source=State.DRAFT,
         target=State.REGIONAL_REVIEW,
-        conditions=[lambda case: not case.submit_problems()],
+        conditions=[lambda case: not case.submit_problems()],  # type: ignore[attr-defined]
         permission=lambda case, user: perms.is_epci_agent_for(user, case),
     )
     def submit(self, *, at):

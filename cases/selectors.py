@@ -59,8 +59,8 @@ def contract_totals(contract: TerritoryContract) -> dict:
     """Costs per axis and financing per funder, as shown on the contract page."""
     zero = Decimal("0")
     by_axis = dict.fromkeys(Axis.values, zero)
-    for row in contract.actions.values("axis").annotate(total=Sum("total_cost")):
-        by_axis[row["axis"]] = row["total"] or zero
+    for axis_row in contract.actions.values("axis").annotate(total=Sum("total_cost")):
+        by_axis[axis_row["axis"]] = axis_row["total"] or zero
     by_funder = {}
     lines = FinancingLine.objects.filter(action__contract=contract)
     for row in lines.values("funder").annotate(

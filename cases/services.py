@@ -7,6 +7,7 @@ is changed.
 """
 
 import hashlib
+from collections.abc import Callable
 from types import SimpleNamespace
 
 from django.core.exceptions import ValidationError
@@ -96,8 +97,8 @@ class InvalidInput(CaseActionError):
 # The machinery shared by every case kind.
 
 
-def _lock(case: Case) -> Case:
-    return type(case).objects.select_for_update().get(pk=case.pk)
+def _lock[AnyCase: Case](case: AnyCase) -> AnyCase:
+    return type(case)._default_manager.select_for_update().get(pk=case.pk)  # type: ignore[return-value]
 
 
 def _check_version(locked: Case, expected_version: int | None) -> None:
@@ -212,7 +213,7 @@ def case_sign_off(
 
 
 # Services named by the transitions a user may start from a page or a task.
-TRANSITION_SERVICES = {
+TRANSITION_SERVICES: dict[str, Callable[..., Case]] = {
     "submit": case_submit,
     "approve": case_approve,
     "request_changes": case_request_changes,
