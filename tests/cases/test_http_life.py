@@ -242,3 +242,16 @@ def test_list_filters_and_scope(client):
     client.force_login(factories.region_reviewer("84"))
     scoped = client.get(reverse("contract-list")).content.decode()
     assert arve.reference in scoped and caen.reference not in scoped
+
+
+def test_admin_shows_contracts_read_only(client):
+    contract = factories.contract_in_state("signed_off")
+    client.force_login(factories.ministry_agent(is_staff=True, is_superuser=True))
+    change = reverse("admin:cases_territorycontract_change", args=[contract.pk])
+    page = client.get(change)
+    assert page.status_code == 200
+    assert 'name="state"' not in page.content.decode()
+    client.post(change, {"state": "contractualised"})
+    assert Case.objects.get(pk=contract.pk).state == "signed_off"
+    listing = client.get(reverse("admin:cases_territorycontract_changelist")).content.decode()
+    assert contract.reference in listing and 'name="action"' not in listing

@@ -1,0 +1,44 @@
+"""Read-only admin: cases change only through cases.services, never from here."""
+
+from django.contrib import admin
+
+from cases.models import CaseEvent, Comment, Document, TerritoryContract
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TerritoryContract)
+class TerritoryContractAdmin(ReadOnlyAdmin):
+    list_display = ["reference", "title", "territory", "state", "version", "updated_at"]
+    list_filter = ["state", "territory__pilot_region"]
+    search_fields = ["reference", "title", "territory__name"]
+    actions = None
+
+
+@admin.register(CaseEvent)
+class CaseEventAdmin(ReadOnlyAdmin):
+    list_display = ["case", "seq", "kind", "name", "actor", "created_at", "from_state", "to_state"]
+    list_filter = ["kind"]
+    search_fields = ["case__reference"]
+    actions = None
+
+
+@admin.register(Comment)
+class CommentAdmin(ReadOnlyAdmin):
+    list_display = ["case", "author", "private", "created_at"]
+    actions = None
+
+
+@admin.register(Document)
+class DocumentAdmin(ReadOnlyAdmin):
+    list_display = ["case", "original_name", "content_type", "size", "sha256", "uploaded_at"]
+    actions = None
