@@ -21,22 +21,34 @@ def roles_of(user) -> set[str]:
     return set(Membership.objects.filter(user=user).values_list("role", flat=True))
 
 
+def epci_territories(user) -> QuerySet[Territory]:
+    """The territories that contain an EPCI the user is an agent of."""
+    links = TerritoryIntercommunality.objects.filter(
+        intercommunality__organisation__memberships__user=user,
+        intercommunality__organisation__memberships__role=Role.EPCI_AGENT,
+    ).values("territory_id")
+    return Territory.objects.filter(pk__in=links)
+
+
+def piloted_territories(user) -> QuerySet[Territory]:
+    """The territories piloted by a Region the user reviews for."""
+    piloted = Territory.objects.filter(
+        pilot_region__organisation__memberships__user=user,
+        pilot_region__organisation__memberships__role=Role.REGION_REVIEWER,
+    ).values("pk")
+    # The join through memberships can repeat a territory; filtering by pk keeps one row each.
+    return Territory.objects.filter(pk__in=piloted)
+
+
 def territories_for_user(user) -> QuerySet[Territory]:
     if not user.is_authenticated or not user.is_active:
         return Territory.objects.none()
     if Membership.objects.filter(user=user, role__in=NATIONAL_ROLES).exists():
         return Territory.objects.all()
-    epci_links = TerritoryIntercommunality.objects.filter(
-        intercommunality__organisation__memberships__user=user,
-        intercommunality__organisation__memberships__role=Role.EPCI_AGENT,
-    ).values("territory_id")
-    piloted = Q(
-        pilot_region__organisation__memberships__user=user,
-        pilot_region__organisation__memberships__role=Role.REGION_REVIEWER,
+    return Territory.objects.filter(
+        Q(pk__in=epci_territories(user).values("pk"))
+        | Q(pk__in=piloted_territories(user).values("pk"))
     )
-    in_scope = Territory.objects.filter(Q(pk__in=epci_links) | piloted).values("pk")
-    # The join through memberships can repeat a territory; filtering by pk keeps one row each.
-    return Territory.objects.filter(pk__in=in_scope)
 
 
 def can_see_territory(user, territory: Territory) -> bool:

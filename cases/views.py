@@ -35,6 +35,14 @@ def refuse(request, error: services.CaseActionError, back: str):
     return redirect(back)
 
 
+def transition_choices(case, user) -> list[tuple[str, str, bool]]:
+    """The decision buttons: exactly the transitions this user may take now."""
+    return [
+        (name, services.TRANSITION_LABELS[name], name in services.COMMENT_REQUIRED)
+        for name in services.available_transitions(case, user)
+    ]
+
+
 def contract_or_404(request, reference: str):
     return get_object_or_404(selectors.contracts_for_user(request.user), reference=reference)
 
@@ -129,10 +137,7 @@ def contract_detail(request, reference: str):
             "contract": contract,
             "actions": selectors.actions_of(contract),
             "totals": selectors.contract_totals(contract),
-            "transitions": [
-                (name, services.TRANSITION_LABELS[name], name in services.COMMENT_REQUIRED)
-                for name in services.available_transitions(contract, user)
-            ],
+            "transitions": transition_choices(contract, user),
             "can_edit": perms.can_edit(user, contract),
             "can_comment": perms.can_comment(user, contract),
             "can_write_private": reviewer,
@@ -254,25 +259,28 @@ def action_delete(request, reference: str, action_id: int):
 def contract_transition(request, reference: str):
     contract = contract_or_404(request, reference)
     back = reverse("contract-detail", args=[reference])
-    form = forms.TransitionForm(request.POST)
-    if not form.is_valid():
-        return refuse(
-            request, services.InvalidInput("Formulaire incomplet : rechargez la page."), back
-        )
-    service = services.TRANSITION_SERVICES.get(form.cleaned_data["transition"])
-    if service is None:
-        return refuse(request, services.ActionNotPossible("Action inconnue."), back)
-    kwargs = {
-        "case": contract,
-        "actor": request.user,
-        "expected_version": form.cleaned_data["version"],
-    }
-    if service is not services.case_submit:
-        kwargs["comment"] = form.cleaned_data["comment"]
     try:
-        updated = service(**kwargs)
+        updated = decide(request, contract)
     except services.CaseActionError as error:
         return refuse(request, error, back)
+    return decided(request, updated, back)
+
+
+def decide(request, case):
+    """Run the transition the posted decision form asks for, through its service."""
+    form = forms.TransitionForm(request.POST)
+    if not form.is_valid():
+        raise services.InvalidInput("Formulaire incomplet : rechargez la page.")
+    service = services.TRANSITION_SERVICES.get(form.cleaned_data["transition"])
+    if service is None:
+        raise services.ActionNotPossible("Action inconnue.")
+    kwargs = {"case": case, "actor": request.user, "expected_version": form.cleaned_data["version"]}
+    if service is not services.case_submit:
+        kwargs["comment"] = form.cleaned_data["comment"]
+    return service(**kwargs)
+
+
+def decided(request, updated, back: str):
     if wants_json(request):
         return JsonResponse(
             {"reference": updated.reference, "state": updated.state, "version": updated.version}

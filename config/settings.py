@@ -70,6 +70,9 @@ INSTALLED_APPS = [
     "notifications",
 ]
 
+# We render our own DSFR task pages: viewflow must not add its site and Turbo middleware.
+VIEWFLOW = {"AUTOREGISTER": False}
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

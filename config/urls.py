@@ -7,5 +7,6 @@ admin.site.site_title = "Territoires d'industrie"
 urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("cases.urls")),
+    path("", include("workflows.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,71 @@
+"""Keeps each case's process in step with the case, from inside the service's transaction.
+
+``cases.services`` announces every change; on a creation this starts the case's process, on
+a transition it closes the open human task in the actor's name and routes to the task of the
+new state. Whatever fails here rolls back the transition with it: a case and its process
+never disagree.
+"""
+
+from django.utils import timezone
+from viewflow.workflow.models import Task
+from viewflow.workflow.status import STATUS
+
+from cases.hooks import CaseAnnouncement
+from cases.models import Case, CaseEvent
+from workflows.flows import FLOWS_BY_KIND
+from workflows.models import CaseProcess
+
+OPEN_STATUSES = (STATUS.NEW, STATUS.ASSIGNED)
+
+
+def on_case_event(announcement: CaseAnnouncement) -> None:
+    event = announcement.event
+    if event.kind == CaseEvent.Kind.CREATION:
+        start_process(announcement.case)
+    elif event.kind == CaseEvent.Kind.TRANSITION:
+        advance_process(announcement.case, announcement.actor)
+
+
+def start_process(case: Case) -> CaseProcess:
+    flow_class = FLOWS_BY_KIND[case.kind]
+    return flow_class.start.run(case=case)
+
+
+def open_task_locked(case: Case):
+    """The human task waiting on someone, with its process, both rows locked in one statement.
+
+    The service already holds the case's lock; taking the process row too keeps viewflow's
+    own paths (cancel, admin) from interleaving, and costs nothing more than the fetch.
+    """
+    task = (
+        Task.objects.select_for_update(of=("self", "process"))
+        .select_related("process__caseprocess")
+        .filter(
+            process__caseprocess__case_id=case.pk,
+            flow_task_type="HUMAN",
+            status__in=OPEN_STATUSES,
+        )
+        .order_by("-pk")
+        .first()
+    )
+    if task is not None:
+        # The gateway must read the state the service just set, not a copy loaded earlier.
+        process = task.process.caseprocess
+        process.case = case
+        task.process = process
+    return task
+
+
+def advance_process(case: Case, actor) -> None:
+    task = open_task_locked(case)
+    if task is None:
+        if not CaseProcess.objects.filter(case_id=case.pk).exists():
+            # A case created before its kind had a flow: its process starts at its state now.
+            start_process(case)
+        return
+    task.owner = actor
+    task.assigned = task.assigned or timezone.now()
+    task.status = STATUS.ASSIGNED
+    activation = task.flow_task.activation_class(task)
+    activation.start(None)
+    activation.execute()

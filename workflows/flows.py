@@ -1,0 +1,81 @@
+"""Which task waits on whom, per case kind.
+
+The flows never change a case: ``cases.services`` does, then announces it, and
+``workflows.engine`` closes the open human task and lets the router open the next one from
+the case's new state. So the case's FSM stays the one source of truth and the flow cannot
+drift from it.
+"""
+
+from viewflow import this
+from viewflow.workflow import flow, lock
+from viewflow.workflow.exceptions import FlowRuntimeError
+
+from workflows.models import CaseProcess
+
+
+class Actor:
+    """Who a human task waits on; ``workflows.selectors`` turns it into a scope."""
+
+    EPCI = "epci"
+    REGION = "region"
+    MINISTRY = "ministry"
+
+
+class CaseTask(flow.View):
+    """A human task that is done by a case service, never by a viewflow form."""
+
+    def __init__(self, *, title: str, actor: str):
+        super().__init__(view=None)
+        self.actor = actor
+        self.Annotation(title=title)
+
+
+class StateSwitch(flow.Switch):
+    """A gateway that leaves no task row behind: it hands over straight to the node that
+    matches the case's state. A plain Switch writes and completes a row of its own on every
+    step, which would double the statements of each transition for no information: the
+    audit log already records why the case moved."""
+
+    def _create(self, prev_activation, token, data=None, seed=None):
+        for node, condition in self._branches:
+            if condition is None or condition(prev_activation):
+                return node._create(prev_activation, token)
+        raise FlowRuntimeError(f"Aucune étape ne correspond à l'état du dossier ({self.name}).")
+
+
+def in_state(state: str):
+    return lambda activation: activation.process.case.state == state
+
+
+class ContractFlow(flow.Flow):
+    process_class = CaseProcess
+    # Waits instead of failing: the service already holds the case's lock, so a second
+    # actor queues there first and never reaches this one while the first is running.
+    lock_impl = lock.SelectForUpdateLock(nowait=False)
+    process_title = "Contrat de territoire"
+
+    start = flow.StartHandle(this.start_process).Next(this.route)
+    route = (
+        StateSwitch()
+        .Case(this.drafting, in_state("draft"))
+        .Case(this.regional_review, in_state("regional_review"))
+        .Case(this.ministerial_review, in_state("ministerial_review"))
+        .Case(this.awaiting_contractualisation, in_state("signed_off"))
+        .Default(this.end)
+    )
+    drafting = CaseTask(title="Rédaction du contrat", actor=Actor.EPCI).Next(this.route)
+    regional_review = CaseTask(title="Instruction régionale", actor=Actor.REGION).Next(this.route)
+    ministerial_review = CaseTask(title="Validation ministérielle", actor=Actor.MINISTRY).Next(
+        this.route
+    )
+    awaiting_contractualisation = CaseTask(
+        title="En attente de contractualisation", actor=Actor.MINISTRY
+    ).Next(this.route)
+    end = flow.End()
+
+    def start_process(self, activation, case):
+        activation.process.case = case
+        return activation.process
+
+
+FLOWS_BY_KIND = {"contract": ContractFlow}

@@ -1,0 +1,58 @@
+"""The tasks a user may see: each one waits on a role, in a scope (DESIGN §4).
+
+- drafting tasks: the EPCI agents of the case's territory;
+- regional review: the reviewers of the Region that pilots the case's territory;
+- ministerial tasks: the ministry agents, on every territory.
+"""
+
+from django.db.models import Q, QuerySet
+from viewflow.workflow.models import Task
+
+from accounts.models import Membership, Role
+from accounts.scoping import epci_territories, piloted_territories
+from workflows.engine import OPEN_STATUSES
+from workflows.flows import FLOWS_BY_KIND, Actor, CaseTask
+
+CASE = "process__caseprocess__case"
+
+
+def nodes_waiting_on(actor: str) -> list[CaseTask]:
+    return [
+        node
+        for flow_class in FLOWS_BY_KIND.values()
+        for node in flow_class.instance.nodes()
+        if isinstance(node, CaseTask) and node.actor == actor
+    ]
+
+
+def _scope(user) -> Q:
+    roles = set(Membership.objects.filter(user=user).values_list("role", flat=True))
+    scope = Q(pk__in=[])
+    if Role.EPCI_AGENT in roles:
+        scope |= Q(
+            flow_task__in=nodes_waiting_on(Actor.EPCI),
+            **{f"{CASE}__territory__in": epci_territories(user)},
+        )
+    if Role.REGION_REVIEWER in roles:
+        scope |= Q(
+            flow_task__in=nodes_waiting_on(Actor.REGION),
+            **{f"{CASE}__territory__in": piloted_territories(user)},
+        )
+    if Role.MINISTRY_AGENT in roles:
+        scope |= Q(flow_task__in=nodes_waiting_on(Actor.MINISTRY))
+    return scope
+
+
+def tasks_for_user(user) -> QuerySet[Task]:
+    """Every human task of a case, open or done, that waits or waited on this user's role."""
+    if not user.is_authenticated or not user.is_active:
+        return Task.objects.none()
+    return (
+        Task.objects.filter(_scope(user), flow_task_type="HUMAN")
+        .filter(**{f"{CASE}__isnull": False})
+        .select_related(f"{CASE}__territory__pilot_region", "owner")
+    )
+
+
+def open_tasks_for_user(user) -> QuerySet[Task]:
+    return tasks_for_user(user).filter(status__in=OPEN_STATUSES).order_by("created", "pk")

@@ -1,0 +1,96 @@
+"""The task inbox and queue, and the task page, whose decision form calls cases.services."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+from viewflow.workflow.status import STATUS
+
+from cases import services as case_services
+from cases.views import decide, decided, refuse, transition_choices
+from workflows import selectors, services
+
+CASE_PAGES = {"contract": "contract-detail"}
+
+
+def case_of(task):
+    return task.process.caseprocess.case
+
+
+def case_url(case) -> str:
+    return reverse(CASE_PAGES[case.kind], args=[case.reference])
+
+
+def task_or_404(request, pk: int):
+    return get_object_or_404(selectors.tasks_for_user(request.user), pk=pk)
+
+
+@login_required
+def task_list(request):
+    tasks = list(
+        selectors.open_tasks_for_user(request.user).select_related(
+            "process__caseprocess__case__territorycontract"
+        )
+    )
+    mine = [task for task in tasks if task.owner_id == request.user.pk]
+    queue = [task for task in tasks if task.owner_id is None]
+    others = [task for task in tasks if task.owner_id not in (None, request.user.pk)]
+    return render(
+        request,
+        "workflows/task_list.html",
+        {"title": "Mes tâches", "mine": mine, "queue": queue, "others": others},
+    )
+
+
+@login_required
+def task_detail(request, pk: int):
+    task = task_or_404(request, pk)
+    case = case_of(task)
+    concrete = getattr(case, "territorycontract", case)
+    is_open = task.status in (STATUS.NEW, STATUS.ASSIGNED)
+    if request.method == "POST":
+        if not is_open:
+            messages.error(request, "Cette tâche est déjà traitée : rien n'a été modifié.")
+            return redirect("task-detail", pk=pk)
+        try:
+            updated = decide(request, concrete)
+        except case_services.CaseActionError as error:
+            return refuse(request, error, reverse("task-detail", args=[pk]))
+        return decided(request, updated, reverse("task-list"))
+    return render(
+        request,
+        "workflows/task_detail.html",
+        {
+            "title": f"{task.flow_task.task_title} — {case.reference}",
+            "task": task,
+            "case": concrete,
+            "case_url": case_url(case),
+            "is_open": is_open,
+            "transitions": transition_choices(concrete, request.user) if is_open else [],
+        },
+    )
+
+
+@login_required
+@require_POST
+def task_assign(request, pk: int):
+    task = task_or_404(request, pk)
+    try:
+        services.task_assign(task=task, actor=request.user)
+    except case_services.CaseActionError as error:
+        return refuse(request, error, reverse("task-detail", args=[pk]))
+    messages.success(request, "Vous avez pris cette tâche en charge.")
+    return redirect("task-detail", pk=pk)
+
+
+@login_required
+@require_POST
+def task_release(request, pk: int):
+    task = task_or_404(request, pk)
+    try:
+        services.task_release(task=task, actor=request.user)
+    except case_services.CaseActionError as error:
+        return refuse(request, error, reverse("task-detail", args=[pk]))
+    messages.success(request, "La tâche est de nouveau dans la file d'attente.")
+    return redirect("task-list")
