@@ -20,7 +20,7 @@ def main() -> int:
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from cases import services
+    from cases import hooks, services
     from cases.models import Case, CaseEvent
     from tests import factories
 
@@ -55,11 +55,22 @@ def main() -> int:
                     hash="0" * 64,
                 )
 
-    service_rates, raw_rates = [], []
+    def without_listeners(batch):
+        # The same service with the workflow hook detached: shows what the process costs.
+        saved = hooks._listeners[:]
+        hooks._listeners.clear()
+        try:
+            through_service(batch)
+        finally:
+            hooks._listeners.extend(saved)
+
+    service_rates, raw_rates, bare_rates = [], [], []
     for _ in range(ROUNDS):
         service_batch, raw_batch = contracts(PER_ROUND), contracts(PER_ROUND)
+        bare_batch = contracts(PER_ROUND)
         raw_rates.append(PER_ROUND / timed(raw_baseline, raw_batch))
         service_rates.append(PER_ROUND / timed(through_service, service_batch))
+        bare_rates.append(PER_ROUND / timed(without_listeners, bare_batch))
 
     probe = contracts(1)[0]
     connection.queries_log.clear()
@@ -73,6 +84,11 @@ def main() -> int:
     )
     print(f"référence ORM brute (verrou, mise à jour, 1 insertion) : {raw:8.1f} /s")
     print(f"rapport service / référence : {service / raw:.2f} (objectif ≥ 0,5)")
+    bare = statistics.median(bare_rates)
+    print(
+        f"le même service sans le circuit viewflow : {bare:8.1f} /s "
+        f"(rapport {bare / raw:.2f} ; le circuit coûte {1000 / service - 1000 / bare:.1f} ms)"
+    )
     print(f"requêtes SQL par transition (service) : {len(queries)}")
     print("commande : make bench")
     return 0
