@@ -13,6 +13,7 @@ export UV_PYTHON_DOWNLOADS := never
 .PHONY: install run test lint format bench clean
 
 $(UV):
+	@test -n "$(PYTHON)" || { echo "Python 3.12 ou plus est introuvable : installez python3.12." >&2; exit 1; }
 	$(PYTHON) -m venv .uv
 	.uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 

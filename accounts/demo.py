@@ -114,12 +114,12 @@ def national_organisations() -> dict[str, Organisation]:
     """The ministry and the four operators, which exist whatever the demo."""
     organisations = {
         "ministry": Organisation.objects.get_or_create(
-            name=MINISTRY_NAME, defaults={"kind": Organisation.Kind.MINISTRY}
+            name=MINISTRY_NAME, kind=Organisation.Kind.MINISTRY
         )[0]
     }
     for name in OPERATOR_NAMES:
         organisations[f"operator:{name}"] = Organisation.objects.get_or_create(
-            name=name, defaults={"kind": Organisation.Kind.OPERATOR}
+            name=name, kind=Organisation.Kind.OPERATOR
         )[0]
     return organisations
 

@@ -74,7 +74,9 @@ class Organisation(models.Model):
         OPERATOR = "operator", "Opérateur"
 
     kind = models.CharField("nature", max_length=10, choices=Kind.choices)
-    name = models.CharField("nom", max_length=200, unique=True)
+    # EPCI and Regions are unique through their reference row; two real EPCI share a name
+    # ("CC des Quatre Rivières"), so the name is unique only among ministries and operators.
+    name = models.CharField("nom", max_length=200)
     intercommunality = models.OneToOneField(
         Intercommunality,
         on_delete=models.PROTECT,
@@ -96,6 +98,13 @@ class Organisation(models.Model):
         verbose_name = "organisation"
         ordering = ["kind", "name"]
         constraints = [
+            models.UniqueConstraint(
+                "kind",
+                "name",
+                condition=models.Q(kind__in=["ministry", "operator"]),
+                name="national_organisation_name_unique",
+                violation_error_message="Une organisation nationale porte déjà ce nom.",
+            ),
             models.CheckConstraint(
                 name="organisation_reference_matches_kind",
                 condition=(
@@ -111,7 +120,7 @@ class Organisation(models.Model):
                     "Une organisation EPCI doit être reliée à son EPCI, une Région à sa région, "
                     "et un ministère ou un opérateur à aucun des deux."
                 ),
-            )
+            ),
         ]
 
     def __str__(self) -> str:

@@ -30,7 +30,7 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 ENVIRONMENT = os.environ.get("DJANGO_ENV", "development")
 if ENVIRONMENT not in {"development", "production"}:
-    raise ImproperlyConfigured("DJANGO_ENV must be 'development' or 'production'.")
+    raise ImproperlyConfigured("DJANGO_ENV doit valoir « development » ou « production ».")
 PRODUCTION = ENVIRONMENT == "production"
 
 DEBUG = env_bool("DEBUG", default=not PRODUCTION)
@@ -38,13 +38,13 @@ DEBUG = env_bool("DEBUG", default=not PRODUCTION)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if PRODUCTION:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DJANGO_ENV=production.")
+        raise ImproperlyConfigured("SECRET_KEY doit être défini quand DJANGO_ENV=production.")
     # A fixed key is acceptable only for the local demo: production refuses to start without one.
     SECRET_KEY = "dev-only-insecure-key-territoires-industrie-not-for-production"  # noqa: S105
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost"])
 if PRODUCTION and not ALLOWED_HOSTS:
-    raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DJANGO_ENV=production.")
+    raise ImproperlyConfigured("ALLOWED_HOSTS doit être défini quand DJANGO_ENV=production.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 

@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+MIN_POSTGRES = 15
+
 
 class MissingTool(Exception):
     pass
@@ -41,6 +43,8 @@ def postgres_bindir() -> Path:
         glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name)
     )
     for directory in reversed(candidates):
+        if int(Path(directory).parent.name) < MIN_POSTGRES:
+            continue
         if Path(directory, "initdb").exists() and Path(directory, "pg_ctl").exists():
             return Path(directory)
     initdb = shutil.which("initdb")
@@ -49,7 +53,7 @@ def postgres_bindir() -> Path:
     raise MissingTool(
         "PostgreSQL est introuvable (ni /usr/lib/postgresql/*/bin/initdb, "
         "ni initdb dans le PATH).\n"
-        "Installez-le : apt-get install -y postgresql (version 15 ou plus)."
+        f"Installez-le : apt-get install -y postgresql (version {MIN_POSTGRES} ou plus)."
     )
 
 
@@ -126,6 +130,7 @@ class Services:
             ),
             check=True,
             stdout=subprocess.DEVNULL,
+            cwd=self.tmp,
         )
         options = (
             f"-p {self.pg_port} -k {self.tmp} -c listen_addresses=127.0.0.1 "
@@ -147,6 +152,7 @@ class Services:
             ),
             check=True,
             stdout=subprocess.DEVNULL,
+            cwd=self.tmp,
         )
         self.pg_started = True
         self.redis = subprocess.Popen(
@@ -188,6 +194,7 @@ class Services:
                 ),
                 check=False,
                 stdout=subprocess.DEVNULL,
+                cwd=self.tmp,
             )
         shutil.rmtree(self.tmp, ignore_errors=True)
 
@@ -213,6 +220,13 @@ def main(argv: list[str]) -> int:
         return subprocess.run(argv, env={**os.environ, **env}, check=False).returncode
     except KeyboardInterrupt:
         return 130
+    except (subprocess.CalledProcessError, RuntimeError) as error:
+        print(f"make test : les services de test n'ont pas démarré ({error}).", file=sys.stderr)
+        log = services.tmp / "pg.log"
+        if log.exists():
+            tail = log.read_text(errors="replace").splitlines()[-20:]
+            print("Fin du journal PostgreSQL :", *tail, sep="\n", file=sys.stderr)
+        return 3
     finally:
         services.stop()
 

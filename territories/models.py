@@ -1,9 +1,9 @@
 from django.core.validators import RegexValidator
 from django.db import models
 
-insee_region_code = RegexValidator(r"^\d{2}$", "Le code INSEE de région compte 2 chiffres.")
-siren_format = RegexValidator(r"^\d{9}$", "Le SIREN compte 9 chiffres.")
-territory_code = RegexValidator(r"^\d{4}$", "Le code ANCT du territoire compte 4 chiffres.")
+insee_region_code = RegexValidator(r"^[0-9]{2}$", "Le code INSEE de région compte 2 chiffres.")
+siren_format = RegexValidator(r"^[0-9]{9}$", "Le SIREN compte 9 chiffres.")
+territory_code = RegexValidator(r"^[0-9]{4}$", "Le code ANCT du territoire compte 4 chiffres.")
 
 
 class Region(models.Model):
@@ -81,9 +81,14 @@ class TerritoryIntercommunality(models.Model):
         FULL = "full", "Complète"
         PARTIAL = "partial", "Partielle"
 
-    territory = models.ForeignKey(Territory, on_delete=models.CASCADE, related_name="links")
+    territory = models.ForeignKey(
+        Territory, on_delete=models.CASCADE, related_name="links", verbose_name="territoire"
+    )
     intercommunality = models.ForeignKey(
-        Intercommunality, on_delete=models.PROTECT, related_name="territory_links"
+        Intercommunality,
+        on_delete=models.PROTECT,
+        related_name="territory_links",
+        verbose_name="intercommunalité",
     )
     coverage = models.CharField("couverture", max_length=7, choices=Coverage.choices)
 

@@ -43,7 +43,7 @@ class ReferenceDataError(Exception):
 
 def siren_is_valid(siren: str) -> bool:
     """A SIREN is nine digits whose Luhn checksum is zero."""
-    if not re.fullmatch(r"\d{9}", siren):
+    if not re.fullmatch(r"[0-9]{9}", siren):
         return False
     total = 0
     for index, char in enumerate(reversed(siren)):
@@ -80,7 +80,7 @@ def read_rows(path: Path, columns: tuple[str, ...]) -> Iterator[Row]:
     if not path.is_file():
         raise ReferenceDataError([f"{name} : fichier introuvable ({path})."])
     try:
-        with path.open(encoding="utf-8", newline="") as handle:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.DictReader(handle)
             header = reader.fieldnames or []
             missing = [column for column in columns if column not in header]
@@ -112,14 +112,24 @@ def _check_unique(seen: dict, key, row: Row, column: str, errors: Errors) -> boo
     return True
 
 
+def _name_is_valid(row: Row, column: str, max_length: int, errors: Errors) -> bool:
+    name = row.values[column]
+    if not name:
+        errors.add(row, column, "nom vide.")
+        return False
+    if len(name) > max_length:
+        errors.add(row, column, f"nom trop long ({len(name)} caractères, {max_length} au plus).")
+        return False
+    return True
+
+
 def parse_regions(data_dir: Path, data: ReferenceData, errors: Errors) -> None:
     for row in read_rows(data_dir / REGIONS_FILE, ("code_insee", "nom", "zone")):
         code, name, zone = row.values["code_insee"], row.values["nom"], row.values["zone"]
-        if not re.fullmatch(r"\d{2}", code):
+        if not re.fullmatch(r"[0-9]{2}", code):
             errors.add(row, "code_insee", "code INSEE de région invalide (2 chiffres attendus).")
             continue
-        if not name:
-            errors.add(row, "nom", "nom vide.")
+        if not _name_is_valid(row, "nom", 100, errors):
             continue
         if zone not in Region.Zone.values:
             errors.add(row, "zone", "zone inconnue (metro ou drom attendu).")
@@ -139,15 +149,18 @@ def parse_intercommunalities(data_dir: Path, data: ReferenceData, errors: Errors
         if values["type"] not in Intercommunality.Kind.values:
             errors.add(row, "type", "nature d'EPCI inconnue (CC, CA, CU, METRO ou MET69).")
             continue
-        if not values["population_totale"].isdigit():
-            errors.add(row, "population_totale", "population invalide (entier positif attendu).")
+        if not re.fullmatch(r"[0-9]{1,8}", values["population_totale"]):
+            errors.add(
+                row,
+                "population_totale",
+                "population invalide (entier positif de 8 chiffres au plus attendu).",
+            )
             continue
         region = values["code_region_principale"]
         if region not in data.regions:
             errors.add(row, "code_region_principale", f"région inconnue de {REGIONS_FILE}.")
             continue
-        if not values["nom"]:
-            errors.add(row, "nom", "nom vide.")
+        if not _name_is_valid(row, "nom", 200, errors):
             continue
         if _check_unique(data.intercommunalities, siren, row, "siren", errors):
             data.intercommunalities[siren] = {
@@ -165,17 +178,16 @@ def parse_territories(data_dir: Path, data: ReferenceData, errors: Errors) -> No
         code, name, region = (
             row.values[c] for c in ("code_ti", "libelle_ti", "code_region_pilote")
         )
-        if not re.fullmatch(r"\d{4}", code):
+        if not re.fullmatch(r"[0-9]{4}", code):
             errors.add(row, "code_ti", "code de territoire invalide (4 chiffres attendus).")
             continue
-        if not re.fullmatch(r"\d{2}", region):
+        if not re.fullmatch(r"[0-9]{2}", region):
             errors.add(row, "code_region_pilote", "code INSEE de région invalide (2 chiffres).")
             continue
         if region not in data.regions:
             errors.add(row, "code_region_pilote", f"région inconnue de {REGIONS_FILE}.")
             continue
-        if not name:
-            errors.add(row, "libelle_ti", "nom vide.")
+        if not _name_is_valid(row, "libelle_ti", 200, errors):
             continue
         if _check_unique(data.territories, code, row, "code_ti", errors):
             data.territories[code] = {"name": name, "region": region}

@@ -41,7 +41,7 @@ def region_organisation(code: str) -> Organisation:
 
 
 def national_organisation(kind: str, name: str) -> Organisation:
-    return Organisation.objects.get_or_create(name=name, defaults={"kind": kind})[0]
+    return Organisation.objects.get_or_create(name=name, kind=kind)[0]
 
 
 def user_with_role(role: str, organisation: Organisation, **user_fields) -> User:

@@ -107,3 +107,20 @@ def test_inactive_and_anonymous_users_see_nothing():
     user.save()
     assert territories_for_user(user).count() == 0
     assert territories_for_user(AnonymousUser()).count() == 0
+
+
+def test_two_real_epci_with_the_same_name_both_get_an_organisation():
+    first = factories.epci_organisation("247000623")
+    second = factories.epci_organisation("247400666")
+    assert first.name == second.name == "CC des Quatre Rivières"
+    assert first.pk != second.pk
+
+
+def test_national_organisations_keep_unique_names():
+    from django.db import IntegrityError, transaction
+
+    from accounts.models import Organisation
+
+    factories.national_organisation(Organisation.Kind.OPERATOR, "Bpifrance")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Organisation.objects.create(kind=Organisation.Kind.OPERATOR, name="Bpifrance")

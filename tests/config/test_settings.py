@@ -99,4 +99,4 @@ def test_production_refuses_to_start_without_secrets(missing):
     values.pop(missing)
     result = run_python(PROBE, **values)
     assert result.returncode != 0
-    assert f"{missing} must be set" in result.stderr
+    assert f"{missing} doit être défini" in result.stderr

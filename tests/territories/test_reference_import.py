@@ -150,6 +150,35 @@ BAD_INPUTS = {
         None,
         "8499",
     ),
+    "SIREN in non-ASCII digits": (
+        "epci_2020.csv",
+        "200000172,CC Faucigny",
+        "٢00000172,CC Faucigny",
+        None,
+        "٢00000172",
+    ),
+    "population in superscript digits": (
+        "epci_2020.csv",
+        "FPU,27970,27125",
+        "FPU,²7970,27125",
+        None,
+        "²7970",
+    ),
+    "population too large": (
+        "epci_2020.csv",
+        "FPU,27970,27125",
+        "FPU,279700000000,27125",
+        None,
+        "279700000000",
+    ),
+    "EPCI name too long": (
+        "epci_2020.csv",
+        "200000172,CC Faucigny-Glières,",
+        "200000172," + "C" * 201 + ",",
+        None,
+        "C" * 201,
+    ),
+    "region code in non-ASCII digits": ("regions.csv", "84,Auvergne", "٨٤,Auvergne", None, "٨٤"),
     "malformed territory code": (
         "territoires_industrie_2020.csv",
         "8414,Vallée",
@@ -188,6 +217,13 @@ def test_duplicate_row_is_refused(data_dir):
     ):
         call_command("load_reference_data", data_dir=data_dir)
     assert snapshot() == before
+
+
+def test_a_byte_order_mark_is_accepted(data_dir, capsys):
+    path = data_dir / "regions.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    call_command("load_reference_data", data_dir=data_dir)
+    assert Region.objects.count() == 18
 
 
 def test_file_not_in_utf8_is_refused(data_dir):
