@@ -24,9 +24,10 @@ class Actor:
 class CaseTask(flow.View):
     """A human task that is done by a case service, never by a viewflow form."""
 
-    def __init__(self, *, title: str, actor: str):
+    def __init__(self, *, title: str, actor: str, hint: str = ""):
         super().__init__(view=None)
         self.actor = actor
+        self.hint = hint
         self.Annotation(title=title)
 
 
@@ -69,7 +70,9 @@ class ContractFlow(flow.Flow):
         this.route
     )
     awaiting_contractualisation = CaseTask(
-        title="En attente de contractualisation", actor=Actor.MINISTRY
+        title="En attente de contractualisation",
+        actor=Actor.MINISTRY,
+        hint="Ce contrat sera contractualisé avec la vague de signature où le ministère l'inscrira.",
     ).Next(this.route)
     end = flow.End()
 

@@ -131,3 +131,10 @@ def test_a_colleague_may_still_decide_a_task_someone_took(client):
     task.refresh_from_db()
     assert (task.status, task.owner) == (STATUS.DONE, colleague)
     assert Case.objects.get(pk=contract.pk).state == "signed_off"
+
+
+def test_the_contractualisation_task_says_it_goes_through_a_wave(client):
+    contract = factories.contract_in_state("signed_off")
+    client.force_login(factories.ministry_agent())
+    page = client.get(reverse("task-detail", args=[open_task(contract).pk])).content.decode()
+    assert "vague de signature" in page and 'name="transition"' not in page
