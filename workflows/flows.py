@@ -72,7 +72,9 @@ class ContractFlow(flow.Flow):
     awaiting_contractualisation = CaseTask(
         title="En attente de contractualisation",
         actor=Actor.MINISTRY,
-        hint="Ce contrat sera contractualisé avec la vague de signature où le ministère l'inscrira.",
+        hint=(
+            "Ce contrat sera contractualisé avec la vague de signature où le ministère l'inscrira."
+        ),
     ).Next(this.route)
     end = flow.End()
 

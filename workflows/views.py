@@ -72,25 +72,35 @@ def task_detail(request, pk: int):
     )
 
 
+def _take_or_release(request, pk: int, service, done: str, then: str):
+    task = task_or_404(request, pk)
+    try:
+        service(task=task, actor=request.user)
+    except case_services.CaseActionError as error:
+        return refuse(request, error, reverse("task-detail", args=[pk]))
+    messages.success(request, done)
+    return redirect(then)
+
+
 @login_required
 @require_POST
 def task_assign(request, pk: int):
-    task = task_or_404(request, pk)
-    try:
-        services.task_assign(task=task, actor=request.user)
-    except case_services.CaseActionError as error:
-        return refuse(request, error, reverse("task-detail", args=[pk]))
-    messages.success(request, "Vous avez pris cette tâche en charge.")
-    return redirect("task-detail", pk=pk)
+    return _take_or_release(
+        request,
+        pk,
+        services.task_assign,
+        "Vous avez pris cette tâche en charge.",
+        reverse("task-detail", args=[pk]),
+    )
 
 
 @login_required
 @require_POST
 def task_release(request, pk: int):
-    task = task_or_404(request, pk)
-    try:
-        services.task_release(task=task, actor=request.user)
-    except case_services.CaseActionError as error:
-        return refuse(request, error, reverse("task-detail", args=[pk]))
-    messages.success(request, "La tâche est de nouveau dans la file d'attente.")
-    return redirect("task-list")
+    return _take_or_release(
+        request,
+        pk,
+        services.task_release,
+        "La tâche est de nouveau dans la file d'attente.",
+        reverse("task-list"),
+    )
