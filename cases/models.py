@@ -4,13 +4,17 @@ A case owns its business state: a protected FSM field that only the transitions 
 change, and only ``cases.services`` calls those transitions.
 """
 
+import re
+import unicodedata
 import uuid
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import formats, timezone
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from cases import permissions as perms
@@ -304,6 +308,12 @@ EVENT_LABELS = {
     "comment": "Commentaire",
     "private_note": "Note interne",
     "document_add": "Ajout d'un document",
+    "forward": "Transmission au ministère",
+    "decide": "Décision du ministère",
+    "region_opinion": "Avis de la Région",
+    "opinion_request": "Demande d'avis",
+    "opinion_answer": "Avis rendu",
+    "letter": "Lettre de décision",
 }
 
 
@@ -408,3 +418,285 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+# France Expérimentation derogation requests.
+
+
+def siret_is_valid(siret: str) -> bool:
+    """Fourteen ASCII digits whose Luhn sum is a multiple of ten."""
+    if len(siret) != 14 or not siret.isascii() or not siret.isdigit():
+        return False
+    total = 0
+    for index, char in enumerate(reversed(siret)):
+        digit = int(char) * (2 if index % 2 else 1)
+        total += digit - 9 if digit > 9 else digit
+    return total % 10 == 0
+
+
+def validate_siret(value: str) -> None:
+    if value and not siret_is_valid(value):
+        raise ValidationError(
+            "Le SIRET « %(value)s » est invalide (14 chiffres avec une clé de Luhn valide).",
+            params={"value": value},
+        )
+
+
+class CallForProjects(models.Model):
+    name = models.CharField("nom", max_length=200, unique=True)
+    description = models.TextField("description", blank=True)
+    opens_at = models.DateTimeField("ouverture")
+    closes_at = models.DateTimeField("clôture")
+
+    class Meta:
+        verbose_name = "appel à projets"
+        verbose_name_plural = "appels à projets"
+        ordering = ["-opens_at"]
+        constraints = [
+            models.CheckConstraint(
+                name="call_closes_after_it_opens",
+                condition=Q(closes_at__gt=models.F("opens_at")),
+                violation_error_message="La clôture doit suivre l'ouverture.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def is_open(self, at) -> bool:
+        return self.opens_at <= at <= self.closes_at
+
+
+class RuleKind(models.TextChoices):
+    LAW = "law", "Loi"
+    ORDINANCE = "ordinance", "Ordonnance"
+    DECREE = "decree", "Décret"
+    ARRETE = "arrete", "Arrêté"
+    CIRCULAR = "circular", "Circulaire"
+
+
+class Outcome(models.TextChoices):
+    GRANTED = "granted", "Dérogation expérimentale accordée"
+    REFUSED = "refused", "Demande refusée"
+    SOLVED = "solved_without_derogation", "Possible sans dérogation"
+
+
+class RegionOpinion(models.TextChoices):
+    FAVOURABLE = "favourable", "Favorable"
+    UNFAVOURABLE = "unfavourable", "Défavorable"
+
+
+def rule_reference_key(reference: str) -> str:
+    """The legal reference reduced to what identifies it, so that variants of spelling match.
+
+    « Code de l'environnement, art. R. 122-2 », « code de l’environnement article R122-2 »
+    and « CODE DE L'ENVIRONNEMENT ART R 122-2 » give the same key.
+    """
+    text = unicodedata.normalize("NFKD", reference).encode("ascii", "ignore").decode().lower()
+    text = re.sub(r"\barticles?\b|\bart\b\.?", " art ", text)
+    return re.sub(r"[^a-z0-9]", "", text)
+
+
+class DerogationRequest(Case):
+    REFERENCE_PREFIX = "DE"
+    EXTRA_TIMESTAMPS = ["decided_at"]
+
+    call = models.ForeignKey(
+        CallForProjects,
+        on_delete=models.PROTECT,
+        related_name="requests",
+        verbose_name="appel à projets",
+    )
+    applicant = models.ForeignKey(
+        "accounts.Organisation",
+        on_delete=models.PROTECT,
+        related_name="derogation_requests",
+        verbose_name="intercommunalité porteuse",
+    )
+    company_name = models.CharField("entreprise (facultatif)", max_length=200, blank=True)
+    company_siret = models.CharField(
+        "SIRET de l'entreprise", max_length=14, blank=True, validators=[validate_siret]
+    )
+    title = models.CharField("intitulé", max_length=300, blank=True)
+    rule_kind = models.CharField("nature du texte", max_length=10, choices=RuleKind.choices)
+    rule_reference = models.CharField("référence du texte", max_length=300, blank=True)
+    rule_reference_key = models.CharField(max_length=300, blank=True, db_index=True)
+    rule_text = models.TextField("rédaction de la règle qui bloque le projet", blank=True)
+    derogation_requested = models.TextField("dérogation demandée", blank=True)
+    justification = models.TextField("justification", blank=True)
+    expected_jobs = models.PositiveIntegerField("emplois attendus", null=True, blank=True)
+    expected_investment = models.DecimalField(
+        "investissement attendu (€)",
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    duration_months = models.PositiveSmallIntegerField(
+        "durée de l'expérimentation (mois)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(6), MaxValueValidator(60)],
+    )
+    evaluation_plan = models.TextField("plan d'évaluation", blank=True)
+    region_opinion = models.CharField(
+        "avis de la Région", max_length=12, choices=RegionOpinion.choices, blank=True
+    )
+    region_opinion_reasons = models.TextField("motifs de l'avis régional", blank=True)
+    outcome = models.CharField("décision", max_length=30, choices=Outcome.choices, blank=True)
+    decision_motivation = models.TextField("motivation", blank=True)
+    decision_legal_basis = models.TextField("fondement juridique", blank=True)
+    granted_duration_months = models.PositiveSmallIntegerField(
+        "durée accordée (mois)", null=True, blank=True
+    )
+    granted_conditions = models.TextField("conditions de la dérogation", blank=True)
+    solution = models.TextField("solution dans le droit en vigueur", blank=True)
+    decided_at = models.DateTimeField("décidé le", null=True, blank=True)
+    contract = models.ForeignKey(
+        TerritoryContract,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="derogations",
+        verbose_name="contrat de territoire",
+    )
+
+    class Meta:
+        verbose_name = "demande de dérogation"
+        verbose_name_plural = "demandes de dérogation"
+
+    def submit_problems(self, at=None) -> list[str]:
+        problems = []
+        required = {
+            "title": "l'intitulé",
+            "rule_reference": "la référence du texte visé",
+            "rule_text": "la rédaction de la règle",
+            "derogation_requested": "la dérogation demandée",
+            "justification": "la justification",
+            "evaluation_plan": "le plan d'évaluation",
+        }
+        missing = [label for name, label in required.items() if not getattr(self, name).strip()]
+        if self.duration_months is None:
+            missing.append("la durée de l'expérimentation")
+        if missing:
+            problems.append(f"À compléter : {', '.join(missing)}.")
+        at = at or timezone.now()
+        if at > self.call.closes_at:
+            closed = formats.date_format(timezone.localtime(self.call.closes_at), "DATETIME_FORMAT")
+            problems.append(
+                f"L'appel à projets « {self.call} » est clos depuis le {closed} : "
+                "la demande ne peut plus être déposée. Le brouillon reste enregistré."
+            )
+        elif at < self.call.opens_at:
+            problems.append(f"L'appel à projets « {self.call} » n'est pas encore ouvert.")
+        return problems
+
+    def forward_problems(self) -> list[str]:
+        if not self.region_opinion:
+            return ["La Région doit d'abord donner son avis."]
+        return []
+
+    @transition(
+        field="state",
+        source=State.DRAFT,
+        target=State.REGIONAL_REVIEW,
+        permission=lambda case, user: perms.is_epci_agent_for(user, case),
+    )
+    def submit(self, *, at):
+        self.submitted_at = at
+
+    @transition(
+        field="state",
+        source=State.REGIONAL_REVIEW,
+        target=State.MINISTERIAL_REVIEW,
+        permission=lambda case, user: perms.is_region_reviewer_for(user, case),
+    )
+    def forward(self, *, at):
+        self.ministerial_review_at = at
+
+    @transition(
+        field="state",
+        source=[State.REGIONAL_REVIEW, State.MINISTERIAL_REVIEW],
+        target=State.DRAFT,
+        permission=lambda case, user: perms.is_current_reviewer_for(user, case),
+    )
+    def request_changes(self, *, at):
+        pass
+
+    @transition(
+        field="state",
+        source=[State.DRAFT, State.REGIONAL_REVIEW, State.MINISTERIAL_REVIEW],
+        target=State.WITHDRAWN,
+        permission=lambda case, user: perms.is_epci_agent_for(user, case),
+    )
+    def withdraw(self, *, at):
+        self.closed_at = at
+
+    @transition(
+        field="state",
+        source=State.MINISTERIAL_REVIEW,
+        target=State.DECIDED,
+        permission=lambda case, user: perms.is_ministry_agent(user),
+    )
+    def decide(self, *, at):
+        self.decided_at = at
+
+    @transition(
+        field="state",
+        source=State.DECIDED,
+        target=State.CONTRACTUALISED,
+        conditions=[lambda case: case.outcome == Outcome.GRANTED],  # type: ignore[attr-defined]
+        # Reserved for the validation of a contractualisation wave: no view calls it.
+        permission=lambda case, user: perms.is_ministry_agent(user),
+    )
+    def contractualise(self, *, at):
+        self.contractualised_at = at
+
+
+class OpinionVerdict(models.TextChoices):
+    FAVOURABLE = "favourable", "Favorable"
+    UNFAVOURABLE = "unfavourable", "Défavorable"
+    RESERVED = "reserved", "Réservé"
+
+
+class Opinion(models.Model):
+    """An avis asked by the ministry of another organisation, answered once."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="opinions")
+    organisation = models.ForeignKey(
+        "accounts.Organisation",
+        on_delete=models.PROTECT,
+        related_name="opinions",
+        verbose_name="organisation consultée",
+    )
+    question = models.TextField("question posée", blank=True)
+    due_on = models.DateField("à rendre le")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField("demandé le")
+    verdict = models.CharField("avis", max_length=12, choices=OpinionVerdict.choices, blank=True)
+    text = models.TextField("texte de l'avis", blank=True)
+    document = models.ForeignKey(
+        "Document", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    answered_at = models.DateTimeField("rendu le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "avis"
+        verbose_name_plural = "avis"
+        ordering = ["requested_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Avis de {self.organisation} sur {self.case}"
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.verdict)
+
+    def is_overdue(self, today=None) -> bool:
+        return not self.answered and self.due_on < (today or timezone.localdate())

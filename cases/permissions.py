@@ -72,3 +72,12 @@ def can_comment(user, case, *, private: bool = False) -> bool:
 
 def can_upload(user, case) -> bool:
     return case.state not in CLOSED_STATES and is_party(user, case)
+
+
+def is_member_of(user, organisation_id: int) -> bool:
+    return _memberships(user).filter(organisation_id=organisation_id).exists()
+
+
+def is_consulted_on(user, case) -> bool:
+    """A member of an organisation whose opinion the ministry asked on this case."""
+    return _memberships(user).filter(organisation__opinions__case_id=case.pk).exists()

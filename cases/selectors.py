@@ -12,15 +12,53 @@ from cases.models import (
     Case,
     CaseEvent,
     Comment,
+    DerogationRequest,
     Document,
     FinancingLine,
     Funder,
+    Opinion,
     TerritoryContract,
 )
 
 
+def _visible(user) -> Q:
+    """A case's territory is in the user's scope, or the user's organisation was consulted."""
+    consulted = Opinion.objects.filter(organisation__memberships__user=user).values("case_id")
+    return Q(territory__in=territories_for_user(user)) | Q(pk__in=consulted)
+
+
 def cases_for_user(user) -> QuerySet[Case]:
-    return Case.objects.filter(territory__in=territories_for_user(user))
+    if not user.is_authenticated or not user.is_active:
+        return Case.objects.none()
+    return Case.objects.filter(_visible(user))
+
+
+def derogations_for_user(user) -> QuerySet[DerogationRequest]:
+    if not user.is_authenticated or not user.is_active:
+        return DerogationRequest.objects.none()
+    return DerogationRequest.objects.filter(_visible(user)).select_related(
+        "territory__pilot_region", "applicant", "call"
+    )
+
+
+def similar_requests(user, request: DerogationRequest) -> QuerySet[DerogationRequest]:
+    """Other requests on the same legal reference, among those the user may see."""
+    if not request.rule_reference_key:
+        return DerogationRequest.objects.none()
+    return (
+        derogations_for_user(user)
+        .filter(rule_reference_key=request.rule_reference_key)
+        .exclude(pk=request.pk)
+        .order_by("-updated_at")
+    )
+
+
+def opinions_for_user(user, case: Case) -> QuerySet[Opinion]:
+    """Every opinion for the reviewing institutions; their own for the consulted."""
+    opinions = case.opinions.select_related("organisation", "answered_by", "requested_by")
+    if perms.is_reviewing_institution(user, case):
+        return opinions
+    return opinions.filter(organisation__memberships__user=user)
 
 
 def contracts_for_user(user) -> QuerySet[TerritoryContract]:

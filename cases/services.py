@@ -31,6 +31,8 @@ from cases.models import (
 TRANSITION_LABELS = {
     "submit": "déposer le dossier",
     "approve": "transmettre au ministère",
+    "forward": "transmettre au ministère",
+    "decide": "décider",
     "request_changes": "demander des modifications",
     "reject": "rejeter le dossier",
     "withdraw": "retirer le dossier",
@@ -118,17 +120,27 @@ def _touch(locked: Case, actor, now) -> None:
     locked.updated_by = actor
 
 
-def _record(locked: Case, actor, *, fields: list[str], **event) -> CaseEvent:
+def _record(
+    locked: Case, actor, *, fields: list[str], extra: dict | None = None, **event
+) -> CaseEvent:
     """Append the audit event, save the case and tell the listeners."""
     entry = append_event(locked, actor=actor, **event)
     locked.save(update_fields=[*fields, "event_count", "audit_head"])
-    announce(CaseAnnouncement(case=locked, event=entry, actor=actor))
+    announce(CaseAnnouncement(case=locked, event=entry, actor=actor, extra=extra or {}))
     return entry
 
 
 def run_transition(
-    *, case: Case, actor, name: str, comment: str = "", expected_version: int | None = None
+    *,
+    case: Case,
+    actor,
+    name: str,
+    comment: str = "",
+    expected_version: int | None = None,
+    prepare: Callable[[Case], tuple[list[str], dict]] | None = None,
 ) -> Case:
+    """``prepare``, if given, runs once permission and guards have passed: it sets the case's
+    own fields that come with the transition and returns their names and the audit payload."""
     comment = (comment or "").strip()
     with transaction.atomic():
         locked = _lock(case)
@@ -144,10 +156,11 @@ def run_transition(
             raise ActionForbidden(f"Vous n'avez pas le droit de {label} pour ce dossier.")
         if name in COMMENT_REQUIRED and not comment:
             raise InvalidInput(f"Un commentaire est obligatoire pour {label}.")
-        guard = getattr(locked, f"{name}_problems", None)
+        guard = getattr(locked, f"{name}_problems", None)  # may read the clock: under the lock
         problems = guard() if guard else []
         if problems:
             raise InvalidInput(f"Impossible de {label} :", problems=problems)
+        extra_fields, payload = prepare(locked) if prepare else ([], {})
         from_state = locked.state
         now = timezone.now()
         method(at=now)
@@ -155,12 +168,21 @@ def run_transition(
         _record(
             locked,
             actor,
-            fields=["state", "version", "updated_at", "updated_by", *TIMESTAMP_FIELDS],
+            fields=[
+                "state",
+                "version",
+                "updated_at",
+                "updated_by",
+                *TIMESTAMP_FIELDS,
+                *getattr(locked, "EXTRA_TIMESTAMPS", []),
+                *extra_fields,
+            ],
             kind=CaseEvent.Kind.TRANSITION,
             name=name,
             from_state=from_state,
             to_state=locked.state,
             comment=comment,
+            payload=payload,
             at=now,
         )
     return locked
@@ -212,10 +234,19 @@ def case_sign_off(
     )
 
 
+def case_forward(
+    *, case: Case, actor, comment: str = "", expected_version: int | None = None
+) -> Case:
+    return run_transition(
+        case=case, actor=actor, name="forward", comment=comment, expected_version=expected_version
+    )
+
+
 # Services named by the transitions a user may start from a page or a task.
 TRANSITION_SERVICES: dict[str, Callable[..., Case]] = {
     "submit": case_submit,
     "approve": case_approve,
+    "forward": case_forward,
     "request_changes": case_request_changes,
     "reject": case_reject,
     "withdraw": case_withdraw,
@@ -280,12 +311,16 @@ def contract_create(*, territory, actor, **fields) -> TerritoryContract:
 
 
 def _clean_contract(contract: TerritoryContract) -> None:
+    _clean_fields(contract, CONTRACT_FIELDS)
+
+
+def _clean_fields(case: Case, names: list[str]) -> None:
     problems = []
     try:
         # Only the user's fields: cleaning the protected state would try to set it.
-        others = [f.name for f in contract._meta.fields if f.name not in CONTRACT_FIELDS]
-        contract.clean_fields(exclude=others)
-        contract.validate_constraints()
+        others = [f.name for f in case._meta.fields if f.name not in names]
+        case.clean_fields(exclude=others)
+        case.validate_constraints()
     except ValidationError as error:
         problems = [message for messages in error.message_dict.values() for message in messages]
     if problems:
@@ -461,7 +496,8 @@ def comment_add(*, case: Case, actor, body: str, private: bool = False) -> Comme
     return comment
 
 
-def document_add(*, case: Case, actor, upload) -> Document:
+def inspect_and_hash(upload) -> tuple[object, str]:
+    """Judge an upload by its content and hash it, before any lock is taken."""
     try:
         inspected = inspect_upload(upload)
     except DocumentRejected as error:
@@ -470,39 +506,49 @@ def document_add(*, case: Case, actor, upload) -> Document:
     for chunk in upload.chunks():
         digest.update(chunk)
     upload.seek(0)
+    return inspected, digest.hexdigest()
+
+
+def attach_document(locked: Case, actor, upload, inspected, sha256: str) -> Document:
+    """Store an inspected upload on a locked case and audit it; the caller checked the right."""
+    now = timezone.now()
+    document = Document(
+        case=locked,
+        original_name=inspected.safe_name,
+        content_type=inspected.content_type,
+        size=upload.size,
+        sha256=sha256,
+        uploaded_by=actor,
+        uploaded_at=now,
+    )
+    document.file.save(document.stored_name, upload, save=False)
+    try:
+        document.save()
+        _record(
+            locked,
+            actor,
+            fields=[],
+            kind=CaseEvent.Kind.DOCUMENT,
+            name="document_add",
+            payload={
+                "document": document.pk,
+                "name": document.original_name,
+                "sha256": document.sha256,
+                "size": document.size,
+                "content_type": inspected.content_type,
+            },
+            at=now,
+        )
+    except Exception:
+        document.file.delete(save=False)
+        raise
+    return document
+
+
+def document_add(*, case: Case, actor, upload) -> Document:
+    inspected, sha256 = inspect_and_hash(upload)
     with transaction.atomic():
         locked = _lock(case)
         if not perms.can_upload(actor, locked):
             raise ActionForbidden("Vous ne pouvez pas ajouter de document à ce dossier.")
-        now = timezone.now()
-        document = Document(
-            case=locked,
-            original_name=inspected.safe_name,
-            content_type=inspected.content_type,
-            size=upload.size,
-            sha256=digest.hexdigest(),
-            uploaded_by=actor,
-            uploaded_at=now,
-        )
-        document.file.save(document.stored_name, upload, save=False)
-        try:
-            document.save()
-            _record(
-                locked,
-                actor,
-                fields=[],
-                kind=CaseEvent.Kind.DOCUMENT,
-                name="document_add",
-                payload={
-                    "document": document.pk,
-                    "name": document.original_name,
-                    "sha256": document.sha256,
-                    "size": document.size,
-                    "content_type": inspected.content_type,
-                },
-                at=now,
-            )
-        except Exception:
-            document.file.delete(save=False)
-            raise
-    return document
+        return attach_document(locked, actor, upload, inspected, sha256)

@@ -133,3 +133,79 @@ def contract_version(contract) -> int:
     from cases.models import Case
 
     return Case.objects.values_list("version", flat=True).get(pk=contract.pk)
+
+
+def open_call(**fields):
+    """A call for projects open around now (the real one closed in 2019)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cases.models import CallForProjects
+
+    now = timezone.now()
+    values = {
+        "name": "Appel de test",
+        "opens_at": now - timedelta(days=30),
+        "closes_at": now + timedelta(days=30),
+        **fields,
+    }
+    return CallForProjects.objects.get_or_create(name=values.pop("name"), defaults=values)[0]
+
+
+REQUEST_FIELDS = {
+    "title": "Autoriser l'extension d'une fonderie sans nouvelle étude d'impact",
+    "rule_kind": "decree",
+    "rule_reference": "Code de l'environnement, art. R. 122-2",
+    "rule_text": "Les projets relevant de la nomenclature sont soumis à évaluation...",
+    "derogation_requested": "Dispense d'étude d'impact pour une extension de moins de 10 %.",
+    "justification": "Le délai d'instruction retarde 40 embauches.",
+    "expected_jobs": 40,
+    "duration_months": 24,
+    "evaluation_plan": "Bilan annuel avec la DREAL.",
+}
+
+
+def derogation_in_state(state: str, *, territory_code: str = "8414", author=None, **fields):
+    """A derogation request brought to ``state`` through the real services."""
+    from cases import derogations, services
+    from territories.models import Territory
+
+    territory = Territory.objects.get(code=territory_code)
+    epci = territory.intercommunalities.order_by("siren").first()
+    author = author or epci_agent(epci.siren)
+    request = derogations.derogation_create(
+        territory=territory, call=open_call(), actor=author, **{**REQUEST_FIELDS, **fields}
+    )
+    region = region_reviewer(territory.pilot_region.code)
+    steps = {
+        "draft": [],
+        "regional_review": ["submit"],
+        "ministerial_review": ["submit", "opinion", "forward"],
+        "decided": ["submit", "opinion", "forward", "decide"],
+        "withdrawn": ["withdraw"],
+    }[state]
+    for step in steps:
+        request.refresh_from_db()
+        if step == "opinion":
+            derogations.region_opinion_give(
+                case=request,
+                actor=region,
+                opinion="favourable",
+                reasons="Projet structurant.",
+                expected_version=request.version,
+            )
+        elif step == "forward":
+            services.case_forward(case=request, actor=region)
+        elif step == "decide":
+            derogations.case_decide(
+                case=request,
+                actor=ministry_agent(),
+                outcome="refused",
+                motivation="Motif",
+                legal_basis="Article 37-1 de la Constitution",
+            )
+        else:
+            services.run_transition(case=request, actor=author, name=step)
+    request.refresh_from_db()
+    return request

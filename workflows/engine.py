@@ -12,7 +12,8 @@ from viewflow.workflow.status import STATUS
 
 from cases.hooks import CaseAnnouncement
 from cases.models import Case, CaseEvent
-from workflows.flows import FLOWS_BY_KIND
+from cases.permissions import CLOSED_STATES
+from workflows.flows import FLOWS_BY_KIND, stage_nodes
 from workflows.models import CaseProcess
 
 OPEN_STATUSES = (STATUS.NEW, STATUS.ASSIGNED)
@@ -24,6 +25,10 @@ def on_case_event(announcement: CaseAnnouncement) -> None:
         start_process(announcement.case)
     elif event.kind == CaseEvent.Kind.TRANSITION:
         advance_process(announcement.case, announcement.actor)
+    elif event.name == "opinion_request":
+        open_opinion_task(announcement.case, announcement.extra)
+    elif event.name == "opinion_answer":
+        close_opinion_task(announcement.case, announcement.extra["opinion"], announcement.actor)
 
 
 def start_process(case: Case) -> CaseProcess:
@@ -42,7 +47,7 @@ def open_task_locked(case: Case):
         .select_related("process__caseprocess")
         .filter(
             process__caseprocess__case_id=case.pk,
-            flow_task_type="HUMAN",
+            flow_task__in=stage_nodes(),
             status__in=OPEN_STATUSES,
         )
         .order_by("-pk")
@@ -63,9 +68,54 @@ def advance_process(case: Case, actor) -> None:
             # A case created before its kind had a flow: its process starts at its state now.
             start_process(case)
         return
+    if case.state in CLOSED_STATES:
+        # Opinions still awaited are moot once the case is closed; the process can end.
+        _cancel_side_tasks(case)
+    _complete(task, actor)
+
+
+def _cancel_side_tasks(case: Case) -> None:
+    side_tasks = (
+        Task.objects.select_for_update(of=("self",))
+        .filter(process__caseprocess__case_id=case.pk, status__in=OPEN_STATUSES)
+        .exclude(flow_task__in=stage_nodes())
+    )
+    for task in side_tasks:
+        task.flow_task.activation_class(task).cancel()
+
+
+def _complete(task, actor) -> None:
     task.owner = actor
     task.assigned = task.assigned or timezone.now()
     task.status = STATUS.ASSIGNED
     activation = task.flow_task.activation_class(task)
     activation.start(None)
     activation.execute()
+
+
+def open_opinion_task(case: Case, extra: dict) -> None:
+    """A task for the consulted organisation, beside the ministerial review."""
+    stage = open_task_locked(case)
+    if stage is None:
+        return
+    flow_class = FLOWS_BY_KIND[case.kind]
+    previous = stage.flow_task.activation_class(stage)
+    flow_class.opinion._create(
+        previous,
+        stage.token,
+        data={"opinion": extra["opinion"], "organisation": extra["organisation"]},
+    )
+
+
+def close_opinion_task(case: Case, opinion_id: int, actor) -> None:
+    task = (
+        Task.objects.select_for_update(of=("self",))
+        .filter(
+            process__caseprocess__case_id=case.pk,
+            data__opinion=opinion_id,
+            status__in=OPEN_STATUSES,
+        )
+        .first()
+    )
+    if task is not None:
+        _complete(task, actor)

@@ -19,6 +19,8 @@ class Actor:
     EPCI = "epci"
     REGION = "region"
     MINISTRY = "ministry"
+    # The members of the organisation named in the task's data (an opinion asked of it).
+    CONSULTED = "consulted"
 
 
 class CaseTask(flow.View):
@@ -83,4 +85,44 @@ class ContractFlow(flow.Flow):
         return activation.process
 
 
-FLOWS_BY_KIND = {"contract": ContractFlow}
+class DerogationFlow(flow.Flow):
+    process_class = CaseProcess
+    lock_impl = lock.SelectForUpdateLock(nowait=False)
+    process_title = "Demande de dérogation"
+
+    start = flow.StartHandle(this.start_process).Next(this.route)
+    route = (
+        StateSwitch()
+        .Case(this.drafting, in_state("draft"))
+        .Case(this.regional_review, in_state("regional_review"))
+        .Case(this.ministerial_review, in_state("ministerial_review"))
+        .Default(this.end)
+    )
+    drafting = CaseTask(title="Rédaction de la demande", actor=Actor.EPCI).Next(this.route)
+    regional_review = CaseTask(title="Avis et instruction régionale", actor=Actor.REGION).Next(
+        this.route
+    )
+    ministerial_review = CaseTask(title="Décision ministérielle", actor=Actor.MINISTRY).Next(
+        this.route
+    )
+    # Opened beside the ministerial review for each opinion asked; it leads nowhere: the
+    # answer informs the decision, it does not move the case.
+    opinion = CaseTask(title="Avis demandé", actor=Actor.CONSULTED)
+    end = flow.End()
+
+    def start_process(self, activation, case):
+        activation.process.case = case
+        return activation.process
+
+
+FLOWS_BY_KIND = {"contract": ContractFlow, "derogation": DerogationFlow}
+
+
+def stage_nodes() -> list[CaseTask]:
+    """The tasks that follow the case's state; the others (opinions) run beside them."""
+    return [
+        node
+        for flow_class in FLOWS_BY_KIND.values()
+        for node in flow_class.instance.nodes()
+        if isinstance(node, CaseTask) and node.actor != Actor.CONSULTED
+    ]

@@ -2,7 +2,8 @@
 
 - drafting tasks: the EPCI agents of the case's territory;
 - regional review: the reviewers of the Region that pilots the case's territory;
-- ministerial tasks: the ministry agents, on every territory.
+- ministerial tasks: the ministry agents, on every territory;
+- opinion tasks: the members of the organisation consulted.
 """
 
 from django.db.models import Q, QuerySet
@@ -26,8 +27,12 @@ def nodes_waiting_on(actor: str) -> list[CaseTask]:
 
 
 def _scope(user) -> Q:
-    roles = set(Membership.objects.filter(user=user).values_list("role", flat=True))
-    scope = Q(pk__in=[])
+    memberships = list(Membership.objects.filter(user=user).values_list("role", "organisation"))
+    roles = {role for role, _ in memberships}
+    scope = Q(
+        flow_task__in=nodes_waiting_on(Actor.CONSULTED),
+        data__organisation__in=[organisation for _, organisation in memberships],
+    )
     if Role.EPCI_AGENT in roles:
         scope |= Q(
             flow_task__in=nodes_waiting_on(Actor.EPCI),
