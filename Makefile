@@ -26,6 +26,7 @@ install: $(VENV)/.synced
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_reference_data
+	$(PY) manage.py load_calls
 	$(PY) manage.py seed_demo
 	$(PY) manage.py start_missing_processes
 	$(PY) -m uvicorn config.asgi:application --host $(HOST) --port $(PORT) --lifespan off

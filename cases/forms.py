@@ -3,7 +3,18 @@ from typing import cast
 
 from django import forms
 
-from cases.models import ActionSheet, FinancingLine, Funder, State, TerritoryContract
+from cases.models import (
+    ActionSheet,
+    CallForProjects,
+    DerogationRequest,
+    FinancingLine,
+    Funder,
+    OpinionVerdict,
+    Outcome,
+    RegionOpinion,
+    State,
+    TerritoryContract,
+)
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -158,3 +169,147 @@ class DocumentForm(forms.Form):
         help_text="PDF, ODT, DOCX, XLSX, PNG ou JPEG, 20 Mo au plus.",
         error_messages={"required": "Choisissez un fichier à envoyer."},
     )
+
+
+class DerogationForm(forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
+
+    class Meta:
+        model = DerogationRequest
+        fields = [
+            "title",
+            "company_name",
+            "company_siret",
+            "rule_kind",
+            "rule_reference",
+            "rule_text",
+            "derogation_requested",
+            "justification",
+            "expected_jobs",
+            "expected_investment",
+            "duration_months",
+            "evaluation_plan",
+        ]
+        widgets = {
+            name: forms.Textarea(attrs={"rows": 4})
+            for name in (
+                "rule_text",
+                "derogation_requested",
+                "justification",
+                "evaluation_plan",
+            )
+        }
+        help_texts = {
+            "rule_reference": "Par exemple « Code de l'environnement, art. R. 122-2 ».",
+            "company_siret": "14 chiffres, si une entreprise porte le projet avec vous.",
+            "duration_months": "De 6 à 60 mois.",
+            "expected_investment": "En euros, par exemple 1500000.",
+        }
+        localized_fields = ["expected_investment"]
+
+
+class DerogationCreateForm(DerogationForm):
+    territory: forms.ModelChoiceField = forms.ModelChoiceField(
+        queryset=None, label="Territoire", empty_label="Choisissez le territoire"
+    )
+    call: forms.ModelChoiceField = forms.ModelChoiceField(
+        queryset=CallForProjects.objects.all(),
+        label="Appel à projets",
+        empty_label="Choisissez l'appel à projets",
+    )
+
+    class Meta(DerogationForm.Meta):
+        fields = ["territory", "call", *DerogationForm.Meta.fields]
+
+    def __init__(self, *args, territories, **kwargs):
+        super().__init__(*args, **kwargs)
+        cast(forms.ModelChoiceField, self.fields["territory"]).queryset = territories
+        self.order_fields(["territory", "call"])
+
+
+class DerogationFilterForm(forms.Form):
+    q = forms.CharField(label="Recherche", required=False, max_length=100)
+    call = forms.ModelChoiceField(
+        queryset=CallForProjects.objects.all(), label="Appel", required=False, empty_label="Tous"
+    )
+    state = forms.ChoiceField(label="État", required=False)
+    outcome = forms.ChoiceField(
+        label="Décision", required=False, choices=[("", "Toutes"), *Outcome.choices]
+    )
+    region: forms.ModelChoiceField = forms.ModelChoiceField(
+        queryset=None, label="Région pilote", required=False, empty_label="Toutes"
+    )
+
+    def __init__(self, *args, regions, **kwargs):
+        super().__init__(*args, **kwargs)
+        states = ["draft", "regional_review", "ministerial_review", "decided", "withdrawn"]
+        labels = dict(State.choices)
+        cast(forms.ChoiceField, self.fields["state"]).choices = [
+            ("", "Tous"),
+            *[(value, labels[value]) for value in states],
+        ]
+        cast(forms.ModelChoiceField, self.fields["region"]).queryset = regions
+
+
+class RegionOpinionForm(VersionedForm):
+    opinion = forms.ChoiceField(
+        label="Avis de la Région", choices=[("", "Choisissez l'avis"), *RegionOpinion.choices]
+    )
+    reasons = forms.CharField(
+        label="Motifs", widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000
+    )
+
+
+class DecisionForm(VersionedForm):
+    outcome = forms.ChoiceField(
+        label="Décision", choices=[("", "Choisissez la décision"), *Outcome.choices]
+    )
+    motivation = forms.CharField(
+        label="Motivation", widget=forms.Textarea(attrs={"rows": 4}), max_length=20_000
+    )
+    legal_basis = forms.CharField(
+        label="Fondement juridique", widget=forms.Textarea(attrs={"rows": 2}), max_length=5_000
+    )
+    granted_duration_months = forms.IntegerField(
+        label="Durée accordée (mois)",
+        required=False,
+        min_value=6,
+        max_value=60,
+        help_text="Si la dérogation est accordée : de 6 à 60 mois.",
+    )
+    granted_conditions = forms.CharField(
+        label="Conditions de la dérogation",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Si la dérogation est accordée.",
+    )
+    solution = forms.CharField(
+        label="Comment le projet est possible sans dérogation",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Si le projet est déjà possible dans le droit en vigueur.",
+    )
+
+
+class OpinionRequestForm(forms.Form):
+    organisation: forms.ModelChoiceField = forms.ModelChoiceField(
+        queryset=None, label="Organisation consultée", empty_label="Choisissez"
+    )
+    due_on = forms.DateField(label="Réponse attendue le", widget=DATE_WIDGET)
+    question = forms.CharField(
+        label="Question posée", widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000
+    )
+
+    def __init__(self, *args, organisations, **kwargs):
+        super().__init__(*args, **kwargs)
+        cast(forms.ModelChoiceField, self.fields["organisation"]).queryset = organisations
+
+
+class OpinionAnswerForm(forms.Form):
+    verdict = forms.ChoiceField(
+        label="Avis", choices=[("", "Choisissez l'avis"), *OpinionVerdict.choices]
+    )
+    text = forms.CharField(
+        label="Texte de l'avis", widget=forms.Textarea(attrs={"rows": 5}), max_length=20_000
+    )
+    file = forms.FileField(label="Document joint", required=False)

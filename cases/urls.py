@@ -1,5 +1,6 @@
 from django.urls import path
 
+from cases import derogation_views as dv
 from cases import views
 
 urlpatterns = [
@@ -20,4 +21,29 @@ urlpatterns = [
     path("contrats/<str:reference>/commentaires/", views.comment_create, name="comment-create"),
     path("contrats/<str:reference>/documents/", views.document_upload, name="document-upload"),
     path("documents/<int:pk>/", views.document_download, name="document-download"),
+    path("appels/", dv.call_list, name="call-list"),
+    path("appels/<int:pk>/", dv.call_detail, name="call-detail"),
+    path("derogations/", dv.derogation_list, name="derogation-list"),
+    path("derogations/nouvelle/", dv.derogation_create, name="derogation-create"),
+    path("derogations/<str:reference>/", dv.derogation_detail, name="derogation-detail"),
+    path("derogations/<str:reference>/modifier/", dv.derogation_edit, name="derogation-edit"),
+    path(
+        "derogations/<str:reference>/decision/",
+        dv.derogation_transition,
+        name="derogation-transition",
+    ),
+    path("derogations/<str:reference>/avis-region/", dv.region_opinion, name="region-opinion"),
+    path("derogations/<str:reference>/decider/", dv.derogation_decide, name="derogation-decide"),
+    path("derogations/<str:reference>/avis/", dv.opinion_request, name="opinion-request"),
+    path(
+        "derogations/<str:reference>/commentaires/",
+        views.comment_create,
+        name="derogation-comment-create",
+    ),
+    path(
+        "derogations/<str:reference>/documents/",
+        views.document_upload,
+        name="derogation-document-upload",
+    ),
+    path("avis/<int:pk>/", dv.opinion_answer, name="opinion-answer"),
 ]

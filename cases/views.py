@@ -43,6 +43,18 @@ def transition_choices(case, user) -> list[tuple[str, str, bool]]:
     ]
 
 
+CASE_PAGES = {"contract": "contract-detail", "derogation": "derogation-detail"}
+
+
+def case_url(case) -> str:
+    return reverse(CASE_PAGES[case.kind], args=[case.reference])
+
+
+def case_or_404(request, reference: str):
+    """Any case kind the user may see; comments and documents work alike on all of them."""
+    return get_object_or_404(selectors.cases_for_user(request.user), reference=reference)
+
+
 def contract_or_404(request, reference: str):
     return get_object_or_404(selectors.contracts_for_user(request.user), reference=reference)
 
@@ -292,8 +304,8 @@ def decided(request, updated, back: str):
 @login_required
 @require_POST
 def comment_create(request, reference: str):
-    contract = contract_or_404(request, reference)
-    back = reverse("contract-detail", args=[reference]) + "#commentaires"
+    contract = case_or_404(request, reference)
+    back = case_url(contract) + "#commentaires"
     form = forms.CommentForm(request.POST)
     if not form.is_valid():
         return refuse(request, services.InvalidInput("Le commentaire est vide ou trop long."), back)
@@ -313,8 +325,8 @@ def comment_create(request, reference: str):
 @login_required
 @require_POST
 def document_upload(request, reference: str):
-    contract = contract_or_404(request, reference)
-    back = reverse("contract-detail", args=[reference]) + "#documents"
+    contract = case_or_404(request, reference)
+    back = case_url(contract) + "#documents"
     form = forms.DocumentForm(request.POST, request.FILES)
     if not form.is_valid():
         return refuse(request, services.InvalidInput("Choisissez un fichier à envoyer."), back)

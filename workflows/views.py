@@ -8,18 +8,20 @@ from django.views.decorators.http import require_POST
 from viewflow.workflow.status import STATUS
 
 from cases import services as case_services
-from cases.views import decide, decided, refuse, transition_choices
+from cases.views import case_url, decide, decided, refuse, transition_choices
 from workflows import selectors, services
-
-CASE_PAGES = {"contract": "contract-detail"}
 
 
 def case_of(task):
     return task.process.caseprocess.case
 
 
-def case_url(case) -> str:
-    return reverse(CASE_PAGES[case.kind], args=[case.reference])
+def concrete_case(case):
+    """The contract or the request behind a case row, whose fields the task page shows."""
+    for name in ("territorycontract", "derogationrequest"):
+        if hasattr(case, name):
+            return getattr(case, name)
+    return case
 
 
 def task_or_404(request, pk: int):
@@ -30,7 +32,8 @@ def task_or_404(request, pk: int):
 def task_list(request):
     tasks = list(
         selectors.open_tasks_for_user(request.user).select_related(
-            "process__caseprocess__case__territorycontract"
+            "process__caseprocess__case__territorycontract",
+            "process__caseprocess__case__derogationrequest",
         )
     )
     mine = [task for task in tasks if task.owner_id == request.user.pk]
@@ -47,7 +50,7 @@ def task_list(request):
 def task_detail(request, pk: int):
     task = task_or_404(request, pk)
     case = case_of(task)
-    concrete = getattr(case, "territorycontract", case)
+    concrete = concrete_case(case)
     is_open = task.status in (STATUS.NEW, STATUS.ASSIGNED)
     if request.method == "POST":
         if not is_open:
@@ -68,6 +71,7 @@ def task_detail(request, pk: int):
             "case_url": case_url(case),
             "is_open": is_open,
             "transitions": transition_choices(concrete, request.user) if is_open else [],
+            "opinion_id": (task.data or {}).get("opinion"),
         },
     )
 

@@ -1,0 +1,384 @@
+"""Pages of the France Expérimentation calls and derogation requests.
+
+Every lookup goes through a selector scoped to the user, every change through a service.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.models import Organisation
+from accounts.scoping import territories_for_user
+from cases import derogations, forms, selectors, services
+from cases import permissions as perms
+from cases.models import CallForProjects, Opinion
+from cases.views import (
+    PAGE_SIZE,
+    creatable_territories,
+    decide,
+    decided,
+    refuse,
+    transition_choices,
+    wants_json,
+)
+from territories.models import Region
+
+
+def request_or_404(request, reference: str):
+    return get_object_or_404(selectors.derogations_for_user(request.user), reference=reference)
+
+
+def problem_text(error: services.CaseActionError) -> str:
+    return " ".join([error.message, *error.problems])
+
+
+@login_required
+def call_list(request):
+    return render(
+        request,
+        "cases/call_list.html",
+        {
+            "title": "Appels à projets",
+            "calls": CallForProjects.objects.all(),
+            "now": timezone.now(),
+        },
+    )
+
+
+@login_required
+def call_detail(request, pk: int):
+    call = get_object_or_404(CallForProjects, pk=pk)
+    now = timezone.now()
+    return render(
+        request,
+        "cases/call_detail.html",
+        {
+            "title": call.name,
+            "call": call,
+            "now": now,
+            "is_open": call.is_open(now),
+            "not_yet": now < call.opens_at,
+            "requests": selectors.derogations_for_user(request.user)
+            .filter(call=call)
+            .order_by("-updated_at"),
+            "can_create": creatable_territories(request.user).exists(),
+        },
+    )
+
+
+@login_required
+def derogation_list(request):
+    territories = territories_for_user(request.user)
+    form = forms.DerogationFilterForm(
+        request.GET or None,
+        regions=Region.objects.filter(piloted_territories__in=territories).distinct(),
+    )
+    requests = selectors.derogations_for_user(request.user).order_by("-updated_at", "-pk")
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["q"]:
+            requests = requests.filter(
+                Q(title__icontains=data["q"])
+                | Q(reference__icontains=data["q"])
+                | Q(rule_reference__icontains=data["q"])
+                | Q(territory__name__icontains=data["q"])
+            )
+        for name, lookup in (
+            ("call", "call"),
+            ("state", "state"),
+            ("outcome", "outcome"),
+            ("region", "territory__pilot_region"),
+        ):
+            if data[name]:
+                requests = requests.filter(**{lookup: data[name]})
+    page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "cases/derogation_list.html",
+        {
+            "title": "Demandes de dérogation",
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "can_create": creatable_territories(request.user).exists(),
+        },
+    )
+
+
+@login_required
+def derogation_create(request):
+    territories = creatable_territories(request.user).order_by("name")
+    initial = {"call": request.GET.get("appel")} if request.GET.get("appel") else None
+    form = forms.DerogationCreateForm(
+        request.POST or None, territories=territories, initial=initial
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            created = derogations.derogation_create(
+                territory=data["territory"],
+                call=data["call"],
+                actor=request.user,
+                **{name: data[name] for name in derogations.REQUEST_FIELDS},
+            )
+        except services.CaseActionError as error:
+            form.add_error(None, problem_text(error))
+        else:
+            messages.success(request, f"Demande {created.reference} enregistrée en brouillon.")
+            return redirect("derogation-detail", created.reference)
+    if not territories.exists():
+        messages.info(
+            request, "Seuls les agents d'une intercommunalité peuvent déposer une demande."
+        )
+    return render(
+        request,
+        "cases/derogation_form.html",
+        {"title": "Nouvelle demande de dérogation", "form": form, "derogation": None},
+    )
+
+
+@login_required
+def derogation_edit(request, reference: str):
+    derogation = request_or_404(request, reference)
+    if not perms.can_edit(request.user, derogation):
+        messages.error(request, "Cette demande n'est pas modifiable par vous dans son état actuel.")
+        return redirect("derogation-detail", reference)
+    form = forms.DerogationForm(
+        request.POST or None, instance=derogation, initial={"version": derogation.version}
+    )
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        changes = {name: form.cleaned_data[name] for name in derogations.REQUEST_FIELDS}
+        try:
+            derogations.derogation_update(
+                case=derogation,
+                actor=request.user,
+                expected_version=form.cleaned_data["version"],
+                changes=changes,
+            )
+        except services.CaseActionError as error:
+            if wants_json(request):
+                return refuse(request, error, reverse("derogation-detail", args=[reference]))
+            form.add_error(None, problem_text(error))
+            status = error.status
+        else:
+            messages.success(request, "Demande enregistrée.")
+            return redirect("derogation-detail", reference)
+    return render(
+        request,
+        "cases/derogation_form.html",
+        {"title": f"Modifier {derogation.reference}", "form": form, "derogation": derogation},
+        status=status,
+    )
+
+
+def consultable_organisations(user):
+    return Organisation.objects.filter(
+        kind__in=[Organisation.Kind.MINISTRY, Organisation.Kind.OPERATOR]
+    ).exclude(memberships__user=user)
+
+
+@login_required
+def derogation_detail(request, reference: str):
+    derogation = request_or_404(request, reference)
+    user = request.user
+    reviewer = perms.is_reviewing_institution(user, derogation)
+    ministry_turn = derogation.state == "ministerial_review" and perms.is_ministry_agent(user)
+    region_turn = derogation.state == "regional_review" and perms.is_region_reviewer_for(
+        user, derogation
+    )
+    return render(
+        request,
+        "cases/derogation_detail.html",
+        {
+            "title": f"{derogation.reference} — {derogation.title or 'demande sans intitulé'}",
+            "derogation": derogation,
+            "transitions": transition_choices(derogation, user),
+            "can_edit": perms.can_edit(user, derogation),
+            "reviewer": reviewer,
+            "region_form": forms.RegionOpinionForm(
+                initial={
+                    "version": derogation.version,
+                    "opinion": derogation.region_opinion or None,
+                    "reasons": derogation.region_opinion_reasons,
+                }
+            )
+            if region_turn
+            else None,
+            "decision_form": forms.DecisionForm(initial={"version": derogation.version})
+            if ministry_turn
+            else None,
+            "opinion_form": forms.OpinionRequestForm(organisations=consultable_organisations(user))
+            if ministry_turn
+            else None,
+            "opinions": selectors.opinions_for_user(user, derogation),
+            "today": timezone.localdate(),
+            "similar": selectors.similar_requests(user, derogation)[:20],
+            "can_comment": perms.can_comment(user, derogation),
+            "can_write_private": reviewer,
+            "can_upload": perms.can_upload(user, derogation),
+            "comments": selectors.comments_for_user(user, derogation),
+            "documents": selectors.documents_for_user(user, derogation),
+            "events": selectors.events_for_user(user, derogation),
+            "comment_form": forms.CommentForm(),
+            "document_form": forms.DocumentForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def derogation_transition(request, reference: str):
+    derogation = request_or_404(request, reference)
+    back = reverse("derogation-detail", args=[reference])
+    try:
+        updated = decide(request, derogation)
+    except services.CaseActionError as error:
+        return refuse(request, error, back)
+    return decided(request, updated, back)
+
+
+@login_required
+@require_POST
+def region_opinion(request, reference: str):
+    derogation = request_or_404(request, reference)
+    back = reverse("derogation-detail", args=[reference])
+    form = forms.RegionOpinionForm(request.POST)
+    if not form.is_valid():
+        return refuse(
+            request, services.InvalidInput("Choisissez un avis et donnez ses motifs."), back
+        )
+    try:
+        derogations.region_opinion_give(
+            case=derogation,
+            actor=request.user,
+            opinion=form.cleaned_data["opinion"],
+            reasons=form.cleaned_data["reasons"],
+            expected_version=form.cleaned_data["version"],
+        )
+    except services.CaseActionError as error:
+        return refuse(request, error, back)
+    messages.success(request, "L'avis de la Région est enregistré.")
+    return redirect(back)
+
+
+@login_required
+@require_POST
+def derogation_decide(request, reference: str):
+    derogation = request_or_404(request, reference)
+    back = reverse("derogation-detail", args=[reference])
+    form = forms.DecisionForm(request.POST)
+    if not form.is_valid():
+        problems = [
+            f"{form.fields[name].label} : {' '.join(str(e) for e in errs)}"
+            for name, errs in form.errors.items()
+            if name in form.fields
+        ]
+        return refuse(
+            request, services.InvalidInput("La décision est incomplète :", problems=problems), back
+        )
+    data = form.cleaned_data
+    try:
+        updated = derogations.case_decide(
+            case=derogation,
+            actor=request.user,
+            outcome=data["outcome"],
+            motivation=data["motivation"],
+            legal_basis=data["legal_basis"],
+            granted_duration_months=data["granted_duration_months"],
+            granted_conditions=data["granted_conditions"],
+            solution=data["solution"],
+            expected_version=data["version"],
+        )
+    except services.CaseActionError as error:
+        return refuse(request, error, back)
+    return decided(request, updated, back)
+
+
+@login_required
+@require_POST
+def opinion_request(request, reference: str):
+    derogation = request_or_404(request, reference)
+    back = reverse("derogation-detail", args=[reference]) + "#avis"
+    form = forms.OpinionRequestForm(
+        request.POST, organisations=consultable_organisations(request.user)
+    )
+    if not form.is_valid():
+        return refuse(
+            request,
+            services.InvalidInput("Choisissez l'organisation, la date et la question."),
+            back,
+        )
+    try:
+        opinion = derogations.opinion_request(
+            case=derogation,
+            actor=request.user,
+            organisation=form.cleaned_data["organisation"],
+            due_on=form.cleaned_data["due_on"],
+            question=form.cleaned_data["question"],
+        )
+    except services.CaseActionError as error:
+        return refuse(request, error, back)
+    messages.success(request, f"Avis demandé à {opinion.organisation}.")
+    return redirect(back)
+
+
+def opinion_or_404(request, pk: int) -> Opinion:
+    """An opinion the user's organisation was asked for, or that the user reviews."""
+    visible = selectors.cases_for_user(request.user)
+    opinion = get_object_or_404(
+        Opinion.objects.select_related("case", "organisation"), pk=pk, case__in=visible
+    )
+    allowed = perms.is_member_of(request.user, opinion.organisation_id) or (
+        perms.is_reviewing_institution(request.user, opinion.case)
+    )
+    if not allowed:
+        raise Http404
+    return opinion
+
+
+@login_required
+def opinion_answer(request, pk: int):
+    opinion = opinion_or_404(request, pk)
+    derogation = selectors.derogations_for_user(request.user).get(pk=opinion.case_id)
+    member = perms.is_member_of(request.user, opinion.organisation_id)
+    form = forms.OpinionAnswerForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST":
+        if not member:
+            raise Http404
+        if form.is_valid():
+            try:
+                derogations.opinion_answer(
+                    opinion=opinion,
+                    actor=request.user,
+                    verdict=form.cleaned_data["verdict"],
+                    text=form.cleaned_data["text"],
+                    upload=form.cleaned_data["file"],
+                )
+            except services.CaseActionError as error:
+                form.add_error(None, problem_text(error))
+                status = error.status
+            else:
+                messages.success(request, "Votre avis est transmis au ministère.")
+                return redirect("opinion-answer", pk=pk)
+    return render(
+        request,
+        "cases/opinion_answer.html",
+        {
+            "title": f"Avis sur {derogation.reference}",
+            "opinion": opinion,
+            "derogation": derogation,
+            "form": form if member and not opinion.answered else None,
+            "today": timezone.localdate(),
+        },
+        status=status,
+    )
