@@ -2,7 +2,15 @@
 
 from django.contrib import admin
 
-from cases.models import CaseEvent, Comment, Document, TerritoryContract
+from cases.models import (
+    CallForProjects,
+    CaseEvent,
+    Comment,
+    DerogationRequest,
+    Document,
+    Opinion,
+    TerritoryContract,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -42,3 +50,28 @@ class CommentAdmin(ReadOnlyAdmin):
 class DocumentAdmin(ReadOnlyAdmin):
     list_display = ["case", "original_name", "content_type", "size", "sha256", "uploaded_at"]
     actions = None
+
+
+@admin.register(DerogationRequest)
+class DerogationRequestAdmin(ReadOnlyAdmin):
+    list_display = ["reference", "title", "territory", "rule_reference", "state", "outcome"]
+    list_filter = ["state", "outcome", "call", "territory__pilot_region"]
+    search_fields = ["reference", "title", "rule_reference", "territory__name"]
+    actions = None
+
+
+@admin.register(Opinion)
+class OpinionAdmin(ReadOnlyAdmin):
+    list_display = ["case", "organisation", "due_on", "verdict", "answered_at"]
+    actions = None
+
+
+@admin.register(CallForProjects)
+class CallForProjectsAdmin(admin.ModelAdmin):
+    """Calls are reference data the ministry publishes: staff may add and correct them."""
+
+    list_display = ["name", "opens_at", "closes_at"]
+
+    def has_delete_permission(self, request, obj=None):
+        # A call with requests stays: they refer to it.
+        return obj is None or not obj.requests.exists()

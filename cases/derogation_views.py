@@ -186,6 +186,14 @@ def consultable_organisations(user):
     ).exclude(memberships__user=user)
 
 
+def decision_letter(derogation):
+    """The letter written with the decision, as its audit event names it."""
+    event = derogation.events.filter(name="decide").order_by("-seq").first()
+    if event is None or "letter" not in event.payload:
+        return None
+    return derogation.documents.filter(pk=event.payload["letter"]["document"]).first()
+
+
 @login_required
 def derogation_detail(request, reference: str):
     derogation = request_or_404(request, reference)
@@ -221,6 +229,7 @@ def derogation_detail(request, reference: str):
             else None,
             "opinions": selectors.opinions_for_user(user, derogation),
             "today": timezone.localdate(),
+            "letter": decision_letter(derogation),
             "similar": selectors.similar_requests(user, derogation)[:20],
             "can_comment": perms.can_comment(user, derogation),
             "can_write_private": reviewer,

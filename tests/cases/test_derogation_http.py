@@ -1,6 +1,7 @@
 """The life of a derogation request through HTTP, as each role, to each outcome."""
 
 import csv
+import hashlib
 import io
 from datetime import timedelta
 
@@ -108,8 +109,10 @@ def test_full_life_through_http(client, outcome):
     final = page(client, detail)
     assert label in final
     event = CaseEvent.objects.get(case__reference=reference, name="decide")
-    download = client.get(reverse("document-download", args=[event.payload["letter"]["document"]]))
-    content = b"".join(download.streaming_content)
+    letter_url = reverse("document-download", args=[event.payload["letter"]["document"]])
+    assert letter_url in final
+    content = b"".join(client.get(letter_url).streaming_content)
+    assert hashlib.sha256(content).hexdigest() == event.payload["letter"]["sha256"]
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(content)).pages)
     assert reference in text and label in text
 
@@ -196,3 +199,17 @@ def test_call_page_shows_its_deadline(client):
     client.force_login(factories.epci_agent("200000172"))
     html = page(client, reverse("call-detail", args=[call.pk]))
     assert "Clôture dans" in html and 'id="countdown"' in html
+
+
+def test_comments_and_documents_work_on_requests(client):
+    request = factories.derogation_in_state("regional_review")
+    client.force_login(factories.region_reviewer("84"))
+    response = client.post(
+        reverse("derogation-comment-create", args=[request.reference]),
+        {"body": "Pouvez-vous préciser le calendrier ?"},
+        follow=True,
+    )
+    assert "Pouvez-vous préciser le calendrier ?" in response.content.decode()
+    assert response.redirect_chain[-1][0].startswith(
+        reverse("derogation-detail", args=[request.reference])
+    )

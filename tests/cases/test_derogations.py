@@ -21,7 +21,7 @@ ROLES = {
     "region_in": lambda: factories.region_reviewer("84"),
     "region_out": lambda: factories.region_reviewer("28"),
     "ministry": factories.ministry_agent,
-    "operator": factories.operator_agent,
+    "operator": lambda: factories.operator_agent("Pôle emploi"),
 }
 # (state, transition) -> the roles that may take it; every other role is refused.
 ALLOWED = {
@@ -254,3 +254,20 @@ def test_similar_requests_never_leak_out_of_scope():
     assert list(selectors.similar_requests(region, here)) == []
     minister = factories.ministry_agent()
     assert list(selectors.similar_requests(minister, here)) == [elsewhere]
+
+
+@pytest.mark.parametrize("role", [*ROLES, "consulted"])
+def test_opinion_answer_table(role):
+    request = factories.derogation_in_state("ministerial_review")
+    opinion = ask(request, "Bpifrance")
+    actor = factories.operator_agent("Bpifrance") if role == "consulted" else ROLES[role]()
+    answer = {"opinion": opinion, "actor": actor, "verdict": "favourable", "text": "Oui"}
+    if role == "consulted":
+        derogations.opinion_answer(**answer)
+        with pytest.raises(services.ActionNotPossible):
+            derogations.opinion_answer(**answer)
+        assert Opinion.objects.get(pk=opinion.pk).answered_by == actor
+    else:
+        with pytest.raises(services.ActionForbidden):
+            derogations.opinion_answer(**answer)
+        assert not Opinion.objects.get(pk=opinion.pk).answered
