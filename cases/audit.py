@@ -8,7 +8,7 @@ from datetime import UTC
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
-from cases.models import Case, CaseEvent
+from cases.models import Case, CaseEvent, Wave, WaveEvent
 
 GENESIS = "0" * 64
 
@@ -33,6 +33,10 @@ def event_hash(event: CaseEvent) -> str:
         "payload": event.payload,
         "prev_hash": event.prev_hash,
     }
+    return _digest(content)
+
+
+def _digest(content: dict) -> str:
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -105,4 +109,55 @@ def verify_case(case: Case) -> ChainBreak | None:
             last,
             f"le dossier annonce {case.event_count} événement(s) : fin de chaîne supprimée",
         )
+    return None
+
+
+# The waves' chains: the same construction, on the wave's own events.
+
+
+def wave_event_hash(event: WaveEvent) -> str:
+    return _digest(
+        {
+            "wave": event.wave_id,
+            "seq": event.seq,
+            "name": event.name,
+            "actor": event.actor_id,
+            "created_at": event.created_at.astimezone(UTC).isoformat(),
+            "payload": event.payload,
+            "prev_hash": event.prev_hash,
+        }
+    )
+
+
+def append_wave_event(wave: Wave, *, name: str, actor, payload: dict, at) -> WaveEvent:
+    """As ``append_event``: the caller holds the wave's lock and saves its chain head."""
+    event = WaveEvent(
+        wave=wave,
+        seq=wave.event_count + 1,
+        name=name,
+        actor=actor,
+        created_at=at,
+        payload=normalise(payload),
+        prev_hash=wave.audit_head or GENESIS,
+    )
+    event.hash = wave_event_hash(event)
+    event.save()
+    wave.event_count, wave.audit_head = event.seq, event.hash
+    return event
+
+
+def verify_wave(wave: Wave) -> str | None:
+    """What is wrong with the wave's chain, in French, or None if it holds."""
+    previous, expected = GENESIS, 1
+    for event in WaveEvent.objects.filter(wave=wave).order_by("seq", "pk").iterator():
+        where = f"Vague « {wave} » : événement n°{event.seq} (id {event.pk})"
+        if event.seq != expected:
+            return f"{where} : numéro {expected} attendu (événement manquant ?)"
+        if event.prev_hash != previous:
+            return f"{where} : ne suit pas l'événement précédent (ordre modifié ?)"
+        if wave_event_hash(event) != event.hash:
+            return f"{where} : contenu modifié (empreinte incorrecte)"
+        previous, expected = event.hash, expected + 1
+    if wave.event_count != expected - 1 or (wave.audit_head or GENESIS) != previous:
+        return f"Vague « {wave} » : fin de chaîne supprimée"
     return None

@@ -88,9 +88,12 @@ def _winansi(text: str) -> str:
     return "".join(out)
 
 
-def _markup(text: str) -> str:
+def markup(text: str) -> str:
     # Paragraph parses its text as markup: user text must never be taken for tags.
     return escape(_winansi(text)).replace("\n", "<br/>")
+
+
+_markup = markup
 
 
 def _styles() -> dict[str, ParagraphStyle]:

@@ -209,3 +209,19 @@ def derogation_in_state(state: str, *, territory_code: str = "8414", author=None
             services.run_transition(case=request, actor=author, name=step)
     request.refresh_from_db()
     return request
+
+
+def wave_of(count: int, *, name: str = "Vague de test"):
+    """A planned wave holding ``count`` signed-off contracts, composed by a ministry agent."""
+    from datetime import date
+
+    from cases import waves
+
+    minister = ministry_agent()
+    wave = waves.wave_create(actor=minister, name=name, date=date(2019, 3, 5), place="Lyon")
+    codes = ["8401", "8402", "8403", "8404", "8405", "8406", "8407", "8408", "8409", "8410"]
+    for number in range(count):
+        contract = contract_in_state("signed_off", territory_code=codes[number % len(codes)])
+        waves.wave_add_contract(wave=wave, actor=minister, contract=contract)
+    wave.refresh_from_db()
+    return wave, minister

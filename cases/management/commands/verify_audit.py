@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from cases.audit import verify_case
-from cases.models import Case
+from cases.audit import verify_case, verify_wave
+from cases.models import Case, Wave
 
 
 class Command(BaseCommand):
@@ -16,6 +16,14 @@ class Command(BaseCommand):
             if broken is not None:
                 raise CommandError(f"Chaîne d'audit rompue — {broken}")
             checked += 1
+        waves = 0
+        for wave in Wave.objects.order_by("pk").iterator():
+            problem = verify_wave(wave)
+            if problem is not None:
+                raise CommandError(f"Chaîne d'audit rompue — {problem}")
+            waves += 1
         self.stdout.write(
-            self.style.SUCCESS(f"{checked} dossier(s) vérifié(s) : chaînes intactes.")
+            self.style.SUCCESS(
+                f"{checked} dossier(s) et {waves} vague(s) vérifiés : chaînes intactes."
+            )
         )
