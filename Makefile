@@ -28,6 +28,7 @@ run: install
 	$(PY) manage.py load_reference_data
 	$(PY) manage.py load_calls
 	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo_wave
 	$(PY) manage.py start_missing_processes
 	$(PY) -m uvicorn config.asgi:application --host $(HOST) --port $(PORT) --lifespan off
 

@@ -313,3 +313,27 @@ class OpinionAnswerForm(forms.Form):
         label="Texte de l'avis", widget=forms.Textarea(attrs={"rows": 5}), max_length=20_000
     )
     file = forms.FileField(label="Document joint", required=False)
+
+
+class WaveForm(forms.Form):
+    name = forms.CharField(label="Nom", max_length=200)
+    date = forms.DateField(label="Date", widget=DATE_WIDGET)
+    place = forms.CharField(label="Lieu", max_length=200)
+    description = forms.CharField(
+        label="Description", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class ContractChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.reference} — {obj.territory} — {obj.title or 'sans intitulé'}"
+
+
+class WaveAddForm(VersionedForm):
+    contract = ContractChoiceField(
+        queryset=None, label="Contrat à ajouter", empty_label="Choisissez un contrat validé"
+    )
+
+    def __init__(self, *args, contracts, **kwargs):
+        super().__init__(*args, **kwargs)
+        cast(forms.ModelChoiceField, self.fields["contract"]).queryset = contracts

@@ -4,7 +4,8 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet, Sum
 
-from accounts.scoping import territories_for_user
+from accounts.models import Membership
+from accounts.scoping import NATIONAL_ROLES, territories_for_user
 from cases import permissions as perms
 from cases.models import (
     ActionSheet,
@@ -18,6 +19,8 @@ from cases.models import (
     Funder,
     Opinion,
     TerritoryContract,
+    Wave,
+    WaveItem,
 )
 
 
@@ -119,3 +122,15 @@ def contract_totals(contract: TerritoryContract) -> dict:
         ],
         "total_financing": sum((a["requested"] + a["committed"] for a in by_funder.values()), zero),
     }
+
+
+def waves_for_user(user) -> QuerySet[Wave]:
+    """National roles see every wave; the others, the waves holding a contract they see."""
+    if not user.is_authenticated or not user.is_active:
+        return Wave.objects.none()
+    if Membership.objects.filter(user=user, role__in=NATIONAL_ROLES).exists():
+        return Wave.objects.all()
+    visible = contracts_for_user(user).values("pk")
+    return Wave.objects.filter(
+        pk__in=WaveItem.objects.filter(active=True, contract__in=visible).values("wave_id")
+    )

@@ -2,6 +2,7 @@ from django.urls import path
 
 from cases import derogation_views as dv
 from cases import views
+from cases import wave_views as wv
 
 urlpatterns = [
     path("contrats/", views.contract_list, name="contract-list"),
@@ -46,4 +47,13 @@ urlpatterns = [
         name="derogation-document-upload",
     ),
     path("avis/<int:pk>/", dv.opinion_answer, name="opinion-answer"),
+    path("vagues/", wv.wave_list, name="wave-list"),
+    path("vagues/nouvelle/", wv.wave_create, name="wave-create"),
+    path("vagues/<int:pk>/", wv.wave_detail, name="wave-detail"),
+    path("vagues/<int:pk>/ajouter/", wv.wave_add, name="wave-add"),
+    path("vagues/<int:pk>/retirer/<int:contract_id>/", wv.wave_remove, name="wave-remove"),
+    path("vagues/<int:pk>/annuler/", wv.wave_cancel, name="wave-cancel"),
+    path("vagues/<int:pk>/valider/", wv.wave_validate, name="wave-validate"),
+    path("vagues/<int:pk>/export.<str:fmt>", wv.wave_export, name="wave-export"),
+    path("vagues/<int:pk>/document.pdf", wv.wave_document, name="wave-document"),
 ]

@@ -1,0 +1,231 @@
+"""Pages of the contractualisation waves. Composing and validating are for ministry agents;
+the others who may see a wave (its contracts' parties, the steering committee) read it."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Sum
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from cases import forms, selectors, services, waves
+from cases import permissions as perms
+from cases.models import DerogationRequest, WaveDocument
+from cases.views import refuse
+from cases.wave_documents import export_csv, export_rows, export_xlsx
+
+
+def wave_or_404(request, pk: int):
+    return get_object_or_404(selectors.waves_for_user(request.user), pk=pk)
+
+
+def ministry_or_404(request) -> None:
+    # Composition controls do not exist for the others: a 404, like any page out of scope.
+    if not perms.is_ministry_agent(request.user):
+        raise Http404
+
+
+@login_required
+def wave_list(request):
+    return render(
+        request,
+        "cases/wave_list.html",
+        {
+            "title": "Vagues de contractualisation",
+            "waves": selectors.waves_for_user(request.user)
+            .annotate(contract_count=Count("items", distinct=True))
+            .order_by("-date", "-pk"),
+            "can_compose": perms.is_ministry_agent(request.user),
+        },
+    )
+
+
+@login_required
+def wave_create(request):
+    ministry_or_404(request)
+    form = forms.WaveForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            wave = waves.wave_create(actor=request.user, **form.cleaned_data)
+        except services.CaseActionError as error:
+            form.add_error(None, " ".join([error.message, *error.problems]))
+        else:
+            messages.success(request, f"Vague « {wave} » créée.")
+            return redirect("wave-detail", pk=wave.pk)
+    return render(request, "cases/wave_form.html", {"title": "Nouvelle vague", "form": form})
+
+
+def composition(wave) -> dict:
+    contracts = list(
+        waves.contracts_of(wave).annotate(
+            action_count=Count("actions", distinct=True), action_total=Sum("actions__total_cost")
+        )
+    )
+    by_axis, by_funder = waves.totals(contracts)
+    return {
+        "contracts": contracts,
+        "by_axis": by_axis,
+        "by_funder": by_funder,
+        "derogations": waves.granted_derogations_of(contracts)
+        if wave.state == "planned"
+        else list(
+            DerogationRequest.objects.filter(
+                contract__in=contracts, state="contractualised"
+            ).select_related("territory")
+        ),
+    }
+
+
+@login_required
+def wave_detail(request, pk: int):
+    wave = wave_or_404(request, pk)
+    composer = perms.is_ministry_agent(request.user) and wave.state == "planned"
+    context = {
+        "title": wave.name,
+        "wave": wave,
+        "composer": composer,
+        "add_form": forms.WaveAddForm(
+            initial={"version": wave.version},
+            contracts=waves.eligible_contracts()
+            .select_related("territory")
+            .order_by("territory__name", "pk"),
+        )
+        if composer
+        else None,
+        "document": WaveDocument.objects.filter(wave=wave).first(),
+        "events": wave.events.select_related("actor").order_by("seq"),
+        **composition(wave),
+    }
+    return render(request, "cases/wave_detail.html", context)
+
+
+@login_required
+@require_POST
+def wave_add(request, pk: int):
+    ministry_or_404(request)
+    wave = wave_or_404(request, pk)
+    back = reverse("wave-detail", args=[pk])
+    form = forms.WaveAddForm(request.POST, contracts=waves.eligible_contracts())
+    if not form.is_valid():
+        return refuse(
+            request, services.InvalidInput("Choisissez un contrat validé par le ministère."), back
+        )
+    try:
+        waves.wave_add_contract(
+            wave=wave,
+            actor=request.user,
+            contract=form.cleaned_data["contract"],
+            expected_version=form.cleaned_data["version"],
+        )
+    except services.CaseActionError as error:
+        return refuse(request, error, back)
+    messages.success(request, f"{form.cleaned_data['contract'].reference} ajouté à la vague.")
+    return redirect(back)
+
+
+@login_required
+@require_POST
+def wave_remove(request, pk: int, contract_id: int):
+    ministry_or_404(request)
+    wave = wave_or_404(request, pk)
+    back = reverse("wave-detail", args=[pk])
+    contract = get_object_or_404(waves.contracts_of(wave), pk=contract_id)
+    form = forms.VersionedForm(request.POST)
+    if not form.is_valid():
+        return refuse(
+            request, services.InvalidInput("Formulaire incomplet : rechargez la page."), back
+        )
+    try:
+        waves.wave_remove_contract(
+            wave=wave,
+            actor=request.user,
+            contract=contract,
+            expected_version=form.cleaned_data["version"],
+        )
+    except services.CaseActionError as error:
+        return refuse(request, error, back)
+    messages.success(request, f"{contract.reference} retiré de la vague.")
+    return redirect(back)
+
+
+@login_required
+@require_POST
+def wave_cancel(request, pk: int):
+    ministry_or_404(request)
+    wave = wave_or_404(request, pk)
+    back = reverse("wave-detail", args=[pk])
+    form = forms.VersionedForm(request.POST)
+    if not form.is_valid():
+        return refuse(
+            request, services.InvalidInput("Formulaire incomplet : rechargez la page."), back
+        )
+    try:
+        waves.wave_cancel(
+            wave=wave, actor=request.user, expected_version=form.cleaned_data["version"]
+        )
+    except services.CaseActionError as error:
+        return refuse(request, error, back)
+    messages.success(request, "La vague est annulée ; ses contrats peuvent entrer dans une autre.")
+    return redirect(back)
+
+
+@login_required
+def wave_validate(request, pk: int):
+    """GET: what validating will change, exactly. POST: validate."""
+    ministry_or_404(request)
+    wave = wave_or_404(request, pk)
+    problems: list[str] = []
+    if request.method == "POST":
+        form = forms.VersionedForm(request.POST)
+        if not form.is_valid():
+            problems = ["Formulaire incomplet : rechargez la page."]
+        else:
+            try:
+                waves.wave_validate(
+                    wave=wave, actor=request.user, expected_version=form.cleaned_data["version"]
+                )
+            except services.CaseActionError as error:
+                problems = [error.message, *error.problems]
+            else:
+                messages.success(
+                    request, f"Vague « {wave} » validée : ses contrats sont contractualisés."
+                )
+                return redirect("wave-detail", pk=pk)
+        wave.refresh_from_db()
+    return render(
+        request,
+        "cases/wave_confirm.html",
+        {"title": f"Valider « {wave} »", "wave": wave, "problems": problems, **composition(wave)},
+        status=409 if problems else 200,
+    )
+
+
+@login_required
+def wave_export(request, pk: int, fmt: str):
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    wave = wave_or_404(request, pk)
+    contracts = waves.contracts_of(wave).prefetch_related("actions__financings")
+    rows = export_rows(contracts)
+    stem = f"vague-{wave.pk}-{wave.date:%Y-%m-%d}"
+    if fmt == "csv":
+        response = HttpResponse(export_csv(rows), content_type="text/csv; charset=utf-8")
+    else:
+        response = HttpResponse(
+            export_xlsx(rows, wave.name),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    response["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+def wave_document(request, pk: int):
+    wave = wave_or_404(request, pk)
+    document = get_object_or_404(WaveDocument, wave=wave)
+    response = HttpResponse(document.file.read(), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{document.original_name}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
