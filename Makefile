@@ -37,6 +37,7 @@ test: install
 
 bench: install
 	$(PY) scripts/with_services.py $(PY) -m bench.transitions
+	$(PY) scripts/with_services.py $(PY) -m bench.waves
 
 lint: install
 	$(VENV)/bin/ruff check .

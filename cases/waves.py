@@ -178,10 +178,10 @@ def granted_derogations_of(contracts) -> list[DerogationRequest]:
 
 
 def _problems(wave: Wave, contracts: list[TerritoryContract]) -> list[str]:
+    members = set(wave.items.filter(active=True).values_list("contract_id", flat=True))
     problems = []
     for contract in contracts:
-        in_wave = contract.wave_items.filter(wave=wave, active=True).exists()
-        if not in_wave:
+        if contract.pk not in members:
             problems.append(
                 f"{contract.reference} ({contract.territory}) : n'est plus dans la vague."
             )

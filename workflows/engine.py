@@ -68,7 +68,7 @@ def advance_process(case: Case, actor) -> None:
             # A case created before its kind had a flow: its process starts at its state now.
             start_process(case)
         return
-    if case.state in CLOSED_STATES:
+    if case.state in CLOSED_STATES and FLOWS_BY_KIND[case.kind].has_side_tasks:
         # Opinions still awaited are moot once the case is closed; the process can end.
         _cancel_side_tasks(case)
     _complete(task, actor)

@@ -56,6 +56,7 @@ class ContractFlow(flow.Flow):
     # actor queues there first and never reaches this one while the first is running.
     lock_impl = lock.SelectForUpdateLock(nowait=False)
     process_title = "Contrat de territoire"
+    has_side_tasks = False
 
     start = flow.StartHandle(this.start_process).Next(this.route)
     route = (
@@ -89,6 +90,8 @@ class DerogationFlow(flow.Flow):
     process_class = CaseProcess
     lock_impl = lock.SelectForUpdateLock(nowait=False)
     process_title = "Demande de dérogation"
+    # Opinion tasks run beside the stages and must be closed with the case.
+    has_side_tasks = True
 
     start = flow.StartHandle(this.start_process).Next(this.route)
     route = (
