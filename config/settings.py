@@ -68,7 +68,38 @@ INSTALLED_APPS = [
     "cases",
     "workflows",
     "notifications",
+    "django_tasks_db",
 ]
+
+# Background work (e-mails) goes through Django's tasks framework, stored in the database and
+# run by a separate worker process (`manage.py db_worker`).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+# E-mail: SMTP from the environment (production defaults to a local relay on port 25);
+# the demo, without a host, prints mails on the console.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost" if PRODUCTION else "")
+MAILERS = {
+    "default": (
+        {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": EMAIL_HOST,
+                "port": int(os.environ.get("EMAIL_PORT", "25")),
+                "username": os.environ.get("EMAIL_HOST_USER", ""),
+                "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+                "use_tls": env_bool("EMAIL_USE_TLS", default=False),
+                "timeout": int(os.environ.get("EMAIL_TIMEOUT", "10")),
+            },
+        }
+        if EMAIL_HOST
+        else {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    )
+}
+del EMAIL_HOST
+DEFAULT_FROM_EMAIL = os.environ.get(
+    "DEFAULT_FROM_EMAIL", "Territoires d'industrie <ne-pas-repondre@territoires-industrie.gouv.fr>"
+)
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # We render our own DSFR task pages: viewflow must not add its site and Turbo middleware.
 VIEWFLOW = {"AUTOREGISTER": False}

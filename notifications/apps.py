@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class NotificationsConfig(AppConfig):
     name = "notifications"
     verbose_name = "Notifications"
+
+    def ready(self):
+        from cases.hooks import register
+        from notifications.writer import on_case_event
+
+        register(on_case_event)

@@ -1,12 +1,17 @@
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.utils import timezone
+
+from cases.selectors import cases_for_user
+from notifications.delivery import case_group, user_group
+from notifications.models import Notification
+
+BATCH = 200
 
 
 class PingConsumer(AsyncJsonWebsocketConsumer):
-    """A liveness probe for authenticated sessions.
-
-    The real notification consumer arrives with the real-time issue; this one proves that
-    the ASGI stack, the session, the origin check and the channel layer work end to end.
-    """
+    """A liveness probe for authenticated sessions: the ASGI stack, the session, the origin
+    check and the channel layer, end to end."""
 
     async def connect(self):
         user = self.scope.get("user")
@@ -30,3 +35,108 @@ class PingConsumer(AsyncJsonWebsocketConsumer):
 
     async def server_message(self, event):
         await self.send_json({"type": "message", "text": event["text"]})
+
+
+class NotificationConsumer(AsyncJsonWebsocketConsumer):
+    """The user's notifications: every one after the id the client last saw, in order, then
+    the live ones. Pushes are only nudges: what is sent is always read from the rows, so a
+    lost or late push loses nothing and nothing is sent twice."""
+
+    async def connect(self):
+        self.user = self.scope.get("user")
+        if self.user is None or not self.user.is_authenticated:
+            await self.close()
+            return
+        self.last_sent: int | None = None  # None until the client says where it stands
+        self.watched: set[int] = set()
+        await self.channel_layer.group_add(user_group(self.user.pk), self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        if getattr(self, "user", None) is None or not self.user.is_authenticated:
+            return
+        await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
+        for case_id in self.watched:
+            await self.channel_layer.group_discard(case_group(case_id), self.channel_name)
+
+    async def receive_json(self, content, **kwargs):
+        handlers = {
+            "hello": self.on_hello,
+            "ping": self.on_ping,
+            "read": self.on_read,
+            "read_all": self.on_read_all,
+            "watch": self.on_watch,
+        }
+        kind = content.get("type") if isinstance(content, dict) else None
+        handler = handlers.get(kind) if isinstance(kind, str) else None
+        if handler is None:
+            await self.send_json({"type": "error", "message": "Message inconnu."})
+            return
+        await handler(content)
+
+    async def on_hello(self, content):
+        last = content.get("last_id", 0)
+        self.last_sent = last if isinstance(last, int) and last >= 0 else 0
+        await self.send_missed()
+        await self.send_json({"type": "caught_up", "unread": await self.unread_count()})
+
+    async def on_ping(self, content):
+        await self.send_json({"type": "pong", "time": timezone.now().isoformat()})
+
+    async def on_read(self, content):
+        notification_id = content.get("id")
+        if isinstance(notification_id, int):
+            await self.mark_read(notification_id)
+        await self.send_json({"type": "unread", "count": await self.unread_count()})
+
+    async def on_read_all(self, content):
+        await self.mark_read(None)
+        await self.send_json({"type": "unread", "count": await self.unread_count()})
+
+    async def on_watch(self, content):
+        case_id = content.get("case")
+        if not isinstance(case_id, int) or not await self.may_watch(case_id):
+            # The same answer whether the case exists or not.
+            await self.send_json({"type": "error", "message": "Dossier introuvable."})
+            return
+        self.watched.add(case_id)
+        await self.channel_layer.group_add(case_group(case_id), self.channel_name)
+        await self.send_json({"type": "watching", "case": case_id})
+
+    async def notification_new(self, event):
+        if self.last_sent is not None:
+            await self.send_missed()
+
+    async def case_changed(self, event):
+        if event.get("case") in self.watched:
+            await self.send_json({"type": "case_changed", "case": event["case"]})
+
+    async def send_missed(self):
+        while True:
+            batch = await self.after(self.last_sent or 0)
+            for message in batch:
+                await self.send_json({"type": "notification", "notification": message})
+                self.last_sent = message["id"]
+            if len(batch) < BATCH:
+                break
+        await self.send_json({"type": "unread", "count": await self.unread_count()})
+
+    @database_sync_to_async
+    def after(self, last_id: int) -> list[dict]:
+        rows = Notification.objects.filter(recipient=self.user, pk__gt=last_id).order_by("pk")
+        return [row.as_message() for row in rows[:BATCH]]
+
+    @database_sync_to_async
+    def unread_count(self) -> int:
+        return Notification.objects.filter(recipient=self.user, read_at__isnull=True).count()
+
+    @database_sync_to_async
+    def mark_read(self, notification_id: int | None) -> None:
+        mine = Notification.objects.filter(recipient=self.user, read_at__isnull=True)
+        if notification_id is not None:
+            mine = mine.filter(pk=notification_id)
+        mine.update(read_at=timezone.now())
+
+    @database_sync_to_async
+    def may_watch(self, case_id: int) -> bool:
+        return cases_for_user(self.user).filter(pk=case_id).exists()

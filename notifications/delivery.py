@@ -1,0 +1,37 @@
+"""What happens after commit: the push over the channel layer (a nudge), and the e-mails."""
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+logger = logging.getLogger(__name__)
+
+
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+def case_group(case_id: int) -> str:
+    return f"case.{case_id}"
+
+
+def push(pairs: list[tuple[int, int]], case_id: int) -> None:
+    """Nudge each recipient, then everyone watching the case. A lost nudge loses nothing:
+    clients fetch the rows after their last id."""
+    async_to_sync(_send)(pairs, case_id)
+
+
+async def _send(pairs: list[tuple[int, int]], case_id: int) -> None:
+    layer = get_channel_layer()
+    for notification_id, user_id in pairs:
+        await layer.group_send(
+            user_group(user_id), {"type": "notification.new", "id": notification_id}
+        )
+    await layer.group_send(case_group(case_id), {"type": "case.changed", "case": case_id})
+
+
+def enqueue_emails(notification_ids: list[int]) -> None:
+    from notifications.emails import enqueue_instant
+
+    enqueue_instant(notification_ids)

@@ -1,0 +1,31 @@
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from notifications.emails import schedule_next_digest, send_digests
+
+
+class Command(BaseCommand):
+    help = (
+        "Lance le travailleur de tâches de fond (envoi des courriels), après avoir planifié "
+        "le prochain récapitulatif quotidien s'il ne l'est pas."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--interval", type=float, default=1.0)
+        parser.add_argument("--batch", action="store_true")
+
+    def handle(self, *args, interval, batch, **options):
+        planned = DBTaskResult.objects.filter(
+            task_path=send_digests.module_path, status=TaskResultStatus.READY
+        )
+        if not planned.exists():
+            schedule_next_digest()
+        call_command(
+            "db_worker",
+            interval=interval,
+            batch=batch,
+            reload=False,
+            startup_delay=False,
+        )

@@ -1,0 +1,82 @@
+"""Who is told of what (issue: real-time notifications). One place, one table.
+
+The actor is never told of their own action.
+"""
+
+from django.db.models import Q
+
+from accounts.models import Membership, Role, User
+from cases.hooks import CaseAnnouncement
+from cases.models import Case, Opinion
+
+EPCI = "epci"
+REGION = "region"
+MINISTRY = "ministry"
+CONSULTED = "consulted"
+PARTIES = "parties"
+REVIEWERS = "reviewers"
+TERRITORY = "territory"
+
+# Event name -> who is told.
+WHO_IS_TOLD = {
+    "submit": REGION,
+    "approve": MINISTRY,
+    "forward": MINISTRY,
+    "request_changes": EPCI,
+    "reject": EPCI,
+    "sign_off": EPCI,
+    "decide": EPCI,
+    "opinion_request": CONSULTED,
+    "opinion_answer": MINISTRY,
+    "comment": PARTIES,
+    "private_note": REVIEWERS,
+    # The ministry validated the wave itself: the territory's parties are the ones to tell.
+    "contractualise": TERRITORY,
+}
+
+
+def _members(**filters) -> Q:
+    return Q(memberships__in=Membership.objects.filter(**filters))
+
+
+def audience(case: Case, who: str, extra: dict) -> Q:
+    epci = _members(
+        role=Role.EPCI_AGENT,
+        organisation__intercommunality__territory_links__territory_id=case.territory_id,
+    )
+    region = _members(
+        role=Role.REGION_REVIEWER,
+        organisation__region__piloted_territories__id=case.territory_id,
+    )
+    ministry = _members(role=Role.MINISTRY_AGENT)
+    if who == EPCI:
+        return epci
+    if who == REGION:
+        return region
+    if who == MINISTRY:
+        return ministry
+    if who == REVIEWERS:
+        return region | ministry
+    if who == PARTIES:
+        return epci | region | ministry
+    if who == TERRITORY:
+        return epci | region
+    if who == CONSULTED:
+        organisation = Opinion.objects.values_list("organisation_id", flat=True).get(
+            pk=extra["opinion"]
+        )
+        return _members(organisation_id=organisation)
+    raise ValueError(who)
+
+
+def recipients(announcement: CaseAnnouncement) -> list[int]:
+    who = WHO_IS_TOLD.get(announcement.event.name)
+    if who is None:
+        return []
+    users = User.objects.filter(
+        audience(announcement.case, who, announcement.extra), is_active=True
+    )
+    actor_id = getattr(announcement.actor, "pk", None)
+    if actor_id is not None:
+        users = users.exclude(pk=actor_id)
+    return list(users.values_list("pk", flat=True).distinct().order_by("pk"))
