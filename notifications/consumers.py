@@ -1,3 +1,5 @@
+import logging
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import timezone
@@ -7,6 +9,7 @@ from notifications.delivery import case_group, user_group
 from notifications.models import Notification
 
 BATCH = 200
+logger = logging.getLogger(__name__)
 
 
 class PingConsumer(AsyncJsonWebsocketConsumer):
@@ -49,15 +52,27 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             return
         self.last_sent: int | None = None  # None until the client says where it stands
         self.watched: set[int] = set()
-        await self.channel_layer.group_add(user_group(self.user.pk), self.channel_name)
+        self.live = await self.join(user_group(self.user.pk))
         await self.accept()
+
+    async def join(self, group: str) -> bool:
+        """Join a group; without Redis the socket still serves the rows, only later."""
+        try:
+            await self.channel_layer.group_add(group, self.channel_name)
+        except Exception:
+            logger.warning("Couche de canaux indisponible : pas de direct pour %s", group)
+            return False
+        return True
 
     async def disconnect(self, code):
         if getattr(self, "user", None) is None or not self.user.is_authenticated:
             return
-        await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
-        for case_id in self.watched:
-            await self.channel_layer.group_discard(case_group(case_id), self.channel_name)
+        groups = [user_group(self.user.pk), *(case_group(case) for case in self.watched)]
+        for group in groups:
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except Exception:
+                logger.warning("Couche de canaux indisponible : %s non quitté", group)
 
     async def receive_json(self, content, **kwargs):
         handlers = {
@@ -78,7 +93,10 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         last = content.get("last_id", 0)
         self.last_sent = last if isinstance(last, int) and last >= 0 else 0
         await self.send_missed()
-        await self.send_json({"type": "caught_up", "unread": await self.unread_count()})
+        # "live": False tells the client to reconnect later to get the live stream back.
+        await self.send_json(
+            {"type": "caught_up", "unread": await self.unread_count(), "live": self.live}
+        )
 
     async def on_ping(self, content):
         await self.send_json({"type": "pong", "time": timezone.now().isoformat()})
@@ -100,8 +118,8 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "message": "Dossier introuvable."})
             return
         self.watched.add(case_id)
-        await self.channel_layer.group_add(case_group(case_id), self.channel_name)
-        await self.send_json({"type": "watching", "case": case_id})
+        live = await self.join(case_group(case_id))
+        await self.send_json({"type": "watching", "case": case_id, "live": live})
 
     async def notification_new(self, event):
         if self.last_sent is not None:

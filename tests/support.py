@@ -28,7 +28,9 @@ def django_subprocess_env(**overrides: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def uvicorn_server(database_name: str, timeout: float = 30.0) -> Iterator[str]:
+def uvicorn_server(
+    database_name: str, timeout: float = 30.0, **env_overrides: str
+) -> Iterator[str]:
     """Serve config.asgi under uvicorn on a free port, on the tests' database; yield its URL."""
     from django.db import connection
 
@@ -53,7 +55,7 @@ def uvicorn_server(database_name: str, timeout: float = 30.0) -> Iterator[str]:
             "off",
         ],
         cwd=ROOT,
-        env=django_subprocess_env(DATABASE_URL=database_url),
+        env=django_subprocess_env(DATABASE_URL=database_url, **env_overrides),
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -75,3 +77,42 @@ def uvicorn_server(database_name: str, timeout: float = 30.0) -> Iterator[str]:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@contextlib.contextmanager
+def redis_server(port: int | None = None) -> Iterator["RedisProcess"]:
+    """A Redis of the test's own on loopback, which the test may stop and start again."""
+    redis = RedisProcess(port or free_port())
+    redis.start()
+    try:
+        yield redis
+    finally:
+        redis.stop()
+
+
+class RedisProcess:
+    def __init__(self, port: int):
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        binary = os.environ.get("TEST_REDIS_SERVER", "redis-server")
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)

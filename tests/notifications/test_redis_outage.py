@@ -1,0 +1,90 @@
+"""Redis down during a burst of transitions: every transition commits, and once Redis is
+back the client gets everything through catch-up. Zero lost."""
+
+import asyncio
+import json
+
+import pytest
+import websockets
+from channels.layers import channel_layers
+from django.db import connection
+
+from cases.models import Case
+from notifications.models import Notification
+from tests import factories
+from tests.notifications.test_live import (
+    headers,
+    in_thread,
+    receive_until,
+    session_cookies,
+    submitted,
+    ws_url,
+)
+from tests.support import redis_server, uvicorn_server
+
+pytestmark = pytest.mark.django_db(transaction=True)
+BURST = 20
+
+
+@pytest.fixture
+def own_redis(settings):
+    with redis_server() as redis:
+        settings.CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [redis.url]},
+            }
+        }
+        channel_layers.backends.clear()
+        yield redis
+    channel_layers.backends.clear()
+
+
+def test_a_burst_while_redis_is_down_loses_nothing(reference_data, own_redis):
+    author, reviewer = factories.epci_agent("200000172"), factories.region_reviewer("84")
+    with uvicorn_server(connection.settings_dict["NAME"], REDIS_URL=own_redis.url) as server:
+        cookies = session_cookies(server, reviewer)
+
+        async def scenario():
+            async with websockets.connect(
+                ws_url(server), additional_headers=headers(server, cookies)
+            ) as socket:
+                await socket.send(json.dumps({"type": "hello", "last_id": 0}))
+                await receive_until(socket, "caught_up")
+            own_redis.stop()
+            contracts = await in_thread(submitted, BURST, author)
+            own_redis.start()
+            async with websockets.connect(
+                ws_url(server), additional_headers=headers(server, cookies)
+            ) as socket:
+                await socket.send(json.dumps({"type": "hello", "last_id": 0}))
+                caught = await receive_until(socket, "caught_up", timeout=10)
+            # The first socket may find a stale Redis connection and say the live stream is
+            # off; the browser then reconnects, as here, until it is back.
+            last = max(m["notification"]["id"] for m in caught if m["type"] == "notification")
+            for _ in range(10):
+                if caught[-1]["live"]:
+                    break
+                await asyncio.sleep(0.5)
+                async with websockets.connect(
+                    ws_url(server), additional_headers=headers(server, cookies)
+                ) as socket:
+                    await socket.send(json.dumps({"type": "hello", "last_id": last}))
+                    again = await receive_until(socket, "caught_up", timeout=10)
+                assert [m for m in again if m["type"] == "notification"] == []
+                caught = caught[:-1] + again
+            assert caught[-1]["live"] is True
+            return contracts, [
+                m["notification"]["id"] for m in caught if m["type"] == "notification"
+            ]
+
+        contracts, received = asyncio.run(scenario())
+    states = set(
+        Case.objects.filter(pk__in=[c.pk for c in contracts]).values_list("state", flat=True)
+    )
+    assert states == {"regional_review"}
+    expected = list(
+        Notification.objects.filter(recipient=reviewer).order_by("pk").values_list("pk", flat=True)
+    )
+    assert len(expected) == BURST
+    assert received == expected
