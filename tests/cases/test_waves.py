@@ -13,6 +13,7 @@ from cases import derogations, services, waves
 from cases.audit import verify_case, verify_wave
 from cases.models import Case, CaseEvent, DerogationRequest, Wave, WaveDocument
 from cases.wave_documents import EXPORT_HEADER, export_csv, export_rows, export_xlsx
+from notifications.models import Notification
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +27,7 @@ def snapshot(wave):
         ),
         "wave": Wave.objects.values_list("state", "version", "event_count").get(pk=wave.pk),
         "documents": WaveDocument.objects.filter(wave=wave).count(),
+        "notifications": Notification.objects.count(),
     }
 
 
@@ -44,6 +46,8 @@ def test_validating_a_wave_contractualises_every_contract_with_its_audit():
             wave.pk,
         )
         assert verify_case(contract) is None
+        told = Notification.objects.filter(event=event).values_list("recipient", flat=True)
+        assert contract.created_by_id in set(told)
     last = wave.events.order_by("-seq").first()
     assert last.name == "validate"
     assert sorted(last.payload["contracts"]) == sorted(c.reference for c in contracts)
