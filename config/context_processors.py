@@ -14,3 +14,17 @@ def site(request):
     # django-dsfr's own processor reads a DsfrConfig row on every request;
     # a constant is enough here and costs no query.
     return {"SITE_CONFIG": SITE}
+
+
+def notifications(request):
+    """The bell's figures, for the header: read once per page, lazily."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    from notifications.models import Notification
+
+    mine = Notification.objects.filter(recipient=user)
+    return {
+        "unread_notifications": mine.filter(read_at__isnull=True).count(),
+        "last_notification_id": mine.order_by("-pk").values_list("pk", flat=True).first() or 0,
+    }

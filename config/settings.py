@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "workflows",
     "notifications",
     "django_tasks_db",
+    "django_htmx",
 ]
 
 # Background work (e-mails) goes through Django's tasks framework, stored in the database and
@@ -130,6 +131,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.site",
+                "config.context_processors.notifications",
             ],
         },
     },

@@ -8,5 +8,6 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("cases.urls")),
     path("", include("workflows.urls")),
+    path("", include("notifications.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -77,6 +77,25 @@ def uvicorn_server(
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        _wait_for_sessions_to_end(database_name)
+
+
+def _wait_for_sessions_to_end(database_name: str, timeout: float = 5.0) -> None:
+    """PostgreSQL ends a dead client's backend a moment after the process is gone; the test
+    database can only be dropped once it has."""
+    from django.db import connection
+
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                [database_name],
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.05)
 
 
 @contextlib.contextmanager
