@@ -3,7 +3,7 @@
 Source: the programme's milestones (territories/data/territoires_industrie_jalons.csv, line
 « 2018-12-20 … ouvert jusqu'au 30/04/2019 », from electroniques.biz/?p=96639). The sources give
 days, not hours: the call opens at the start of its first day and closes at the end of its
-last, Paris time.
+last, Paris time: the closing instant is midnight after the last day, excluded.
 """
 
 from datetime import datetime
@@ -21,7 +21,7 @@ REAL_CALLS = [
             "projet industriel."
         ),
         "opens_at": datetime(2018, 12, 20, 0, 0, 0, tzinfo=PARIS),
-        "closes_at": datetime(2019, 4, 30, 23, 59, 59, tzinfo=PARIS),
+        "closes_at": datetime(2019, 5, 1, 0, 0, 0, tzinfo=PARIS),
     }
 ]
 

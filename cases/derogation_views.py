@@ -210,6 +210,7 @@ def derogation_detail(request, reference: str):
             "title": f"{derogation.reference} — {derogation.title or 'demande sans intitulé'}",
             "derogation": derogation,
             "transitions": transition_choices(derogation, user),
+            "blocked": services.blocked_transitions(derogation, user),
             "can_edit": perms.can_edit(user, derogation),
             "reviewer": reviewer,
             "region_form": forms.RegionOpinionForm(
@@ -359,6 +360,7 @@ def opinion_answer(request, pk: int):
     opinion = opinion_or_404(request, pk)
     derogation = selectors.derogations_for_user(request.user).get(pk=opinion.case_id)
     member = perms.is_member_of(request.user, opinion.organisation_id)
+    awaited = not opinion.answered and derogation.state == "ministerial_review"
     form = forms.OpinionAnswerForm(request.POST or None, request.FILES or None)
     status = 200
     if request.method == "POST":
@@ -386,7 +388,8 @@ def opinion_answer(request, pk: int):
             "title": f"Avis sur {derogation.reference}",
             "opinion": opinion,
             "derogation": derogation,
-            "form": form if member and not opinion.answered else None,
+            "form": form if member and awaited else None,
+            "awaited": awaited,
             "today": timezone.localdate(),
         },
         status=status,

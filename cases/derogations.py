@@ -256,7 +256,7 @@ def case_decide(
         if granted:
             locked.contract = (
                 TerritoryContract.objects.filter(territory_id=locked.territory_id)
-                .exclude(state__in=["withdrawn", "rejected"])
+                .exclude(state__in=["withdrawn", "rejected", "contractualised"])
                 .order_by("-pk")
                 .first()
             )
@@ -360,35 +360,48 @@ def opinion_answer(*, opinion: Opinion, actor, verdict: str, text: str, upload=N
     if not text:
         raise InvalidInput("Le texte de l'avis est obligatoire.")
     inspected = inspect_and_hash(upload) if upload is not None else None
-    with transaction.atomic():
-        locked_case = _lock(opinion.case)
-        locked = Opinion.objects.select_for_update().get(pk=opinion.pk)
-        if not perms.is_member_of(actor, locked.organisation_id):
-            raise ActionForbidden("Seuls les membres de l'organisation consultée rendent cet avis.")
-        if locked.answered:
-            raise ActionNotPossible("Cet avis a déjà été rendu : il ne se modifie pas.")
-        if locked_case.state != "ministerial_review":
-            raise ActionNotPossible("Le dossier n'attend plus d'avis : il a changé d'étape.")
-        if inspected is not None:
-            locked.document = attach_document(locked_case, actor, upload, *inspected)
-        now = timezone.now()
-        locked.verdict, locked.text = verdict, text
-        locked.answered_by, locked.answered_at = actor, now
-        locked.save(update_fields=["verdict", "text", "answered_by", "answered_at", "document"])
-        _record(
-            locked_case,
-            actor,
-            fields=[],
-            extra={"opinion": locked.pk},
-            kind=CaseEvent.Kind.OPINION,
-            name="opinion_answer",
-            comment=text,
-            private=True,
-            payload={
-                "opinion": locked.pk,
-                "verdict": verdict,
-                "organisation": str(locked.organisation),
-            },
-            at=now,
-        )
+    stored: list = []
+    try:
+        with transaction.atomic():
+            locked = _answer(opinion, actor, verdict, text, upload, inspected, stored)
+    except Exception:
+        # Also when the commit itself fails: no file without its row.
+        for document in stored:
+            document.file.delete(save=False)
+        raise
+    return locked
+
+
+def _answer(opinion, actor, verdict, text, upload, inspected, stored) -> Opinion:
+    locked_case = _lock(opinion.case)
+    locked = Opinion.objects.select_for_update().get(pk=opinion.pk)
+    if not perms.is_member_of(actor, locked.organisation_id):
+        raise ActionForbidden("Seuls les membres de l'organisation consultée rendent cet avis.")
+    if locked.answered:
+        raise ActionNotPossible("Cet avis a déjà été rendu : il ne se modifie pas.")
+    if locked_case.state != "ministerial_review":
+        raise ActionNotPossible("Le dossier n'attend plus d'avis : il a changé d'étape.")
+    if inspected is not None:
+        locked.document = attach_document(locked_case, actor, upload, *inspected, private=True)
+        stored.append(locked.document)
+    now = timezone.now()
+    locked.verdict, locked.text = verdict, text
+    locked.answered_by, locked.answered_at = actor, now
+    locked.save(update_fields=["verdict", "text", "answered_by", "answered_at", "document"])
+    _record(
+        locked_case,
+        actor,
+        fields=[],
+        extra={"opinion": locked.pk},
+        kind=CaseEvent.Kind.OPINION,
+        name="opinion_answer",
+        comment=text,
+        private=True,
+        payload={
+            "opinion": locked.pk,
+            "verdict": verdict,
+            "organisation": str(locked.organisation),
+        },
+        at=now,
+    )
     return locked

@@ -26,7 +26,8 @@ class VersionedForm(forms.Form):
 
 
 class ContractForm(forms.ModelForm):
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
+    # Required when editing: without it the stale-edit check could not be made.
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
     class Meta:
         model = TerritoryContract
@@ -55,6 +56,7 @@ class ContractForm(forms.ModelForm):
 
 
 class ContractCreateForm(ContractForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     territory: forms.ModelChoiceField = forms.ModelChoiceField(
         queryset=None, label="Territoire", empty_label="Choisissez le territoire"
     )
@@ -172,7 +174,7 @@ class DocumentForm(forms.Form):
 
 
 class DerogationForm(forms.ModelForm):
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
     class Meta:
         model = DerogationRequest
@@ -209,6 +211,7 @@ class DerogationForm(forms.ModelForm):
 
 
 class DerogationCreateForm(DerogationForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     territory: forms.ModelChoiceField = forms.ModelChoiceField(
         queryset=None, label="Territoire", empty_label="Choisissez le territoire"
     )

@@ -411,6 +411,8 @@ class Document(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     uploaded_at = models.DateTimeField("déposé le")
+    # Attached to an opinion: for the reviewing institutions and the organisation that wrote it.
+    private = models.BooleanField("réservé", default=False)
 
     class Meta:
         verbose_name = "document"
@@ -464,7 +466,7 @@ class CallForProjects(models.Model):
         return self.name
 
     def is_open(self, at) -> bool:
-        return self.opens_at <= at <= self.closes_at
+        return self.opens_at <= at < self.closes_at
 
 
 class RuleKind(models.TextChoices):
@@ -582,7 +584,10 @@ class DerogationRequest(Case):
         if missing:
             problems.append(f"À compléter : {', '.join(missing)}.")
         at = at or timezone.now()
-        if at > self.call.closes_at:
+        if self.submitted_at is not None:
+            # Sent back for changes: the call's deadline applied to the first submission.
+            return problems
+        if at >= self.call.closes_at:
             closed = formats.date_format(timezone.localtime(self.call.closes_at), "DATETIME_FORMAT")
             problems.append(
                 f"L'appel à projets « {self.call} » est clos depuis le {closed} : "

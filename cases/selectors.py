@@ -85,11 +85,20 @@ def events_for_user(user, case: Case) -> QuerySet[CaseEvent]:
 
 
 def documents_for_user(user, case: Case) -> QuerySet[Document]:
-    return case.documents.select_related("uploaded_by")
+    """Private documents (attached to an opinion) go to the reviewing institutions and to
+    the organisation that wrote the opinion; the others, to every party."""
+    documents = case.documents.select_related("uploaded_by")
+    if perms.is_reviewing_institution(user, case):
+        return documents
+    own = Opinion.objects.filter(organisation__memberships__user=user).values("document_id")
+    return documents.filter(Q(private=False) | Q(pk__in=own))
 
 
 def document_for_user(user, pk: int) -> QuerySet[Document]:
-    return Document.objects.filter(pk=pk, case__in=cases_for_user(user))
+    case = cases_for_user(user).filter(documents__pk=pk).first()
+    if case is None:
+        return Document.objects.none()
+    return documents_for_user(user, case).filter(pk=pk)
 
 
 def actions_of(contract: TerritoryContract) -> QuerySet[ActionSheet]:

@@ -145,9 +145,11 @@ def run_transition(
     with transaction.atomic():
         locked = _lock(case)
         _check_version(locked, expected_version)
-        method = getattr(locked, name)
-        meta = method._django_fsm
         label = TRANSITION_LABELS.get(name, name)
+        method = getattr(locked, name, None)
+        if method is None or not hasattr(method, "_django_fsm"):
+            raise ActionNotPossible(f"Action inconnue pour ce dossier : {label}.")
+        meta = method._django_fsm
         if not meta.has_transition(locked.state):
             raise ActionNotPossible(
                 f"Impossible de {label} : le dossier est à l'état « {locked.state_label} »."
@@ -254,15 +256,34 @@ TRANSITION_SERVICES: dict[str, Callable[..., Case]] = {
 }
 
 
-def available_transitions(case: Case, user) -> list[str]:
-    """The transitions of TRANSITION_SERVICES that ``user`` may take on ``case`` now."""
+def _permitted(case: Case, user) -> list[str]:
     return [
         name
         for name in TRANSITION_SERVICES
-        if hasattr(case, name)
+        if hasattr(getattr(case, name, None), "_django_fsm")
         and getattr(case, name)._django_fsm.has_transition(case.state)
         and getattr(case, name)._django_fsm.has_transition_perm(case, case.state, user)
     ]
+
+
+def _guard_problems(case: Case, name: str) -> list[str]:
+    guard = getattr(case, f"{name}_problems", None)
+    return guard() if guard else []
+
+
+def available_transitions(case: Case, user) -> list[str]:
+    """The transitions of TRANSITION_SERVICES that ``user`` may take on ``case`` now."""
+    return [name for name in _permitted(case, user) if not _guard_problems(case, name)]
+
+
+def blocked_transitions(case: Case, user) -> list[tuple[str, list[str]]]:
+    """Transitions the user could take but for what is missing: what to do first."""
+    blocked = []
+    for name in _permitted(case, user):
+        problems = _guard_problems(case, name)
+        if problems:
+            blocked.append((TRANSITION_LABELS.get(name, name), problems))
+    return blocked
 
 
 # Territory contracts.
@@ -509,10 +530,14 @@ def inspect_and_hash(upload) -> tuple[object, str]:
     return inspected, digest.hexdigest()
 
 
-def attach_document(locked: Case, actor, upload, inspected, sha256: str) -> Document:
-    """Store an inspected upload on a locked case and audit it; the caller checked the right."""
+def attach_document(
+    locked: Case, actor, upload, inspected, sha256: str, *, private: bool = False
+) -> Document:
+    """Store an inspected upload on a locked case and audit it; the caller checked the right
+    and deletes the file if its transaction does not commit."""
     now = timezone.now()
     document = Document(
+        private=private,
         case=locked,
         original_name=inspected.safe_name,
         content_type=inspected.content_type,
@@ -530,6 +555,7 @@ def attach_document(locked: Case, actor, upload, inspected, sha256: str) -> Docu
             fields=[],
             kind=CaseEvent.Kind.DOCUMENT,
             name="document_add",
+            private=private,
             payload={
                 "document": document.pk,
                 "name": document.original_name,
@@ -547,8 +573,16 @@ def attach_document(locked: Case, actor, upload, inspected, sha256: str) -> Docu
 
 def document_add(*, case: Case, actor, upload) -> Document:
     inspected, sha256 = inspect_and_hash(upload)
-    with transaction.atomic():
-        locked = _lock(case)
-        if not perms.can_upload(actor, locked):
-            raise ActionForbidden("Vous ne pouvez pas ajouter de document à ce dossier.")
-        return attach_document(locked, actor, upload, inspected, sha256)
+    stored: list[Document] = []
+    try:
+        with transaction.atomic():
+            locked = _lock(case)
+            if not perms.can_upload(actor, locked):
+                raise ActionForbidden("Vous ne pouvez pas ajouter de document à ce dossier.")
+            stored.append(attach_document(locked, actor, upload, inspected, sha256))
+    except Exception:
+        # Also when the commit itself fails: no file without its row.
+        for document in stored:
+            document.file.delete(save=False)
+        raise
+    return stored[0]

@@ -150,6 +150,7 @@ def contract_detail(request, reference: str):
             "actions": selectors.actions_of(contract),
             "totals": selectors.contract_totals(contract),
             "transitions": transition_choices(contract, user),
+            "blocked": services.blocked_transitions(contract, user),
             "can_edit": perms.can_edit(user, contract),
             "can_comment": perms.can_comment(user, contract),
             "can_write_private": reviewer,

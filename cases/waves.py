@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from cases import permissions as perms
@@ -168,10 +168,12 @@ def contracts_of(wave: Wave):
 
 
 def granted_derogations_of(contracts) -> list[DerogationRequest]:
+    """Granted derogations linked to these contracts, and those of their territories that
+    were granted before the territory had a contract to link to."""
+    territories = {contract.territory_id for contract in contracts}
     return list(
-        DerogationRequest.objects.filter(
-            contract__in=contracts, state="decided", outcome=Outcome.GRANTED
-        )
+        DerogationRequest.objects.filter(state="decided", outcome=Outcome.GRANTED)
+        .filter(Q(contract__in=contracts) | Q(contract__isnull=True, territory__in=territories))
         .select_related("territory")
         .order_by("pk")
     )
@@ -241,7 +243,11 @@ def wave_validate(*, wave: Wave, actor, expected_version: int | None = None) -> 
         now = timezone.now()
         for contract in contracts:
             contractualise(contract, actor, now, locked)
+        by_territory = {contract.territory_id: contract for contract in contracts}
         for derogation in derogations:
+            if derogation.contract_id is None:
+                derogation.contract = by_territory[derogation.territory_id]
+                derogation.save(update_fields=["contract"])
             contractualise(derogation, actor, now, locked)
         stored: list[WaveDocument] = []
         try:

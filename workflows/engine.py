@@ -12,7 +12,6 @@ from viewflow.workflow.status import STATUS
 
 from cases.hooks import CaseAnnouncement
 from cases.models import Case, CaseEvent
-from cases.permissions import CLOSED_STATES
 from workflows.flows import FLOWS_BY_KIND, stage_nodes
 from workflows.models import CaseProcess
 
@@ -68,8 +67,9 @@ def advance_process(case: Case, actor) -> None:
             # A case created before its kind had a flow: its process starts at its state now.
             start_process(case)
         return
-    if case.state in CLOSED_STATES and FLOWS_BY_KIND[case.kind].has_side_tasks:
-        # Opinions still awaited are moot once the case is closed; the process can end.
+    if FLOWS_BY_KIND[case.kind].has_side_tasks and case.state != "ministerial_review":
+        # Opinions are asked during the ministerial review; once the case leaves it (sent
+        # back, decided, withdrawn), those still awaited are moot.
         _cancel_side_tasks(case)
     _complete(task, actor)
 
@@ -97,7 +97,12 @@ def open_opinion_task(case: Case, extra: dict) -> None:
     """A task for the consulted organisation, beside the ministerial review."""
     stage = open_task_locked(case)
     if stage is None:
-        return
+        # A case whose process is missing gets one now, at its state, so that the opinion
+        # task exists beside its stage.
+        start_process(case)
+        stage = open_task_locked(case)
+    if stage is None:
+        raise RuntimeError(f"Aucune étape ouverte pour {case}")
     flow_class = FLOWS_BY_KIND[case.kind]
     previous = stage.flow_task.activation_class(stage)
     flow_class.opinion._create(

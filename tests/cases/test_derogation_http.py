@@ -189,7 +189,8 @@ def test_the_real_call_is_loaded_with_the_dates_of_the_sources(capsys):
             if "France Expérimentation – Territoires" in row["evenement"]
         )
     assert call.opens_at.astimezone(PARIS).date().isoformat() == launch["date"]
-    assert call.closes_at.astimezone(PARIS).strftime("%d/%m/%Y") in launch["evenement"]
+    last_day = call.closes_at.astimezone(PARIS) - timedelta(seconds=1)
+    assert last_day.strftime("%d/%m/%Y") in launch["evenement"]
     call_command("load_calls")
     assert "déjà à jour" in capsys.readouterr().out
 

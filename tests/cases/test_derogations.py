@@ -36,6 +36,12 @@ ALLOWED = {
     ("withdrawn", "submit"): set(),
 }
 TABLE = [(state, name, role) for (state, name) in ALLOWED for role in ROLES]
+TARGET = {
+    "submit": "regional_review",
+    "withdraw": "withdrawn",
+    "forward": "ministerial_review",
+    "request_changes": "draft",
+}
 
 
 def prepared(state, name):
@@ -66,7 +72,8 @@ def test_transition_table(state, name, role):
     before = Case.objects.get(pk=request.pk)
     if role in ALLOWED[(state, name)]:
         run(request, name, actor)
-        assert Case.objects.get(pk=request.pk).state != state
+        after = Case.objects.get(pk=request.pk)
+        assert (after.state, after.event_count) == (TARGET[name], before.event_count + 1)
     else:
         with pytest.raises(services.CaseActionError):
             run(request, name, actor)
@@ -74,12 +81,20 @@ def test_transition_table(state, name, role):
         assert (after.state, after.event_count) == (before.state, before.event_count)
 
 
-def test_decide_is_for_the_ministry_only():
+@pytest.mark.parametrize("role", ROLES)
+def test_decide_is_for_the_ministry_only(role):
     request = factories.derogation_in_state("ministerial_review")
-    for role in ("epci_in", "region_in", "operator"):
-        with pytest.raises(services.ActionForbidden):
-            decide(request, ROLES[role](), "refused")
-    assert Case.objects.get(pk=request.pk).state == "ministerial_review"
+    before = Case.objects.get(pk=request.pk)
+    if role == "ministry":
+        decide(request, ROLES[role](), "refused")
+        after = Case.objects.get(pk=request.pk)
+        assert (after.state, after.event_count) == ("decided", before.event_count + 1)
+        return
+    with pytest.raises(services.ActionForbidden):
+        decide(request, ROLES[role](), "refused")
+    after = Case.objects.get(pk=request.pk)
+    assert (after.state, after.event_count) == (before.state, before.event_count)
+    assert not request.documents.exists()
 
 
 def test_forward_needs_the_regions_opinion():
