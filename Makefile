@@ -30,6 +30,9 @@ run: install
 	$(PY) manage.py seed_demo
 	$(PY) manage.py seed_demo_wave
 	$(PY) manage.py start_missing_processes
+	@# The worker (e-mails) runs beside the server and stops with it.
+	$(PY) manage.py run_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) -m uvicorn config.asgi:application --host $(HOST) --port $(PORT) --lifespan off
 
 test: install
@@ -38,6 +41,7 @@ test: install
 bench: install
 	$(PY) scripts/with_services.py $(PY) -m bench.transitions
 	$(PY) scripts/with_services.py $(PY) -m bench.waves
+	$(PY) scripts/with_services.py $(PY) -m bench.notify_latency
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -123,13 +123,14 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
 
     async def notification_new(self, event):
         if self.last_sent is not None:
-            await self.send_missed()
+            # The client counts what it receives; the exact count comes with each hello.
+            await self.send_missed(count=False)
 
     async def case_changed(self, event):
         if event.get("case") in self.watched:
             await self.send_json({"type": "case_changed", "case": event["case"]})
 
-    async def send_missed(self):
+    async def send_missed(self, count: bool = True):
         while True:
             batch = await self.after(self.last_sent or 0)
             for message in batch:
@@ -137,7 +138,8 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
                 self.last_sent = message["id"]
             if len(batch) < BATCH:
                 break
-        await self.send_json({"type": "unread", "count": await self.unread_count()})
+        if count:
+            await self.send_json({"type": "unread", "count": await self.unread_count()})
 
     @database_sync_to_async
     def after(self, last_id: int) -> list[dict]:

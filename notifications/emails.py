@@ -41,7 +41,8 @@ def enqueue_instant(notification_ids: list[int]) -> None:
 
 
 def retry_delay(attempt: int) -> timedelta:
-    return timedelta(seconds=min(10 * 2 ** (attempt - 1), 600))
+    base = settings.EMAIL_RETRY_SECONDS
+    return timedelta(seconds=min(base * 2 ** (attempt - 1), 600))
 
 
 @task()

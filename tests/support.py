@@ -135,3 +135,28 @@ class RedisProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def worker_process(database_name: str, **env_overrides: str) -> Iterator[subprocess.Popen]:
+    """The background worker, as `make run` and docker-compose start it."""
+    from django.db import connection
+
+    settings = connection.settings_dict
+    database_url = (
+        f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{database_name}"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "run_worker", "--interval", "0.2"],
+        cwd=ROOT,
+        env=django_subprocess_env(DATABASE_URL=database_url, **env_overrides),
+    )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        _wait_for_sessions_to_end(database_name)

@@ -77,7 +77,10 @@
       if (message.type === "notification") {
         var isNew = message.notification.id > lastId;
         remember(message.notification.id);
-        if (isNew && !message.notification.read) toast(message.notification);
+        if (isNew && !message.notification.read) {
+          toast(message.notification);
+          if (bell) setCount(parseInt(bell.textContent || "0", 10) + 1);
+        }
       } else if (message.type === "unread") {
         setCount(message.count);
       } else if (message.type === "caught_up") {

@@ -1,0 +1,139 @@
+"""E-mails through a real SMTP server on loopback, sent by the real worker process."""
+
+import time
+from email import message_from_bytes
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.db import connection
+
+from cases import services
+from notifications.emails import send_digests
+from notifications.models import Notification, NotificationSettings
+from tests import factories
+from tests.support import free_port, worker_process
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Mailbox:
+    """Accepts every message, or refuses the first ``refuse`` ones with a temporary error."""
+
+    def __init__(self, refuse: int = 0):
+        self.messages = []
+        self.refused = 0
+        self.refuse = refuse
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refused < self.refuse:
+            self.refused += 1
+            return "451 Essayez plus tard"
+        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content)))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp():
+    def start(refuse: int = 0):
+        mailbox = Mailbox(refuse)
+        controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+        controller.start()
+        started.append(controller)
+        return mailbox, controller.port
+
+    started: list[Controller] = []
+    yield start
+    for controller in started:
+        controller.stop()
+
+
+def wait_for(condition, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("délai dépassé")
+        time.sleep(0.1)
+
+
+def worker(port: int):
+    return worker_process(
+        connection.settings_dict["NAME"],
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=str(port),
+        EMAIL_RETRY_SECONDS="0.5",
+    )
+
+
+def subject(message) -> str:
+    from email.header import decode_header, make_header
+
+    return str(make_header(decode_header(message["Subject"])))
+
+
+def test_an_instant_email_is_sent_after_commit_by_the_worker(reference_data, smtp):
+    mailbox, port = smtp()
+    author, reviewer = factories.epci_agent("200000172"), factories.region_reviewer("84")
+    contract = factories.contract_in_state("draft", author=author)
+    with worker(port):
+        services.case_submit(case=contract, actor=author)
+        wait_for(lambda: mailbox.messages)
+    recipients, message = mailbox.messages[0]
+    assert recipients == [reviewer.email]
+    assert contract.reference in subject(message)
+    notification = Notification.objects.get(recipient=reviewer)
+    assert notification.emailed_at is not None
+
+
+def test_a_failing_smtp_server_never_fails_the_transition_and_is_retried(reference_data, smtp):
+    mailbox, port = smtp(refuse=2)
+    author, reviewer = factories.epci_agent("200000172"), factories.region_reviewer("84")
+    contract = factories.contract_in_state("draft", author=author)
+    with worker(port):
+        services.case_submit(case=contract, actor=author)
+        assert contract.__class__.objects.get(pk=contract.pk).state == "regional_review"
+        wait_for(lambda: mailbox.messages)
+    assert mailbox.refused == 2
+    assert [recipients for recipients, _ in mailbox.messages] == [[reviewer.email]]
+
+
+def test_a_digest_lists_what_was_not_yet_sent_and_nothing_goes_to_those_who_chose_none(
+    reference_data, smtp
+):
+    mailbox, port = smtp()
+    author = factories.epci_agent("200000172")
+    digest_reader, silent = factories.region_reviewer("84"), factories.region_reviewer("84")
+    NotificationSettings.objects.create(user=digest_reader, email="digest")
+    NotificationSettings.objects.create(user=silent, email="none")
+    contracts = [factories.contract_in_state("draft", author=author) for _ in range(2)]
+    with worker(port):
+        for contract in contracts:
+            services.case_submit(case=contract, actor=author)
+        time.sleep(1.0)
+        assert mailbox.messages == []  # no instant mail for either of them
+        send_digests.enqueue()
+        wait_for(lambda: mailbox.messages)
+    assert len(mailbox.messages) == 1
+    recipients, message = mailbox.messages[0]
+    assert recipients == [digest_reader.email]
+    body = message.get_payload(decode=True).decode()
+    assert all(contract.reference in body for contract in contracts)
+    assert not Notification.objects.filter(recipient=digest_reader, emailed_at=None).exists()
+    assert not Notification.objects.filter(recipient=silent).exclude(emailed_at=None).exists()
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        ("2019-03-04T07:00", "2019-03-04T08:00"),  # Monday before 8:00: the same morning
+        ("2019-03-04T09:00", "2019-03-05T08:00"),  # Monday after 8:00: Tuesday
+        ("2019-03-08T09:00", "2019-03-11T08:00"),  # Friday after 8:00: Monday
+        ("2019-03-09T12:00", "2019-03-11T08:00"),  # Saturday: Monday
+    ],
+)
+def test_digests_go_out_on_weekday_mornings_paris_time(now, expected):
+    from datetime import datetime
+
+    from notifications.emails import PARIS, next_digest_time
+
+    after = datetime.fromisoformat(now).replace(tzinfo=PARIS)
+    assert next_digest_time(after) == datetime.fromisoformat(expected).replace(tzinfo=PARIS)
