@@ -60,9 +60,11 @@ def test_database_url_switches_to_postgresql():
 
 def test_redis_url_switches_the_channel_layer():
     config = probe(REDIS_URL="redis://cache.example:6380/2")
-    assert config["layer"] == "channels_redis.core.RedisChannelLayer"
+    assert config["layer"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
     assert config["hosts"] == ["redis://cache.example:6380/2"]
     assert config["db"] == "django.db.backends.sqlite3"
+    core = probe(REDIS_URL="redis://cache.example:6380/2", REDIS_CHANNEL_LAYER="core")
+    assert core["layer"] == "channels_redis.core.RedisChannelLayer"
 
 
 def test_debug_and_allowed_hosts_from_environment():

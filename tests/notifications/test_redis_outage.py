@@ -31,7 +31,7 @@ def own_redis(settings):
     with redis_server() as redis:
         settings.CHANNEL_LAYERS = {
             "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
                 "CONFIG": {"hosts": [redis.url]},
             }
         }
