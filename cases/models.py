@@ -103,7 +103,30 @@ class Case(FSMModelMixin, models.Model):
         return STATE_BADGES.get(self.state, "info")
 
 
-class TerritoryContract(Case):
+class ReviewCycle:
+    """Transitions every reviewed case kind shares: sent back to its authors by the
+    institution whose turn it is, withdrawn by its territory before the end."""
+
+    @transition(
+        field="state",
+        source=[State.REGIONAL_REVIEW, State.MINISTERIAL_REVIEW],
+        target=State.DRAFT,
+        permission=lambda case, user: perms.is_current_reviewer_for(user, case),
+    )
+    def request_changes(self, *, at):
+        pass
+
+    @transition(
+        field="state",
+        source=[State.DRAFT, State.REGIONAL_REVIEW, State.MINISTERIAL_REVIEW],
+        target=State.WITHDRAWN,
+        permission=lambda case, user: perms.is_epci_agent_for(user, case),
+    )
+    def withdraw(self, *, at):
+        self.closed_at = at
+
+
+class TerritoryContract(ReviewCycle, Case):
     REFERENCE_PREFIX = "CT"
 
     title = models.CharField("intitulé", max_length=300, blank=True)
@@ -164,28 +187,10 @@ class TerritoryContract(Case):
     @transition(
         field="state",
         source=[State.REGIONAL_REVIEW, State.MINISTERIAL_REVIEW],
-        target=State.DRAFT,
-        permission=lambda case, user: perms.is_current_reviewer_for(user, case),
-    )
-    def request_changes(self, *, at):
-        pass
-
-    @transition(
-        field="state",
-        source=[State.REGIONAL_REVIEW, State.MINISTERIAL_REVIEW],
         target=State.REJECTED,
         permission=lambda case, user: perms.is_current_reviewer_for(user, case),
     )
     def reject(self, *, at):
-        self.closed_at = at
-
-    @transition(
-        field="state",
-        source=[State.DRAFT, State.REGIONAL_REVIEW, State.MINISTERIAL_REVIEW],
-        target=State.WITHDRAWN,
-        permission=lambda case, user: perms.is_epci_agent_for(user, case),
-    )
-    def withdraw(self, *, at):
         self.closed_at = at
 
     @transition(
@@ -499,7 +504,7 @@ def rule_reference_key(reference: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text)
 
 
-class DerogationRequest(Case):
+class DerogationRequest(ReviewCycle, Case):
     REFERENCE_PREFIX = "DE"
     EXTRA_TIMESTAMPS = ["decided_at"]
 
@@ -619,24 +624,6 @@ class DerogationRequest(Case):
     )
     def forward(self, *, at):
         self.ministerial_review_at = at
-
-    @transition(
-        field="state",
-        source=[State.REGIONAL_REVIEW, State.MINISTERIAL_REVIEW],
-        target=State.DRAFT,
-        permission=lambda case, user: perms.is_current_reviewer_for(user, case),
-    )
-    def request_changes(self, *, at):
-        pass
-
-    @transition(
-        field="state",
-        source=[State.DRAFT, State.REGIONAL_REVIEW, State.MINISTERIAL_REVIEW],
-        target=State.WITHDRAWN,
-        permission=lambda case, user: perms.is_epci_agent_for(user, case),
-    )
-    def withdraw(self, *, at):
-        self.closed_at = at
 
     @transition(
         field="state",
