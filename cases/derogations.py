@@ -37,6 +37,7 @@ from cases.services import (
     _record,
     _touch,
     attach_document,
+    insert_case,
     inspect_and_hash,
     run_transition,
 )
@@ -92,19 +93,7 @@ def derogation_create(*, territory, call: CallForProjects, actor, **fields) -> D
             **{name: value for name, value in fields.items() if name in REQUEST_FIELDS},
         )
         request.rule_reference_key = rule_reference_key(request.rule_reference)
-        _clean_fields(request, REQUEST_FIELDS)
-        request.save()
-        request.reference = f"{request.REFERENCE_PREFIX}-{now.year}-{request.pk:04d}"
-        _record(
-            request,
-            actor,
-            fields=["reference"],
-            kind=CaseEvent.Kind.CREATION,
-            name="create",
-            to_state=request.state,
-            payload={"fields": {name: getattr(request, name) for name in REQUEST_FIELDS}},
-            at=now,
-        )
+        insert_case(request, actor, REQUEST_FIELDS, now)
     return request
 
 

@@ -315,20 +315,26 @@ def contract_create(*, territory, actor, **fields) -> TerritoryContract:
             updated_at=now,
             **{name: value for name, value in fields.items() if name in CONTRACT_FIELDS},
         )
-        _clean_contract(contract)
-        contract.save()
-        contract.reference = f"{contract.REFERENCE_PREFIX}-{now.year}-{contract.pk:04d}"
-        _record(
-            contract,
-            actor,
-            fields=["reference"],
-            kind=CaseEvent.Kind.CREATION,
-            name="create",
-            to_state=contract.state,
-            payload={"fields": {name: getattr(contract, name) for name in CONTRACT_FIELDS}},
-            at=now,
-        )
+        insert_case(contract, actor, CONTRACT_FIELDS, now)
     return contract
+
+
+def insert_case(case: Case, actor, names: list[str], now) -> None:
+    """Check the user's fields, save a new case, give it its reference and its first event.
+    Inside the caller's transaction."""
+    _clean_fields(case, names)
+    case.save()
+    case.reference = f"{case.REFERENCE_PREFIX}-{now.year}-{case.pk:04d}"  # type: ignore[attr-defined]
+    _record(
+        case,
+        actor,
+        fields=["reference"],
+        kind=CaseEvent.Kind.CREATION,
+        name="create",
+        to_state=case.state,
+        payload={"fields": {name: getattr(case, name) for name in names}},
+        at=now,
+    )
 
 
 def _clean_contract(contract: TerritoryContract) -> None:
