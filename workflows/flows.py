@@ -6,6 +6,8 @@ the case's new state. So the case's FSM stays the one source of truth and the fl
 drift from it.
 """
 
+import functools
+
 from viewflow import this
 from viewflow.workflow import flow, lock
 from viewflow.workflow.exceptions import FlowRuntimeError
@@ -121,6 +123,7 @@ class DerogationFlow(flow.Flow):
 FLOWS_BY_KIND = {"contract": ContractFlow, "derogation": DerogationFlow}
 
 
+@functools.cache
 def stage_nodes() -> list[CaseTask]:
     """The tasks that follow the case's state; the others (opinions) run beside them."""
     return [
