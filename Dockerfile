@@ -18,4 +18,4 @@ RUN DJANGO_ENV=production SECRET_KEY=build-only ALLOWED_HOSTS=build \
 RUN useradd --system --uid 10001 app && mkdir -p /app/media && chown app /app/media
 USER app
 EXPOSE 8000
-CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py load_reference_data && python manage.py load_calls && python manage.py start_missing_processes && exec uvicorn config.asgi:application --host 0.0.0.0 --port 8000 --workers ${WEB_WORKERS:-2} --lifespan off --proxy-headers --forwarded-allow-ips=\"${FORWARDED_ALLOW_IPS:-*}\""]
+CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py load_reference_data && python manage.py load_calls && python manage.py start_missing_processes && exec uvicorn config.asgi:application --host 0.0.0.0 --port 8000 --ws-per-message-deflate false --workers ${WEB_WORKERS:-2} --lifespan off --proxy-headers --forwarded-allow-ips=\"${FORWARDED_ALLOW_IPS:-*}\""]

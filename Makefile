@@ -33,7 +33,8 @@ run: install
 	@# The worker (e-mails) runs beside the server and stops with it.
 	$(PY) manage.py run_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	$(PY) -m uvicorn config.asgi:application --host $(HOST) --port $(PORT) --lifespan off
+	$(PY) -m uvicorn config.asgi:application --host $(HOST) --port $(PORT) --lifespan off \
+		--ws-per-message-deflate false
 
 test: install
 	$(PY) scripts/with_services.py $(PY) -m pytest $(PYTEST_ARGS)

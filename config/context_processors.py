@@ -26,5 +26,5 @@ def notifications(request):
     mine = Notification.objects.filter(recipient=user)
     return {
         "unread_notifications": mine.filter(read_at__isnull=True).count(),
-        "last_notification_id": mine.order_by("-pk").values_list("pk", flat=True).first() or 0,
+        "last_notification_seq": mine.order_by("-seq").values_list("seq", flat=True).first() or 0,
     }

@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, get_connection, send_mail
 from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
@@ -24,20 +24,11 @@ DIGEST_TIME = time(8, 0)
 SEND_ERRORS = (smtplib.SMTPException, OSError)
 
 
-def preference_of(user) -> str:
-    chosen = NotificationSettings.objects.filter(user=user).values_list("email", flat=True)
-    return chosen.first() or EmailPreference.INSTANT
-
-
 def enqueue_instant(notification_ids: list[int]) -> None:
-    digest_or_none = NotificationSettings.objects.exclude(email=EmailPreference.INSTANT).values(
-        "user_id"
-    )
-    wanted = Notification.objects.filter(pk__in=notification_ids).exclude(
-        recipient__in=digest_or_none
-    )
-    for notification_id in wanted.values_list("pk", flat=True):
-        send_instant_email.enqueue(notification_id)
+    """One task for all the notifications of an event: a single insert after the commit,
+    however many are told. Who wants an instant mail is read by the worker, at send time."""
+    if notification_ids:
+        send_instant_emails.enqueue(notification_ids)
 
 
 def retry_delay(attempt: int) -> timedelta:
@@ -45,13 +36,7 @@ def retry_delay(attempt: int) -> timedelta:
     return timedelta(seconds=min(base * 2 ** (attempt - 1), 600))
 
 
-@task()
-def send_instant_email(notification_id: int, attempt: int = 1) -> str:
-    notification = (
-        Notification.objects.select_related("recipient").filter(pk=notification_id).first()
-    )
-    if notification is None or notification.emailed_at is not None:
-        return "déjà envoyé"
+def instant_message(notification: Notification) -> EmailMessage:
     user = notification.recipient
     link = f"{settings.SITE_URL}{notification.link}"
     body = (
@@ -60,21 +45,51 @@ def send_instant_email(notification_id: int, attempt: int = 1) -> str:
         "Vous recevez ce message parce que vous êtes partie à ce dossier. Vous pouvez "
         "choisir un récapitulatif quotidien, ou aucun courriel, dans vos préférences.\n"
     )
+    return EmailMessage(f"[Territoires d'industrie] {notification.text}", body, None, [user.email])
+
+
+@task()
+def send_instant_emails(notification_ids: list[int], attempt: int = 1) -> str:
+    digest_or_none = NotificationSettings.objects.exclude(email=EmailPreference.INSTANT).values(
+        "user_id"
+    )
+    pending = (
+        Notification.objects.filter(pk__in=notification_ids, emailed_at__isnull=True)
+        .exclude(recipient__in=digest_or_none)
+        .select_related("recipient")
+        .order_by("pk")
+    )
+    smtp = get_connection()
     try:
-        send_mail(f"[Territoires d'industrie] {notification.text}", body, None, [user.email])
-    except SEND_ERRORS as error:
-        return _retry_later(notification_id, attempt, error)
-    Notification.objects.filter(pk=notification_id).update(emailed_at=timezone.now())
+        smtp.open()
+    except SEND_ERRORS as unreachable:
+        return _retry_later([n.pk for n in pending], attempt, unreachable)
+    failed: list[int] = []
+    error: Exception | None = None
+    # One SMTP session for the lot; a refused mail is kept for later, the others go on.
+    with smtp:
+        for notification in pending:
+            try:
+                smtp.send_messages([instant_message(notification)])
+            except SEND_ERRORS as refused:
+                failed.append(notification.pk)
+                error = refused
+                continue
+            Notification.objects.filter(pk=notification.pk).update(emailed_at=timezone.now())
+    if error is not None:
+        return _retry_later(failed, attempt, error)
     return "envoyé"
 
 
-def _retry_later(notification_id: int, attempt: int, error: Exception) -> str:
+def _retry_later(notification_ids: list[int], attempt: int, error: Exception) -> str:
     if attempt >= MAX_ATTEMPTS:
-        logger.error("Courriel %s abandonné après %s essais : %s", notification_id, attempt, error)
+        logger.error(
+            "Courriels %s abandonnés après %s essais : %s", notification_ids, attempt, error
+        )
         return "abandonné"
-    logger.warning("Courriel %s non envoyé (essai %s) : %s", notification_id, attempt, error)
+    logger.warning("Courriels %s non envoyés (essai %s) : %s", notification_ids, attempt, error)
     run_after = timezone.now() + retry_delay(attempt)
-    send_instant_email.using(run_after=run_after).enqueue(notification_id, attempt + 1)
+    send_instant_emails.using(run_after=run_after).enqueue(notification_ids, attempt + 1)
     return "réessai prévu"
 
 

@@ -18,6 +18,10 @@ class Notification(models.Model):
     event = models.ForeignKey(
         "cases.CaseEvent", on_delete=models.PROTECT, related_name="+", verbose_name="événement"
     )
+    # The recipient's own number, 1, 2, 3… with no gap and in commit order (see
+    # NotificationSequence): "everything after n" is then exact, which a global id is not
+    # when two transactions commit in the opposite order to their ids.
+    seq = models.PositiveBigIntegerField("numéro")
     kind = models.CharField("nature", max_length=40)
     text = models.CharField("texte", max_length=300)
     link = models.CharField("lien", max_length=300)
@@ -28,8 +32,10 @@ class Notification(models.Model):
     class Meta:
         verbose_name = "notification"
         ordering = ["-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "seq"], name="one_number_per_recipient")
+        ]
         indexes = [
-            models.Index(fields=["recipient", "id"]),
             models.Index(
                 fields=["recipient"], condition=models.Q(read_at__isnull=True), name="unread"
             ),
@@ -41,6 +47,7 @@ class Notification(models.Model):
     def as_message(self) -> dict:
         return {
             "id": self.pk,
+            "seq": self.seq,
             "case": self.case_id,
             "kind": self.kind,
             "text": self.text,
@@ -48,6 +55,26 @@ class Notification(models.Model):
             "created_at": self.created_at.isoformat(),
             "read": self.read_at is not None,
         }
+
+
+class NotificationSequence(models.Model):
+    """The last number given to a user's notifications. The transaction that numbers one keeps
+    this row locked until it commits, so the next number is only given after: numbers commit
+    in order and a rolled-back one is given again."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+    )
+    last_seq = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "numérotation des notifications"
+
+    def __str__(self) -> str:
+        return f"{self.user} : {self.last_seq}"
 
 
 class EmailPreference(models.TextChoices):

@@ -1,14 +1,14 @@
-"""Writes the notification rows of an announced event, in its transaction, and nudges the
-recipients once it commits."""
+"""Writes the notification rows of an announced event, in its transaction, and pushes them to
+the recipients once it commits."""
 
 from functools import partial
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from cases.hooks import CaseAnnouncement
 from cases.views import case_url
 from notifications import delivery
-from notifications.models import Notification
+from notifications.models import Notification, NotificationSequence
 from notifications.recipients import recipients
 
 
@@ -19,6 +19,29 @@ def text_for(announcement: CaseAnnouncement) -> str:
     return f"{case.reference} : {event.label.lower()}{by}"[:300]
 
 
+def next_numbers(users: list[int]) -> dict[int, int]:
+    """Each user's next notification number, in one statement. The upsert keeps every row it
+    touches locked until commit; taking them in user order keeps two transactions that number
+    the same users from deadlocking."""
+    ordered = sorted(set(users))
+    quote = connection.ops.quote_name
+    table, user, last = (
+        quote(NotificationSequence._meta.db_table),
+        quote("user_id"),
+        quote("last_seq"),
+    )
+    values = ", ".join(["(%s, 1)"] * len(ordered))
+    # Only quoted names and placeholders go into the text; the user ids are parameters.
+    sql = (
+        f"INSERT INTO {table} ({user}, {last}) VALUES {values} "  # noqa: S608
+        f"ON CONFLICT ({user}) DO UPDATE SET {last} = {table}.{last} + 1 "
+        f"RETURNING {user}, {last}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ordered)
+        return dict(cursor.fetchall())
+
+
 def on_case_event(announcement: CaseAnnouncement) -> None:
     users = recipients(announcement)
     if not users:
@@ -26,10 +49,12 @@ def on_case_event(announcement: CaseAnnouncement) -> None:
         return
     event, case = announcement.event, announcement.case
     text, link = text_for(announcement), case_url(case)
+    numbers = next_numbers(users)
     rows = Notification.objects.bulk_create(
         [
             Notification(
                 recipient_id=user,
+                seq=numbers[user],
                 case=case,
                 event=event,
                 kind=event.name,
@@ -40,10 +65,13 @@ def on_case_event(announcement: CaseAnnouncement) -> None:
             for user in users
         ]
     )
-    pairs = [(row.pk, row.recipient_id) for row in rows]
+    # The push carries each row, as the very text the socket sends, so that a connected client
+    # is served without reading it back nor encoding it again; a gap in the numbers makes the
+    # consumer read the rows instead.
+    messages = [(row.recipient_id, delivery.frame_of(row.as_message())) for row in rows]
     # Separate callbacks: a push that fails (Redis down) must not keep the e-mails back.
-    transaction.on_commit(partial(delivery.push, pairs, case.pk), robust=True)
-    transaction.on_commit(partial(delivery.enqueue_emails, [pk for pk, _ in pairs]), robust=True)
+    transaction.on_commit(partial(delivery.push, messages, case.pk), robust=True)
+    transaction.on_commit(partial(delivery.enqueue_emails, [row.pk for row in rows]), robust=True)
 
 
 def _nudge_case_after_commit(announcement: CaseAnnouncement) -> None:

@@ -29,7 +29,7 @@ def django_subprocess_env(**overrides: str) -> dict[str, str]:
 
 @contextlib.contextmanager
 def uvicorn_server(
-    database_name: str, timeout: float = 30.0, **env_overrides: str
+    database_name: str, timeout: float = 30.0, workers: int = 1, **env_overrides: str
 ) -> Iterator[str]:
     """Serve config.asgi under uvicorn on a free port, on the tests' database; yield its URL."""
     from django.db import connection
@@ -53,6 +53,11 @@ def uvicorn_server(
             "warning",
             "--lifespan",
             "off",
+            # As deployed: the messages are a few hundred bytes, not worth compressing.
+            "--ws-per-message-deflate",
+            "false",
+            "--workers",
+            str(workers),
         ],
         cwd=ROOT,
         env=django_subprocess_env(DATABASE_URL=database_url, **env_overrides),

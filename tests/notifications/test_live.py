@@ -101,16 +101,18 @@ def test_catch_up_returns_exactly_the_missed_ones_in_order_then_live(server):
     author, reviewer = factories.epci_agent("200000172"), factories.region_reviewer("84")
     submitted(4, author)
     mine = list(
-        Notification.objects.filter(recipient=reviewer).order_by("pk").values_list("pk", flat=True)
+        Notification.objects.filter(recipient=reviewer)
+        .order_by("pk")
+        .values_list("pk", "seq", named=True)
     )
-    assert len(mine) == 4
+    assert [row.seq for row in mine] == [1, 2, 3, 4]
     cookies = session_cookies(server, reviewer)
 
     async def scenario():
         async with websockets.connect(
             ws_url(server), additional_headers=headers(server, cookies)
         ) as socket:
-            await socket.send(json.dumps({"type": "hello", "last_id": mine[0]}))
+            await socket.send(json.dumps({"type": "hello", "last_seq": mine[0].seq}))
             caught = await receive_until(socket, "caught_up")
             got = [m["notification"]["id"] for m in caught if m["type"] == "notification"]
             assert caught[-1]["unread"] == 4
@@ -119,8 +121,9 @@ def test_catch_up_returns_exactly_the_missed_ones_in_order_then_live(server):
             return got, live[-1]["notification"]
 
     got, live = asyncio.run(scenario())
-    assert got == mine[1:]
-    assert live["id"] == Notification.objects.filter(recipient=reviewer).latest("pk").pk
+    assert got == [row.pk for row in mine[1:]]
+    latest = Notification.objects.filter(recipient=reviewer).latest("pk")
+    assert (live["id"], live["seq"]) == (latest.pk, 5)
     assert live["link"].startswith("/contrats/CT-")
 
 
@@ -134,7 +137,7 @@ def test_no_one_receives_another_users_notifications(server):
         async with websockets.connect(
             ws_url(server), additional_headers=headers(server, cookies)
         ) as socket:
-            await socket.send(json.dumps({"type": "hello", "last_id": 0}))
+            await socket.send(json.dumps({"type": "hello", "last_seq": 0}))
             await receive_until(socket, "caught_up")
             # Joining another user's group or an out-of-scope case's group by message fails.
             await socket.send(json.dumps({"type": "watch", "case": contract.pk}))
@@ -161,7 +164,7 @@ def test_read_marks_and_unread_count_over_the_socket(server):
         async with websockets.connect(
             ws_url(server), additional_headers=headers(server, cookies)
         ) as socket:
-            await socket.send(json.dumps({"type": "hello", "last_id": 0}))
+            await socket.send(json.dumps({"type": "hello", "last_seq": 0}))
             await receive_until(socket, "caught_up")
             await socket.send(json.dumps({"type": "read", "id": first.pk}))
             after_one = (await receive_until(socket, "unread"))[-1]["count"]
@@ -186,7 +189,7 @@ def test_watching_a_case_tells_of_changes_made_by_others(server):
         async with websockets.connect(
             ws_url(server), additional_headers=headers(server, cookies)
         ) as socket:
-            await socket.send(json.dumps({"type": "hello", "last_id": 0}))
+            await socket.send(json.dumps({"type": "hello", "last_seq": 0}))
             await receive_until(socket, "caught_up")
             await socket.send(json.dumps({"type": "watch", "case": contract.pk}))
             await receive_until(socket, "watching")

@@ -49,7 +49,7 @@ def test_a_burst_while_redis_is_down_loses_nothing(reference_data, own_redis):
             async with websockets.connect(
                 ws_url(server), additional_headers=headers(server, cookies)
             ) as socket:
-                await socket.send(json.dumps({"type": "hello", "last_id": 0}))
+                await socket.send(json.dumps({"type": "hello", "last_seq": 0}))
                 await receive_until(socket, "caught_up")
             own_redis.stop()
             contracts = await in_thread(submitted, BURST, author)
@@ -57,11 +57,11 @@ def test_a_burst_while_redis_is_down_loses_nothing(reference_data, own_redis):
             async with websockets.connect(
                 ws_url(server), additional_headers=headers(server, cookies)
             ) as socket:
-                await socket.send(json.dumps({"type": "hello", "last_id": 0}))
+                await socket.send(json.dumps({"type": "hello", "last_seq": 0}))
                 caught = await receive_until(socket, "caught_up", timeout=10)
             # The first socket may find a stale Redis connection and say the live stream is
             # off; the browser then reconnects, as here, until it is back.
-            last = max(m["notification"]["id"] for m in caught if m["type"] == "notification")
+            last = max(m["notification"]["seq"] for m in caught if m["type"] == "notification")
             for _ in range(10):
                 if caught[-1]["live"]:
                     break
@@ -69,7 +69,7 @@ def test_a_burst_while_redis_is_down_loses_nothing(reference_data, own_redis):
                 async with websockets.connect(
                     ws_url(server), additional_headers=headers(server, cookies)
                 ) as socket:
-                    await socket.send(json.dumps({"type": "hello", "last_id": last}))
+                    await socket.send(json.dumps({"type": "hello", "last_seq": last}))
                     again = await receive_until(socket, "caught_up", timeout=10)
                 assert [m for m in again if m["type"] == "notification"] == []
                 caught = caught[:-1] + again

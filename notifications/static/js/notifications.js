@@ -1,25 +1,21 @@
 // Live notifications: the bell, toasts, and « Ce dossier a été modifié » on case pages.
-// The rows are the truth: on every (re)connection the page asks for everything after the last
-// id it has seen, so a laptop that slept, or a Redis that restarted, loses nothing.
+// The rows are the truth: each user's notifications are numbered 1, 2, 3… and on every
+// (re)connection the page asks for everything after the last number it has seen, so a laptop
+// that slept, or a Redis that restarted, loses nothing.
 (function () {
   "use strict";
   var live = document.getElementById("live");
   if (!live || !window.WebSocket) return;
-  var key = "ti-last-notification-" + live.dataset.user;
-  var stored = parseInt(window.localStorage.getItem(key) || "0", 10);
-  // A page rendered after newer notifications already shows them in the bell count.
-  var lastId = Math.max(stored, parseInt(live.dataset.last || "0", 10));
+  // What the page was rendered with is already in the bell count; toasts are for what follows.
+  var lastSeq = parseInt(live.dataset.last || "0", 10);
   var bell = document.getElementById("bell-count");
   var toasts = document.getElementById("toasts");
   var caseHeader = document.getElementById("case-header");
   var watchedCase = caseHeader ? parseInt(caseHeader.dataset.case, 10) : null;
   var socket = null, delay = 1000, heartbeat = null;
 
-  function remember(id) {
-    if (id > lastId) {
-      lastId = id;
-      try { window.localStorage.setItem(key, String(id)); } catch (e) { /* private mode */ }
-    }
+  function remember(seq) {
+    if (seq > lastSeq) lastSeq = seq;
   }
 
   function setCount(count) {
@@ -66,7 +62,7 @@
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(scheme + window.location.host + live.dataset.ws);
     socket.onopen = function () {
-      socket.send(JSON.stringify({ type: "hello", last_id: lastId }));
+      socket.send(JSON.stringify({ type: "hello", last_seq: lastSeq }));
       if (watchedCase) socket.send(JSON.stringify({ type: "watch", case: watchedCase }));
       heartbeat = setInterval(function () {
         if (socket.readyState === 1) socket.send(JSON.stringify({ type: "ping" }));
@@ -75,8 +71,8 @@
     socket.onmessage = function (event) {
       var message = JSON.parse(event.data);
       if (message.type === "notification") {
-        var isNew = message.notification.id > lastId;
-        remember(message.notification.id);
+        var isNew = message.notification.seq > lastSeq;
+        remember(message.notification.seq);
         if (isNew && !message.notification.read) {
           toast(message.notification);
           if (bell) setCount(parseInt(bell.textContent || "0", 10) + 1);
