@@ -96,6 +96,25 @@ def test_a_failing_smtp_server_never_fails_the_transition_and_is_retried(referen
     assert [recipients for recipients, _ in mailbox.messages] == [[reviewer.email]]
 
 
+def test_one_task_per_event_and_only_the_refused_mail_is_sent_again(reference_data, smtp):
+    from django_tasks_db.models import DBTaskResult
+
+    mailbox, port = smtp(refuse=1)
+    author = factories.epci_agent("200000172")
+    reviewers = [factories.region_reviewer("84") for _ in range(3)]
+    contract = factories.contract_in_state("draft", author=author)
+    services.case_submit(case=contract, actor=author)
+    # The commit queued one task for the three mails, not one insert per recipient.
+    assert DBTaskResult.objects.count() == 1
+    with worker(port):
+        wait_for(lambda: len(mailbox.messages) == 3)
+        time.sleep(1.0)  # a mail sent twice would arrive by now
+    assert mailbox.refused == 1
+    delivered = sorted(recipient for recipients, _ in mailbox.messages for recipient in recipients)
+    assert delivered == sorted(reviewer.email for reviewer in reviewers)
+    assert not Notification.objects.filter(recipient__in=reviewers, emailed_at=None).exists()
+
+
 def test_a_digest_lists_what_was_not_yet_sent_and_nothing_goes_to_those_who_chose_none(
     reference_data, smtp
 ):

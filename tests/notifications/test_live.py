@@ -198,3 +198,70 @@ def test_watching_a_case_tells_of_changes_made_by_others(server):
 
     messages = asyncio.run(scenario())
     assert messages[-1] == {"type": "case_changed", "case": contract.pk}
+
+
+def test_a_lost_push_is_made_up_from_the_rows_at_the_next_one(server, monkeypatch):
+    from notifications import delivery
+
+    author, reviewer = factories.epci_agent("200000172"), factories.region_reviewer("84")
+    cookies = session_cookies(server, reviewer)
+    pushed = []
+
+    def lose_the_first(sends, case_id):
+        if sends:  # creating a contract nudges its watchers, and tells no one
+            pushed.append((sends, case_id))
+        if len(pushed) != 1 or not sends:
+            real_push(sends, case_id)
+
+    real_push = delivery.push
+    monkeypatch.setattr(delivery, "push", lose_the_first)
+
+    async def scenario():
+        async with websockets.connect(
+            ws_url(server), additional_headers=headers(server, cookies)
+        ) as socket:
+            await socket.send(json.dumps({"type": "hello", "last_seq": 0}))
+            await receive_until(socket, "caught_up")
+            await in_thread(submitted, 1, author)
+            lost = await quiet(socket, 1.0)
+            await in_thread(submitted, 1, author)
+            first = await receive_until(socket, "notification")
+            second = await receive_until(socket, "notification")
+            return lost, first + second
+
+    lost, received = asyncio.run(scenario())
+    assert lost == []
+    assert [m["notification"]["seq"] for m in received] == [1, 2]
+    expected = Notification.objects.filter(recipient=reviewer).order_by("seq")
+    assert [m["notification"]["id"] for m in received] == [n.pk for n in expected]
+
+
+def test_a_push_that_comes_twice_is_sent_once(server, monkeypatch):
+    from notifications import delivery
+
+    author, reviewer = factories.epci_agent("200000172"), factories.region_reviewer("84")
+    cookies = session_cookies(server, reviewer)
+    pushed = []
+
+    def remember(sends, case_id):
+        if sends:
+            pushed.append((sends, case_id))
+        real_push(sends, case_id)
+
+    real_push = delivery.push
+    monkeypatch.setattr(delivery, "push", remember)
+
+    async def scenario():
+        async with websockets.connect(
+            ws_url(server), additional_headers=headers(server, cookies)
+        ) as socket:
+            await socket.send(json.dumps({"type": "hello", "last_seq": 0}))
+            await receive_until(socket, "caught_up")
+            await in_thread(submitted, 1, author)
+            first = await receive_until(socket, "notification")
+            await in_thread(real_push, *pushed[0])
+            return first, await quiet(socket, 1.0)
+
+    first, again = asyncio.run(scenario())
+    assert first[-1]["notification"]["seq"] == 1
+    assert [m for m in again if m["type"] == "notification"] == []
