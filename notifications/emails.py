@@ -81,6 +81,13 @@ def send_instant_emails(notification_ids: list[int], attempt: int = 1) -> str:
     return "envoyé"
 
 
+@task()
+def send_instant_email(notification_id: int, attempt: int = 1) -> str:
+    """A task queued, one per mail, before mails were grouped by event: still sent after an
+    upgrade rather than lost with the old name."""
+    return send_instant_emails.call([notification_id], attempt)
+
+
 def _retry_later(notification_ids: list[int], attempt: int, error: Exception) -> str:
     if attempt >= MAX_ATTEMPTS:
         logger.error(

@@ -156,3 +156,18 @@ def test_digests_go_out_on_weekday_mornings_paris_time(now, expected):
 
     after = datetime.fromisoformat(now).replace(tzinfo=PARIS)
     assert next_digest_time(after) == datetime.fromisoformat(expected).replace(tzinfo=PARIS)
+
+
+def test_a_mail_queued_under_the_old_per_mail_task_is_still_sent(reference_data, smtp):
+    from notifications.emails import send_instant_email
+
+    mailbox, port = smtp()
+    author, reviewer = factories.epci_agent("200000172"), factories.region_reviewer("84")
+    NotificationSettings.objects.create(user=reviewer, email="none")
+    services.case_submit(case=factories.contract_in_state("draft", author=author), actor=author)
+    notification = Notification.objects.get(recipient=reviewer)
+    NotificationSettings.objects.filter(user=reviewer).update(email="instant")
+    send_instant_email.enqueue(notification.pk)
+    with worker(port):
+        wait_for(lambda: mailbox.messages)
+    assert [recipients for recipients, _ in mailbox.messages] == [[reviewer.email]]
