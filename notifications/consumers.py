@@ -6,7 +6,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import timezone
 
 from cases.selectors import cases_for_user
-from notifications.delivery import case_group, user_group
+from notifications.delivery import case_group, frame_of, user_group
 from notifications.models import Notification
 
 BATCH = 200
@@ -154,7 +154,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         while True:
             batch = await self.after(self.last_sent or 0)
             for message in batch:
-                await self.send_json({"type": "notification", "notification": message})
+                await self.send(text_data=frame_of(message)["text"])
                 self.last_sent = message["seq"]
             if len(batch) < BATCH:
                 break

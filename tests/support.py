@@ -27,17 +27,29 @@ def django_subprocess_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+def database_url_for(database_name: str) -> str:
+    """The URL of the tests' PostgreSQL server, for a child process on ``database_name``."""
+    from django.db import connection
+
+    settings = connection.settings_dict
+    return f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{database_name}"
+
+
+def _stop(process: subprocess.Popen, database_name: str) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    _wait_for_sessions_to_end(database_name)
+
+
 @contextlib.contextmanager
 def uvicorn_server(
     database_name: str, timeout: float = 30.0, workers: int = 1, **env_overrides: str
 ) -> Iterator[str]:
     """Serve config.asgi under uvicorn on a free port, on the tests' database; yield its URL."""
-    from django.db import connection
-
-    settings = connection.settings_dict
-    database_url = (
-        f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{database_name}"
-    )
+    database_url = database_url_for(database_name)
     port = free_port()
     process = subprocess.Popen(
         [
@@ -77,12 +89,7 @@ def uvicorn_server(
                 time.sleep(0.1)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        _wait_for_sessions_to_end(database_name)
+        _stop(process, database_name)
 
 
 def _wait_for_sessions_to_end(database_name: str, timeout: float = 5.0) -> None:
@@ -145,12 +152,7 @@ class RedisProcess:
 @contextlib.contextmanager
 def worker_process(database_name: str, **env_overrides: str) -> Iterator[subprocess.Popen]:
     """The background worker, as `make run` and docker-compose start it."""
-    from django.db import connection
-
-    settings = connection.settings_dict
-    database_url = (
-        f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{database_name}"
-    )
+    database_url = database_url_for(database_name)
     process = subprocess.Popen(
         [sys.executable, "manage.py", "run_worker", "--interval", "0.2"],
         cwd=ROOT,
@@ -159,9 +161,4 @@ def worker_process(database_name: str, **env_overrides: str) -> Iterator[subproc
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        _wait_for_sessions_to_end(database_name)
+        _stop(process, database_name)

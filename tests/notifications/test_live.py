@@ -51,6 +51,12 @@ async def receive_until(socket, kind: str, timeout: float = 5.0) -> list[dict]:
             return seen
 
 
+async def say_hello(socket, last_seq: int = 0, timeout: float = 5.0) -> list[dict]:
+    """Tell the server where the client stands; return what it sends up to ``caught_up``."""
+    await socket.send(json.dumps({"type": "hello", "last_seq": last_seq}))
+    return await receive_until(socket, "caught_up", timeout)
+
+
 async def quiet(socket, seconds: float) -> list[dict]:
     """What arrives within ``seconds``; nothing is expected."""
     received = []
@@ -112,8 +118,7 @@ def test_catch_up_returns_exactly_the_missed_ones_in_order_then_live(server):
         async with websockets.connect(
             ws_url(server), additional_headers=headers(server, cookies)
         ) as socket:
-            await socket.send(json.dumps({"type": "hello", "last_seq": mine[0].seq}))
-            caught = await receive_until(socket, "caught_up")
+            caught = await say_hello(socket, mine[0].seq)
             got = [m["notification"]["id"] for m in caught if m["type"] == "notification"]
             assert caught[-1]["unread"] == 4
             await in_thread(submitted, 1, author)
@@ -137,8 +142,7 @@ def test_no_one_receives_another_users_notifications(server):
         async with websockets.connect(
             ws_url(server), additional_headers=headers(server, cookies)
         ) as socket:
-            await socket.send(json.dumps({"type": "hello", "last_seq": 0}))
-            await receive_until(socket, "caught_up")
+            await say_hello(socket)
             # Joining another user's group or an out-of-scope case's group by message fails.
             await socket.send(json.dumps({"type": "watch", "case": contract.pk}))
             refusal = await receive_until(socket, "error")
@@ -164,8 +168,7 @@ def test_read_marks_and_unread_count_over_the_socket(server):
         async with websockets.connect(
             ws_url(server), additional_headers=headers(server, cookies)
         ) as socket:
-            await socket.send(json.dumps({"type": "hello", "last_seq": 0}))
-            await receive_until(socket, "caught_up")
+            await say_hello(socket)
             await socket.send(json.dumps({"type": "read", "id": first.pk}))
             after_one = (await receive_until(socket, "unread"))[-1]["count"]
             await socket.send(json.dumps({"type": "read_all"}))
@@ -189,8 +192,7 @@ def test_watching_a_case_tells_of_changes_made_by_others(server):
         async with websockets.connect(
             ws_url(server), additional_headers=headers(server, cookies)
         ) as socket:
-            await socket.send(json.dumps({"type": "hello", "last_seq": 0}))
-            await receive_until(socket, "caught_up")
+            await say_hello(socket)
             await socket.send(json.dumps({"type": "watch", "case": contract.pk}))
             await receive_until(socket, "watching")
             await in_thread(services.comment_add, case=contract, actor=reviewer, body="Vu")
@@ -200,28 +202,43 @@ def test_watching_a_case_tells_of_changes_made_by_others(server):
     assert messages[-1] == {"type": "case_changed", "case": contract.pk}
 
 
-def test_a_lost_push_is_made_up_from_the_rows_at_the_next_one(server, monkeypatch):
+class Pushes:
+    """Records every push that tells someone; the ones numbered in ``lose`` are not sent."""
+
+    def __init__(self, real_push, lose: set[int]):
+        self.real_push, self.lose = real_push, lose
+        self.recorded: list[tuple] = []
+
+    def __call__(self, sends, case_id):
+        if sends:  # creating a contract nudges its watchers, and tells no one
+            self.recorded.append((sends, case_id))
+            if len(self.recorded) in self.lose:
+                return
+        self.real_push(sends, case_id)
+
+
+@pytest.fixture
+def pushes(monkeypatch):
     from notifications import delivery
 
+    def patch(lose: set[int] = frozenset()) -> Pushes:
+        recorder = Pushes(delivery.push, set(lose))
+        monkeypatch.setattr(delivery, "push", recorder)
+        return recorder
+
+    return patch
+
+
+def test_a_lost_push_is_made_up_from_the_rows_at_the_next_one(server, pushes):
     author, reviewer = factories.epci_agent("200000172"), factories.region_reviewer("84")
     cookies = session_cookies(server, reviewer)
-    pushed = []
-
-    def lose_the_first(sends, case_id):
-        if sends:  # creating a contract nudges its watchers, and tells no one
-            pushed.append((sends, case_id))
-        if len(pushed) != 1 or not sends:
-            real_push(sends, case_id)
-
-    real_push = delivery.push
-    monkeypatch.setattr(delivery, "push", lose_the_first)
+    pushes(lose={1})
 
     async def scenario():
         async with websockets.connect(
             ws_url(server), additional_headers=headers(server, cookies)
         ) as socket:
-            await socket.send(json.dumps({"type": "hello", "last_seq": 0}))
-            await receive_until(socket, "caught_up")
+            await say_hello(socket)
             await in_thread(submitted, 1, author)
             lost = await quiet(socket, 1.0)
             await in_thread(submitted, 1, author)
@@ -236,30 +253,19 @@ def test_a_lost_push_is_made_up_from_the_rows_at_the_next_one(server, monkeypatc
     assert [m["notification"]["id"] for m in received] == [n.pk for n in expected]
 
 
-def test_a_push_that_comes_twice_is_sent_once(server, monkeypatch):
-    from notifications import delivery
-
+def test_a_push_that_comes_twice_is_sent_once(server, pushes):
     author, reviewer = factories.epci_agent("200000172"), factories.region_reviewer("84")
     cookies = session_cookies(server, reviewer)
-    pushed = []
-
-    def remember(sends, case_id):
-        if sends:
-            pushed.append((sends, case_id))
-        real_push(sends, case_id)
-
-    real_push = delivery.push
-    monkeypatch.setattr(delivery, "push", remember)
+    recorder = pushes()
 
     async def scenario():
         async with websockets.connect(
             ws_url(server), additional_headers=headers(server, cookies)
         ) as socket:
-            await socket.send(json.dumps({"type": "hello", "last_seq": 0}))
-            await receive_until(socket, "caught_up")
+            await say_hello(socket)
             await in_thread(submitted, 1, author)
             first = await receive_until(socket, "notification")
-            await in_thread(real_push, *pushed[0])
+            await in_thread(recorder.real_push, *recorder.recorded[0])
             return first, await quiet(socket, 1.0)
 
     first, again = asyncio.run(scenario())

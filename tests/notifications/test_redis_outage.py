@@ -2,7 +2,6 @@
 back the client gets everything through catch-up. Zero lost."""
 
 import asyncio
-import json
 
 import pytest
 import websockets
@@ -15,7 +14,7 @@ from tests import factories
 from tests.notifications.test_live import (
     headers,
     in_thread,
-    receive_until,
+    say_hello,
     session_cookies,
     submitted,
     ws_url,
@@ -49,16 +48,14 @@ def test_a_burst_while_redis_is_down_loses_nothing(reference_data, own_redis):
             async with websockets.connect(
                 ws_url(server), additional_headers=headers(server, cookies)
             ) as socket:
-                await socket.send(json.dumps({"type": "hello", "last_seq": 0}))
-                await receive_until(socket, "caught_up")
+                await say_hello(socket)
             own_redis.stop()
             contracts = await in_thread(submitted, BURST, author)
             own_redis.start()
             async with websockets.connect(
                 ws_url(server), additional_headers=headers(server, cookies)
             ) as socket:
-                await socket.send(json.dumps({"type": "hello", "last_seq": 0}))
-                caught = await receive_until(socket, "caught_up", timeout=10)
+                caught = await say_hello(socket, timeout=10)
             # The first socket may find a stale Redis connection and say the live stream is
             # off; the browser then reconnects, as here, until it is back.
             last = max(m["notification"]["seq"] for m in caught if m["type"] == "notification")
@@ -69,8 +66,7 @@ def test_a_burst_while_redis_is_down_loses_nothing(reference_data, own_redis):
                 async with websockets.connect(
                     ws_url(server), additional_headers=headers(server, cookies)
                 ) as socket:
-                    await socket.send(json.dumps({"type": "hello", "last_seq": last}))
-                    again = await receive_until(socket, "caught_up", timeout=10)
+                    again = await say_hello(socket, last, timeout=10)
                 assert [m for m in again if m["type"] == "notification"] == []
                 caught = caught[:-1] + again
             assert caught[-1]["live"] is True
