@@ -2,7 +2,7 @@ import asyncio
 import functools
 import logging
 
-from channels.consumer import get_handler_name
+from channels.consumer import AsyncConsumer, get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -56,7 +56,7 @@ async def _feed(source, inbox: asyncio.Queue) -> None:
         await inbox.put(error)
 
 
-class SerialInbox:
+class SerialInbox(AsyncConsumer):
     """Handles the client's and the channel layer's messages one at a time, in the order they
     arrive, as Channels does; but where Channels' loop (await_many_dispatch) starts a task and
     an asyncio.wait() for every message, one long-lived task per source feeds a single queue.
