@@ -12,7 +12,7 @@ from redis import Redis
 
 logger = logging.getLogger(__name__)
 PARALLEL_SENDS = 50
-PUBSUB_LAYER = "channels_redis.pubsub.RedisPubSubChannelLayer"
+PUBSUB_LAYER = "notifications.layer.PubSubLayer"
 
 
 def user_group(user_id: int) -> str:

@@ -60,7 +60,7 @@ def test_database_url_switches_to_postgresql():
 
 def test_redis_url_switches_the_channel_layer():
     config = probe(REDIS_URL="redis://cache.example:6380/2")
-    assert config["layer"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    assert config["layer"] == "notifications.layer.PubSubLayer"
     assert config["hosts"] == ["redis://cache.example:6380/2"]
     assert config["db"] == "django.db.backends.sqlite3"
     core = probe(REDIS_URL="redis://cache.example:6380/2", REDIS_CHANNEL_LAYER="core")

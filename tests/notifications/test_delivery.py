@@ -19,7 +19,7 @@ from tests import factories
 
 def test_the_group_channel_name_is_the_layers_own():
     layer = get_channel_layer()
-    assert type(layer).__name__ == "RedisPubSubChannelLayer"
+    assert type(layer).__name__ == "PubSubLayer"
 
     async def name() -> str:
         return layer._get_layer()._get_group_channel_name("user.42")

@@ -30,7 +30,7 @@ def own_redis(settings):
     with redis_server() as redis:
         settings.CHANNEL_LAYERS = {
             "default": {
-                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "BACKEND": "notifications.layer.PubSubLayer",
                 "CONFIG": {"hosts": [redis.url]},
             }
         }
