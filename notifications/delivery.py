@@ -1,4 +1,4 @@
-"""What happens after commit: the push over the channel layer, and the e-mails."""
+"""What happens after commit: the push over the channel layer."""
 
 import asyncio
 import functools
@@ -87,9 +87,3 @@ async def _send_one_by_one(sends: list[tuple[str, dict]]) -> None:
             await layer.group_send(group, message)
 
     await asyncio.gather(*(send(group, message) for group, message in sends))
-
-
-def enqueue_emails(notification_ids: list[int]) -> None:
-    from notifications.emails import enqueue_instant
-
-    enqueue_instant(notification_ids)

@@ -25,7 +25,7 @@ SEND_ERRORS = (smtplib.SMTPException, OSError)
 
 
 def enqueue_instant(notification_ids: list[int]) -> None:
-    """One task for all the notifications of an event: a single insert after the commit,
+    """One task for all the notifications of an event: a single insert in its transaction,
     however many are told. Who wants an instant mail is read by the worker, at send time."""
     if notification_ids:
         send_instant_emails.enqueue(notification_ids)

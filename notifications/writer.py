@@ -8,6 +8,7 @@ from django.db import connection, transaction
 from cases.hooks import CaseAnnouncement
 from cases.views import case_url
 from notifications import delivery
+from notifications.emails import enqueue_instant
 from notifications.models import Notification, NotificationSequence
 from notifications.recipients import recipients
 
@@ -69,9 +70,11 @@ def on_case_event(announcement: CaseAnnouncement) -> None:
     # is served without reading it back nor encoding it again; a gap in the numbers makes the
     # consumer read the rows instead.
     messages = [(row.recipient_id, delivery.frame_of(row.as_message())) for row in rows]
-    # Separate callbacks: a push that fails (Redis down) must not keep the e-mails back.
     transaction.on_commit(partial(delivery.push, messages, case.pk), robust=True)
-    transaction.on_commit(partial(delivery.enqueue_emails, [row.pk for row in rows]), robust=True)
+    # The e-mail task is written in the transaction, with the rows: it commits with them or not
+    # at all, and the worker can only see it once they have. Queued after the commit, it was
+    # lost if the process stopped in between, and held a CPU while the push was being served.
+    enqueue_instant([row.pk for row in rows])
 
 
 def _nudge_case_after_commit(announcement: CaseAnnouncement) -> None:

@@ -115,6 +115,28 @@ def test_one_task_per_event_and_only_the_refused_mail_is_sent_again(reference_da
     assert not Notification.objects.filter(recipient__in=reviewers, emailed_at=None).exists()
 
 
+def test_the_email_task_is_written_in_the_transition_and_goes_with_its_rollback(reference_data):
+    from django.db import transaction
+    from django_tasks_db.models import DBTaskResult
+
+    author = factories.epci_agent("200000172")
+    factories.region_reviewer("84")
+    contract = factories.contract_in_state("draft", author=author)
+
+    class Abandoned(Exception):
+        pass
+
+    with pytest.raises(Abandoned), transaction.atomic():
+        services.case_submit(case=contract, actor=author)
+        # Already there, before the commit: nothing can come between the rows and their task.
+        assert DBTaskResult.objects.count() == 1
+        raise Abandoned
+    assert DBTaskResult.objects.count() == 0
+    assert not Notification.objects.exists()
+    services.case_submit(case=contract, actor=author)
+    assert DBTaskResult.objects.count() == 1
+
+
 def test_a_digest_lists_what_was_not_yet_sent_and_nothing_goes_to_those_who_chose_none(
     reference_data, smtp
 ):
