@@ -20,6 +20,10 @@ from channels_redis.utils import _wrap_close, decode_hosts
 
 logger = logging.getLogger(__name__)
 IDLE_SECONDS = 0.1
+# redis-py 8 speaks RESP3 by default, where each pub/sub message comes as a "push" that redis-py
+# logs at debug level, formatting the whole message first even when the level is off. In RESP2
+# the same message is a plain reply.
+RESP2 = {"protocol": 2}
 RETRY_SECONDS = 1.0
 
 
@@ -46,7 +50,7 @@ class _Shard(RedisSingleShardConnection):
 class _LoopLayer(RedisPubSubLoopLayer):
     def __init__(self, hosts=None, **kwargs):
         super().__init__(hosts, **kwargs)
-        self._shards = [_Shard(host, self) for host in decode_hosts(hosts)]
+        self._shards = [_Shard({**host, **RESP2}, self) for host in decode_hosts(hosts)]
 
 
 class PubSubLayer(RedisPubSubChannelLayer):

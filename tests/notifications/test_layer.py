@@ -21,7 +21,7 @@ def test_it_is_channels_redis_pubsub_layer_with_its_own_receiving_loop():
     inner = asyncio.run(loop_layer())
     assert isinstance(inner, RedisPubSubLoopLayer)
     assert [type(shard) for shard in inner._shards] == [_Shard]
-    assert inner._shards[0].host["address"] == "redis://127.0.0.1:1/0"
+    assert inner._shards[0].host == {"address": "redis://127.0.0.1:1/0", "protocol": 2}
 
 
 def test_a_group_member_receives_and_receives_again_after_redis_restarts():
