@@ -125,7 +125,8 @@ class Client(asyncio.Protocol):
             if isinstance(event, Response):
                 self.open.set_result(event.status_code == 101)
             elif event.opcode is Opcode.TEXT:
-                self.messages.put_nowait(event.data)
+                # Received now: what follows (the queue, the reading task) is the harness's.
+                self.messages.put_nowait((time.perf_counter(), event.data))
         self.flush()  # the protocol answers pings by itself
 
     def flush(self):
@@ -138,7 +139,12 @@ class Client(asyncio.Protocol):
         self.flush()
 
     async def recv(self) -> dict:
-        return json.loads(await self.messages.get())
+        return (await self.received())[1]
+
+    async def received(self) -> tuple[float, dict]:
+        """A message, and the moment it was received."""
+        at, data = await self.messages.get()
+        return at, json.loads(data)
 
 
 async def connect(url: str, headers: dict) -> Client:
@@ -176,9 +182,9 @@ async def through_the_app(server: str, clients: list[tuple[str, int]], act) -> l
 
     async def receive(socket):
         while True:
-            message = await socket.recv()
+            at, message = await socket.received()
             if message["type"] == "notification":
-                return time.perf_counter()
+                return at
 
     async def within_timeout(waiting):
         done, pending = await asyncio.wait(waiting, timeout=TIMEOUT)
