@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP goes to Django, WebSockets to the Channels routes."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -41,3 +42,9 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# What is loaded by now (Django, the apps, the URLs) lives as long as the process: out of the
+# garbage collector's passes, which otherwise walk it all again and again. Measured with
+# bench/notify_latency.py, 40 transitions to 100 sockets: without it, one round in ten took
+# 17 to 22 ms instead of about 10, when a collection ran during the push; with it, none did.
+gc.freeze()

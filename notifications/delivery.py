@@ -40,25 +40,11 @@ def push(frames: list[tuple[int, dict]], case_id: int) -> None:
     if client is None:
         async_to_sync(_send_one_by_one)(sends)
     else:
-        _publish_pipelined(client, sends)
-
-
-def _publish_pipelined(client: Redis, sends: list[tuple[str, dict]]) -> None:
-    """All the pushes in one round trip to Redis. Measured by bench/notify_latency.py: a
-    thousand group_send calls, one round trip each, took about 370 ms; the pipeline takes a
-    few. What is written is exactly what the pub/sub layer's own group_send writes."""
-    layer, config = get_channel_layer(), settings.CHANNEL_LAYERS["default"]["CONFIG"]
-    prefix = config.get("prefix", "asgi")
-    with client.pipeline(transaction=False) as pipeline:
-        for group, message in sends:
-            pipeline.publish(pubsub_group_channel(prefix, group), layer.serialize(message))
-        pipeline.execute()
-
-
-def pubsub_group_channel(prefix: str, group: str) -> str:
-    # channels_redis.pubsub names a group's Redis channel this way (RedisPubSubLoopLayer.
-    # _get_group_channel_name); a test holds the two together.
-    return f"{prefix}__group__{group}"
+        # All the pushes as one Redis message, which each process serving sockets reads once
+        # (notifications.layer). Measured by bench/notify_latency.py: a thousand group_send
+        # calls, one round trip each, took about 370 ms.
+        layer = get_channel_layer()
+        client.publish(layer.batch_channel, layer.batch(sends))
 
 
 def _pubsub_client() -> Redis | None:

@@ -1,16 +1,22 @@
-"""channels_redis's pub/sub layer, reading Redis without a timer per message.
+"""channels_redis's pub/sub layer, made cheaper for the pushes of notifications.
 
-Its receiving loop asks redis-py for each message with a 0.1 s timeout, which arms and
-cancels an event-loop timer every time; measured with bench/notify_latency.py, that was about
-a seventh of the server's CPU per notification. Here the loop waits without a timeout, which
-redis-py supports (``get_message(timeout=None)``). Nothing else changes: the same Redis
-channels, messages, subscriptions and reconnection. Written against channels_redis 4.3.0
-(pinned in uv.lock); tests/notifications/test_layer.py holds it to that version's shape.
+Each step was measured with bench/notify_latency.py, as the server's CPU per notification:
+- its receiving loop asked redis-py for each message with a 0.1 s timeout, which arms and
+  cancels an event-loop timer every time (about a seventh of the CPU); here the loop waits
+  without a timeout, which redis-py supports (``get_message(timeout=None)``);
+- it reads Redis in RESP2 (see RESP2 below);
+- the group sends of one event can travel as one Redis message, a batch: every process that
+  serves sockets reads it once and hands each message to its own members of each group, where
+  one Redis message per group cost each process a read per recipient.
+Groups, their Redis channels, single messages, subscriptions and reconnection are channels_
+redis's own. Written against channels_redis 4.3.0 (pinned in uv.lock); tests/notifications/
+test_layer.py holds it to that version's shape.
 """
 
 import asyncio
 import logging
 
+import msgpack
 from channels_redis.pubsub import (
     RedisPubSubChannelLayer,
     RedisPubSubLoopLayer,
@@ -25,9 +31,34 @@ IDLE_SECONDS = 0.1
 # the same message is a plain reply.
 RESP2 = {"protocol": 2}
 RETRY_SECONDS = 1.0
+BATCH_CHANNEL = "__batch__"
+
+
+def group_channel(prefix: str, group: str) -> str:
+    # As channels_redis.pubsub names a group's Redis channel (RedisPubSubLoopLayer.
+    # _get_group_channel_name); a test holds the two together.
+    return f"{prefix}__group__{group}"
 
 
 class _Shard(RedisSingleShardConnection):
+    async def subscribe(self, channel):
+        await super().subscribe(channel)
+        # A process that has a channel may have group members: it reads the batches too.
+        await super().subscribe(self.channel_layer.batch_channel)
+
+    def _receive_message(self, message):
+        if message is not None and message["channel"] in self.channel_layer.batch_names:
+            self._deliver_batch(message["data"])
+        else:
+            super()._receive_message(message)
+
+    def _deliver_batch(self, data: bytes) -> None:
+        channels, groups = self.channel_layer.channels, self.channel_layer.groups
+        for name, payload in msgpack.unpackb(data):
+            for channel in groups.get(name, ()):
+                if channel in channels:
+                    channels[channel].put_nowait(payload)
+
     async def _do_receiving(self):
         while True:
             try:
@@ -51,9 +82,24 @@ class _LoopLayer(RedisPubSubLoopLayer):
     def __init__(self, hosts=None, **kwargs):
         super().__init__(hosts, **kwargs)
         self._shards = [_Shard({**host, **RESP2}, self) for host in decode_hosts(hosts)]
+        self.batch_channel = f"{self.prefix}{BATCH_CHANNEL}"
+        # redis-py gives the channel name as bytes.
+        self.batch_names = {self.batch_channel, self.batch_channel.encode()}
 
 
 class PubSubLayer(RedisPubSubChannelLayer):
+    @property
+    def batch_channel(self) -> str:
+        return f"{self._kwargs.get('prefix', 'asgi')}{BATCH_CHANNEL}"
+
+    def batch(self, sends: list[tuple[str, dict]]) -> bytes:
+        """Group sends as one Redis message for ``batch_channel``: each message as group_send
+        would write it, beside its group's Redis channel."""
+        prefix = self._kwargs.get("prefix", "asgi")
+        return msgpack.packb(
+            [[group_channel(prefix, group), self.serialize(message)] for group, message in sends]
+        )
+
     def _get_layer(self):
         loop = asyncio.get_running_loop()
         try:

@@ -1,5 +1,5 @@
-"""The pipelined push writes what the pub/sub layer itself reads, through the real Redis; the
-migration that numbers notifications loses none of those already there."""
+"""The batched push gives each group member what a group_send would have, through the real
+Redis; the migration that numbers notifications loses none of those already there."""
 
 import asyncio
 import os
@@ -13,6 +13,7 @@ from redis import Redis
 
 from cases import services
 from notifications import delivery
+from notifications.layer import group_channel
 from notifications.models import Notification
 from tests import factories
 
@@ -24,7 +25,7 @@ def test_the_group_channel_name_is_the_layers_own():
     async def name() -> str:
         return layer._get_layer()._get_group_channel_name("user.42")
 
-    assert delivery.pubsub_group_channel("asgi", "user.42") == asyncio.run(name())
+    assert group_channel("asgi", "user.42") == asyncio.run(name())
     channel_layers.backends.clear()
 
 
@@ -38,18 +39,32 @@ def subscribed(redis_channel: str, timeout: float = 5.0) -> None:
         time.sleep(0.02)
 
 
-def test_a_pipelined_push_reaches_the_group_members():
+def test_one_batched_push_gives_each_group_member_its_own_message_and_no_other():
     layer = get_channel_layer()
-    frame = {"seq": 7, "text": '{"type": "notification"}'}
+    first, second = {"seq": 7, "text": "pour 42"}, {"seq": 3, "text": "pour 43"}
 
     async def scenario():
-        channel = await layer.new_channel()
-        await layer.group_add("user.42", channel)
-        await asyncio.to_thread(subscribed, delivery.pubsub_group_channel("asgi", "user.42"))
-        await asyncio.to_thread(delivery.push, [(42, frame)], 99)
-        return await asyncio.wait_for(layer.receive(channel), 5)
+        mine, other, watching = [await layer.new_channel() for _ in range(3)]
+        await layer.group_add("user.42", mine)
+        await layer.group_add("user.43", other)
+        await layer.group_add("case.99", watching)
+        await asyncio.to_thread(subscribed, layer.batch_channel)
+        # user.44 has no member here: its message is dropped, as a group_send's would be.
+        frames = [(42, first), (43, second), (44, {"seq": 1, "text": "pour 44"})]
+        await asyncio.to_thread(delivery.push, frames, 99)
+        received = [
+            await asyncio.wait_for(layer.receive(channel), 5) for channel in (mine, other, watching)
+        ]
+        for channel in (mine, other, watching):
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(layer.receive(channel)), 0.2)
+        return received
 
-    assert asyncio.run(scenario()) == {"type": "notification.new", **frame}
+    assert asyncio.run(scenario()) == [
+        {"type": "notification.new", **first},
+        {"type": "notification.new", **second},
+        {"type": "case.changed", "case": 99},
+    ]
     channel_layers.backends.clear()
 
 
