@@ -34,6 +34,11 @@ def ws_url(server: str) -> str:
     return server.replace("http://", "ws://") + "/ws/notifications/"
 
 
+def opened(server: str, cookies: dict):
+    """A WebSocket to the notifications, in the session that ``cookies`` carry."""
+    return websockets.connect(ws_url(server), additional_headers=headers(server, cookies))
+
+
 def headers(server: str, cookies: dict | None = None, origin: str | None = None) -> dict:
     result = {"Origin": origin or server}
     if cookies:
@@ -115,9 +120,7 @@ def test_catch_up_returns_exactly_the_missed_ones_in_order_then_live(server):
     cookies = session_cookies(server, reviewer)
 
     async def scenario():
-        async with websockets.connect(
-            ws_url(server), additional_headers=headers(server, cookies)
-        ) as socket:
+        async with opened(server, cookies) as socket:
             caught = await say_hello(socket, mine[0].seq)
             got = [m["notification"]["id"] for m in caught if m["type"] == "notification"]
             assert caught[-1]["unread"] == 4
@@ -139,9 +142,7 @@ def test_no_one_receives_another_users_notifications(server):
     contract = factories.contract_in_state("draft", author=author)
 
     async def scenario():
-        async with websockets.connect(
-            ws_url(server), additional_headers=headers(server, cookies)
-        ) as socket:
+        async with opened(server, cookies) as socket:
             await say_hello(socket)
             # Joining another user's group or an out-of-scope case's group by message fails.
             await socket.send(json.dumps({"type": "watch", "case": contract.pk}))
@@ -165,9 +166,7 @@ def test_read_marks_and_unread_count_over_the_socket(server):
     cookies = session_cookies(server, reviewer)
 
     async def scenario():
-        async with websockets.connect(
-            ws_url(server), additional_headers=headers(server, cookies)
-        ) as socket:
+        async with opened(server, cookies) as socket:
             await say_hello(socket)
             await socket.send(json.dumps({"type": "read", "id": first.pk}))
             after_one = (await receive_until(socket, "unread"))[-1]["count"]
@@ -189,9 +188,7 @@ def test_watching_a_case_tells_of_changes_made_by_others(server):
     cookies = session_cookies(server, author)
 
     async def scenario():
-        async with websockets.connect(
-            ws_url(server), additional_headers=headers(server, cookies)
-        ) as socket:
+        async with opened(server, cookies) as socket:
             await say_hello(socket)
             await socket.send(json.dumps({"type": "watch", "case": contract.pk}))
             await receive_until(socket, "watching")
@@ -235,9 +232,7 @@ def test_a_lost_push_is_made_up_from_the_rows_at_the_next_one(server, pushes):
     pushes(lose={1})
 
     async def scenario():
-        async with websockets.connect(
-            ws_url(server), additional_headers=headers(server, cookies)
-        ) as socket:
+        async with opened(server, cookies) as socket:
             await say_hello(socket)
             await in_thread(submitted, 1, author)
             lost = await quiet(socket, 1.0)
@@ -259,9 +254,7 @@ def test_a_push_that_comes_twice_is_sent_once(server, pushes):
     recorder = pushes()
 
     async def scenario():
-        async with websockets.connect(
-            ws_url(server), additional_headers=headers(server, cookies)
-        ) as socket:
+        async with opened(server, cookies) as socket:
             await say_hello(socket)
             await in_thread(submitted, 1, author)
             first = await receive_until(socket, "notification")

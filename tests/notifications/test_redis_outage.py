@@ -4,7 +4,6 @@ back the client gets everything through catch-up. Zero lost."""
 import asyncio
 
 import pytest
-import websockets
 from channels.layers import channel_layers
 from django.db import connection
 
@@ -12,12 +11,11 @@ from cases.models import Case
 from notifications.models import Notification
 from tests import factories
 from tests.notifications.test_live import (
-    headers,
     in_thread,
+    opened,
     say_hello,
     session_cookies,
     submitted,
-    ws_url,
 )
 from tests.support import redis_server, uvicorn_server
 
@@ -45,16 +43,12 @@ def test_a_burst_while_redis_is_down_loses_nothing(reference_data, own_redis):
         cookies = session_cookies(server, reviewer)
 
         async def scenario():
-            async with websockets.connect(
-                ws_url(server), additional_headers=headers(server, cookies)
-            ) as socket:
+            async with opened(server, cookies) as socket:
                 await say_hello(socket)
             own_redis.stop()
             contracts = await in_thread(submitted, BURST, author)
             own_redis.start()
-            async with websockets.connect(
-                ws_url(server), additional_headers=headers(server, cookies)
-            ) as socket:
+            async with opened(server, cookies) as socket:
                 caught = await say_hello(socket, timeout=10)
             # The first socket may find a stale Redis connection and say the live stream is
             # off; the browser then reconnects, as here, until it is back.
@@ -63,9 +57,7 @@ def test_a_burst_while_redis_is_down_loses_nothing(reference_data, own_redis):
                 if caught[-1]["live"]:
                     break
                 await asyncio.sleep(0.5)
-                async with websockets.connect(
-                    ws_url(server), additional_headers=headers(server, cookies)
-                ) as socket:
+                async with opened(server, cookies) as socket:
                     again = await say_hello(socket, last, timeout=10)
                 assert [m for m in again if m["type"] == "notification"] == []
                 caught = caught[:-1] + again
