@@ -34,6 +34,10 @@ RETRY_SECONDS = 1.0
 BATCH_CHANNEL = "__batch__"
 
 
+def batch_channel(prefix: str) -> str:
+    return f"{prefix}{BATCH_CHANNEL}"
+
+
 def group_channel(prefix: str, group: str) -> str:
     # As channels_redis.pubsub names a group's Redis channel (RedisPubSubLoopLayer.
     # _get_group_channel_name); a test holds the two together.
@@ -82,22 +86,29 @@ class _LoopLayer(RedisPubSubLoopLayer):
     def __init__(self, hosts=None, **kwargs):
         super().__init__(hosts, **kwargs)
         self._shards = [_Shard({**host, **RESP2}, self) for host in decode_hosts(hosts)]
-        self.batch_channel = f"{self.prefix}{BATCH_CHANNEL}"
+        self.batch_channel = batch_channel(self.prefix)
         # redis-py gives the channel name as bytes.
         self.batch_names = {self.batch_channel, self.batch_channel.encode()}
 
 
 class PubSubLayer(RedisPubSubChannelLayer):
     @property
+    def _prefix(self) -> str:
+        # The loop layer's own default, read here without an event loop.
+        return self._kwargs.get("prefix", "asgi")
+
+    @property
     def batch_channel(self) -> str:
-        return f"{self._kwargs.get('prefix', 'asgi')}{BATCH_CHANNEL}"
+        return batch_channel(self._prefix)
 
     def batch(self, sends: list[tuple[str, dict]]) -> bytes:
         """Group sends as one Redis message for ``batch_channel``: each message as group_send
         would write it, beside its group's Redis channel."""
-        prefix = self._kwargs.get("prefix", "asgi")
         return msgpack.packb(
-            [[group_channel(prefix, group), self.serialize(message)] for group, message in sends]
+            [
+                [group_channel(self._prefix, group), self.serialize(message)]
+                for group, message in sends
+            ]
         )
 
     def _get_layer(self):
