@@ -12,8 +12,9 @@ from types import SimpleNamespace
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import formats, timezone
+from django.utils import timezone
 
+from cases import french
 from cases import permissions as perms
 from cases.audit import append_event
 from cases.documents import DocumentRejected, inspect_upload
@@ -107,7 +108,7 @@ def _check_version(locked: Case, expected_version: int | None) -> None:
     if expected_version is None or locked.version == expected_version:
         return
     who = locked.updated_by or locked.created_by
-    when = formats.date_format(timezone.localtime(locked.updated_at), "DATETIME_FORMAT")
+    when = french.datetime_fr(locked.updated_at)
     raise StaleCase(
         f"Ce dossier vient d'être modifié par {who} le {when}. "
         "Rien n'a été enregistré : rechargez la page pour voir la version actuelle."
