@@ -214,11 +214,19 @@ def action_edit(request, reference: str, action_id: int | None = None):
         if action
         else []
     )
-    form = forms.ActionForm(
-        request.POST or None, instance=action, initial={"version": contract.version}
-    )
-    formset = forms.FinancingFormSet(request.POST or None, initial=initial_lines, prefix="fin")
-    if request.method == "POST" and form.is_valid() and formset.is_valid():
+    adding_line = request.method == "POST" and "add_line" in request.POST
+    if adding_line:
+        # « Ajouter un financement » without JavaScript: shown back with one more line, unsaved.
+        form = forms.ActionForm(
+            instance=action, initial=forms.posted_initial(forms.ActionForm, request.POST)
+        )
+        formset = forms.financing_formset_plus_one(request.POST, prefix="fin")
+    else:
+        form = forms.ActionForm(
+            request.POST or None, instance=action, initial={"version": contract.version}
+        )
+        formset = forms.FinancingFormSet(request.POST or None, initial=initial_lines, prefix="fin")
+    if request.method == "POST" and not adding_line and form.is_valid() and formset.is_valid():
         try:
             services.action_save(
                 case=contract,
