@@ -215,3 +215,19 @@ def test_lists_without_contracts_say_aucun(client):
     page = client.get(reverse("contract-list")).content.decode()
     assert "Aucun contrat" in page and "0 contrat" not in page
     assert "Aucune demande" in client.get(reverse("derogation-list")).content.decode()
+
+
+@pytest.mark.django_db
+def test_messages_made_in_python_get_no_break_spaces(client):
+    contract = factories.contract_in_state("draft")
+    client.force_login(contract.created_by)
+    response = client.post(
+        reverse("contract-transition", args=[contract.reference]),
+        {"transition": "submit", "version": contract.version},
+        follow=True,
+    )
+    page = unescape(response.content.decode())
+    assert (
+        f"C'est fait{NBSP}: le dossier est maintenant «{NBSP}Instruction régionale{NBSP}»" in page
+    )
+    assert plain_spaces_before_punctuation(page) == []
