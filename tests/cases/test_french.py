@@ -1,9 +1,9 @@
 """French typography: the filters, and the pages and messages that use them."""
 
 import re
-from html import unescape
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from html import unescape
 from html.parser import HTMLParser
 
 import pytest
