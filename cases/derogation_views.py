@@ -20,6 +20,7 @@ from cases import permissions as perms
 from cases.models import CallForProjects, Opinion
 from cases.views import (
     PAGE_SIZE,
+    changes_requested,
     creatable_territories,
     decide,
     decided,
@@ -211,6 +212,7 @@ def derogation_detail(request, reference: str):
             "derogation": derogation,
             "transitions": transition_choices(derogation, user),
             "blocked": services.blocked_transitions(derogation, user),
+            "changes_requested": changes_requested(derogation),
             "can_edit": perms.can_edit(user, derogation),
             "reviewer": reviewer,
             "region_form": forms.RegionOpinionForm(

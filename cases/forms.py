@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 from typing import cast
 
@@ -17,6 +18,46 @@ from cases.models import (
 )
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+AMOUNT_ERROR = "Saisissez un montant en euros, par exemple 12\u00a0000,50."
+# The spaces people type between thousands: plain, no-break, narrow no-break, thin.
+_AMOUNT_SPACES = re.compile(r"[ \u00a0\u202f\u2009\u2007]")
+_AMOUNT = re.compile(r"-?\d+(?:[.,]\d+)?")
+
+
+class AmountField(forms.DecimalField):
+    """An amount in euros as people type it: « 12 000,50 », « 12000.50 », « 12 000 € »."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", 14)
+        kwargs.setdefault("decimal_places", 2)
+        kwargs.setdefault("min_value", Decimal("0"))
+        kwargs.pop("localize", None)
+        kwargs["widget"] = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
+        kwargs.setdefault("error_messages", {})
+        kwargs["error_messages"].setdefault("invalid", AMOUNT_ERROR)
+        kwargs["error_messages"].setdefault("min_value", "Le montant ne peut pas être négatif.")
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, Decimal):
+            return value
+        text = _AMOUNT_SPACES.sub("", str(value).strip()).removesuffix("€").removesuffix("EUR")
+        if not _AMOUNT.fullmatch(text):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return Decimal(text.replace(",", "."))
+
+    def prepare_value(self, value):
+        # Shown back as French people write it, which to_python reads again.
+        if isinstance(value, Decimal | int | float) and not isinstance(value, bool):
+            whole, _, cents = f"{Decimal(value):.2f}".partition(".")
+            return f"{int(whole):,}".replace(",", " ") + f",{cents}"
+        return value
+
+    def widget_attrs(self, widget):
+        # Not the number input's min/step: the text input takes « 12 000,50 ».
+        return {}
 
 
 class VersionedForm(forms.Form):
@@ -85,23 +126,15 @@ class ActionForm(forms.ModelForm):
             "status",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 4})}
-        help_texts = {"total_cost": "En euros, par exemple 125000,50."}
-        # French users type a decimal comma.
-        localized_fields = ["total_cost"]
+        help_texts = {"total_cost": "En euros, par exemple 125\u00a0000,50."}
+        field_classes = {"total_cost": AmountField}
 
 
 class FinancingForm(forms.Form):
     funder = forms.ChoiceField(
         label="Financeur", choices=[("", "—"), *Funder.choices], required=False
     )
-    amount = forms.DecimalField(
-        label="Montant (€)",
-        min_value=Decimal("0"),
-        max_digits=14,
-        decimal_places=2,
-        required=False,
-        localize=True,
-    )
+    amount = AmountField(label="Montant (€)", required=False)
     status = forms.ChoiceField(
         label="Statut", choices=FinancingLine.Status.choices, initial="requested"
     )
@@ -120,12 +153,51 @@ class FinancingForm(forms.Form):
         return not self.cleaned_data.get("funder")
 
 
-FinancingFormSet = forms.formset_factory(FinancingForm, extra=2, max_num=30)
+# A sanity cap, not a limit anyone should meet: a fiche-action has a few funders.
+MAX_FINANCING_LINES = 200
+
+
+class BaseFinancingFormSet(forms.BaseFormSet):
+    default_error_messages = {
+        "too_many_forms": f"Une fiche-action compte au plus {MAX_FINANCING_LINES} financements.",
+    }
+
+
+FinancingFormSet = forms.formset_factory(
+    FinancingForm,
+    formset=BaseFinancingFormSet,
+    extra=2,
+    max_num=MAX_FINANCING_LINES,
+    absolute_max=MAX_FINANCING_LINES,
+    validate_max=True,
+)
+FINANCING_KEYS = ("funder", "amount", "status")
+
+
+def posted_initial(form_class, data) -> dict:
+    """What the user typed, as the initial values of an unbound form: shown back, not checked."""
+    return {name: data.get(name) for name in form_class.base_fields if name in data}
+
+
+def financing_formset_plus_one(data, prefix: str = "fin"):
+    """The typed lines and one empty line more, unbound so that nothing is checked yet."""
+    try:
+        count = int(data.get(f"{prefix}-TOTAL_FORMS", 0))
+    except ValueError:
+        count = 0
+    count = max(0, min(count, MAX_FINANCING_LINES - 1))
+    lines = [
+        {key: data.get(f"{prefix}-{index}-{key}", "") for key in FINANCING_KEYS}
+        for index in range(count)
+    ]
+    formset = FinancingFormSet(initial=lines, prefix=prefix)
+    formset.extra = 1
+    return formset
 
 
 def financing_rows(formset) -> list[dict]:
     return [
-        {key: form.cleaned_data[key] for key in ("funder", "amount", "status")}
+        {key: form.cleaned_data[key] for key in FINANCING_KEYS}
         for form in formset
         if form.cleaned_data and not form.is_blank
     ]
@@ -205,9 +277,9 @@ class DerogationForm(forms.ModelForm):
             "rule_reference": "Par exemple « Code de l'environnement, art. R. 122-2 ».",
             "company_siret": "14 chiffres, si une entreprise porte le projet avec vous.",
             "duration_months": "De 6 à 60 mois.",
-            "expected_investment": "En euros, par exemple 1500000.",
+            "expected_investment": "En euros, par exemple 1\u00a0500\u00a0000.",
         }
-        localized_fields = ["expected_investment"]
+        field_classes = {"expected_investment": AmountField}
 
 
 class DerogationCreateForm(DerogationForm):

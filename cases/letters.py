@@ -12,26 +12,12 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer
 
+from cases import french
+
 HEADER = "République française — Ministère chargé de l'industrie"
 PROGRAMME = "Programme Territoires d'industrie — France Expérimentation"
 AUTHOR = "Territoires d'industrie"
 PLACE = "Paris"
-
-# Written out rather than taken from the locale, which the server may not have installed.
-MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,9 +37,8 @@ class DecisionLetter:
 
 
 def french_date(day: date) -> str:
-    # French writes the first day of the month as an ordinal.
-    number = "1er" if day.day == 1 else str(day.day)
-    return f"{number} {MONTHS[day.month - 1]} {day.year}"
+    # The PDF lays out its own lines: plain spaces, as the letter has always been written.
+    return french.date_fr(day).replace(french.NBSP, " ")
 
 
 def _winansi(text: str) -> str:

@@ -14,9 +14,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.utils import formats, timezone
+from django.utils import timezone
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from cases import french
 from cases import permissions as perms
 from territories.models import Territory
 
@@ -294,7 +295,7 @@ class FinancingLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_funder_display()} : {self.amount} €"
+        return f"{self.get_funder_display()}\u00a0: {french.euros(self.amount)}"
 
 
 EVENT_LABELS = {
@@ -593,10 +594,10 @@ class DerogationRequest(ReviewCycle, Case):
             # Sent back for changes: the call's deadline applied to the first submission.
             return problems
         if at >= self.call.closes_at:
-            closed = formats.date_format(timezone.localtime(self.call.closes_at), "DATETIME_FORMAT")
             problems.append(
-                f"L'appel à projets « {self.call} » est clos depuis le {closed} : "
-                "la demande ne peut plus être déposée. Le brouillon reste enregistré."
+                f"L'appel à projets « {self.call} » était ouvert jusqu'au "
+                f"{french.call_end(self.call.closes_at)}\u00a0: il est clos, la demande ne peut "
+                "plus être déposée. Le brouillon reste enregistré."
             )
         elif at < self.call.opens_at:
             problems.append(f"L'appel à projets « {self.call} » n'est pas encore ouvert.")

@@ -9,11 +9,14 @@ is changed.
 import hashlib
 from collections.abc import Callable
 from types import SimpleNamespace
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import formats, timezone
+from django.urls import reverse
+from django.utils import timezone
 
+from cases import french
 from cases import permissions as perms
 from cases.audit import append_event
 from cases.documents import DocumentRejected, inspect_upload
@@ -107,7 +110,7 @@ def _check_version(locked: Case, expected_version: int | None) -> None:
     if expected_version is None or locked.version == expected_version:
         return
     who = locked.updated_by or locked.created_by
-    when = formats.date_format(timezone.localtime(locked.updated_at), "DATETIME_FORMAT")
+    when = french.datetime_fr(locked.updated_at)
     raise StaleCase(
         f"Ce dossier vient d'être modifié par {who} le {when}. "
         "Rien n'a été enregistré : rechargez la page pour voir la version actuelle."
@@ -276,13 +279,56 @@ def available_transitions(case: Case, user) -> list[str]:
     return [name for name in _permitted(case, user) if not _guard_problems(case, name)]
 
 
-def blocked_transitions(case: Case, user) -> list[tuple[str, list[str]]]:
-    """Transitions the user could take but for what is missing: what to do first."""
+class Problem(NamedTuple):
+    text: str
+    url: str = ""
+    link: str = ""
+
+
+class Blocked(NamedTuple):
+    name: str
+    label: str
+    problems: list[Problem]
+
+
+def _case_page(name: str, anchor: str = "") -> Callable[[Case], str]:
+    return lambda case: reverse(name, args=[case.reference]) + anchor
+
+
+# Where to fix what a guard reports, by a word of its message (cases.models *_problems).
+PROBLEM_FIXES: dict[str, list[tuple[str, Callable[[Case], str], str]]] = {
+    "contract": [
+        ("intitulé", _case_page("contract-edit"), "Renseigner l'intitulé"),
+        ("période", _case_page("contract-edit"), "Renseigner la période"),
+        ("fiche-action", _case_page("action-create"), "Ajouter une fiche-action"),
+    ],
+    "derogation": [
+        ("À compléter", _case_page("derogation-edit"), "Compléter la demande"),
+        ("Région", _case_page("derogation-detail", "#avis-region"), "Donner l'avis de la Région"),
+        (
+            "appel à projets",
+            lambda case: reverse("call-detail", args=[case.call_id]),  # type: ignore[attr-defined]
+            "Voir l'appel à projets",
+        ),
+    ],
+}
+
+
+def _with_fix(case: Case, text: str) -> Problem:
+    for needle, url_of, link in PROBLEM_FIXES.get(case.kind, []):
+        if needle in text:
+            return Problem(text, url_of(case), link)
+    return Problem(text)
+
+
+def blocked_transitions(case: Case, user) -> list[Blocked]:
+    """Transitions the user could take but for what is missing: what to do first, and where."""
     blocked = []
     for name in _permitted(case, user):
         problems = _guard_problems(case, name)
         if problems:
-            blocked.append((TRANSITION_LABELS.get(name, name), problems))
+            label = TRANSITION_LABELS.get(name, name)
+            blocked.append(Blocked(name, label, [_with_fix(case, text) for text in problems]))
     return blocked
 
 

@@ -35,12 +35,40 @@ def refuse(request, error: services.CaseActionError, back: str):
     return redirect(back)
 
 
+# The step forward first (the primary button), then sending back, then ending the case.
+TRANSITION_ORDER = ["submit", "approve", "forward", "sign_off", "request_changes", "reject"]
+
+
 def transition_choices(case, user) -> list[tuple[str, str, bool]]:
-    """The decision buttons: exactly the transitions this user may take now."""
+    """The decision buttons: exactly the transitions this user may take now, main one first."""
+    names = sorted(
+        services.available_transitions(case, user),
+        key=lambda name: TRANSITION_ORDER.index(name) if name in TRANSITION_ORDER else 99,
+    )
     return [
         (name, services.TRANSITION_LABELS[name], name in services.COMMENT_REQUIRED)
-        for name in services.available_transitions(case, user)
+        for name in names
     ]
+
+
+def changes_requested(case) -> dict | None:
+    """The reviewer's request for changes, for the applicant, while the case is back in draft."""
+    if case.state != "draft":
+        return None
+    last = case.events.filter(kind="transition").select_related("actor").order_by("-seq").first()
+    if last is None or last.name != "request_changes":
+        return None
+    institution = (
+        f"Région {case.territory.pilot_region.name}"
+        if last.from_state == "regional_review"
+        else "ministère"
+    )
+    return {
+        "actor": last.actor,
+        "institution": institution,
+        "created_at": last.created_at,
+        "comment": last.comment,
+    }
 
 
 CASE_PAGES = {"contract": "contract-detail", "derogation": "derogation-detail"}
@@ -151,6 +179,7 @@ def contract_detail(request, reference: str):
             "totals": selectors.contract_totals(contract),
             "transitions": transition_choices(contract, user),
             "blocked": services.blocked_transitions(contract, user),
+            "changes_requested": changes_requested(contract),
             "can_edit": perms.can_edit(user, contract),
             "can_comment": perms.can_comment(user, contract),
             "can_write_private": reviewer,
@@ -214,11 +243,19 @@ def action_edit(request, reference: str, action_id: int | None = None):
         if action
         else []
     )
-    form = forms.ActionForm(
-        request.POST or None, instance=action, initial={"version": contract.version}
-    )
-    formset = forms.FinancingFormSet(request.POST or None, initial=initial_lines, prefix="fin")
-    if request.method == "POST" and form.is_valid() and formset.is_valid():
+    adding_line = request.method == "POST" and "add_line" in request.POST
+    if adding_line:
+        # « Ajouter un financement » without JavaScript: shown back with one more line, unsaved.
+        form = forms.ActionForm(
+            instance=action, initial=forms.posted_initial(forms.ActionForm, request.POST)
+        )
+        formset = forms.financing_formset_plus_one(request.POST, prefix="fin")
+    else:
+        form = forms.ActionForm(
+            request.POST or None, instance=action, initial={"version": contract.version}
+        )
+        formset = forms.FinancingFormSet(request.POST or None, initial=initial_lines, prefix="fin")
+    if request.method == "POST" and not adding_line and form.is_valid() and formset.is_valid():
         try:
             services.action_save(
                 case=contract,

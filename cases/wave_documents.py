@@ -14,6 +14,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from cases.french import euros
 from cases.letters import french_date, markup
 from cases.models import Axis, Funder
 
@@ -40,12 +41,6 @@ class WaveSummary:
     by_axis: list[tuple[str, Decimal]]
     by_funder: list[tuple[str, Decimal]]
     derogations: list[str]
-
-
-def euros(amount: Decimal) -> str:
-    whole, _, cents = f"{amount:.2f}".partition(".")
-    grouped = f"{int(whole):,}".replace(",", "\u00a0")
-    return f"{grouped},{cents} €"
 
 
 def render_wave_pdf(summary: WaveSummary) -> bytes:

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from viewflow.workflow.status import STATUS
 
+from cases import selectors as case_selectors
 from cases import services as case_services
 from cases.views import case_url, decide, decided, refuse, transition_choices
 from workflows import selectors, services
@@ -72,8 +73,20 @@ def task_detail(request, pk: int):
             "is_open": is_open,
             "transitions": transition_choices(concrete, request.user) if is_open else [],
             "opinion_id": (task.data or {}).get("opinion"),
+            **case_content(concrete),
         },
     )
+
+
+def case_content(case) -> dict:
+    """What the case page shows of the case itself, so that the task is decided on its content."""
+    if case.kind == "contract":
+        return {
+            "contract": case,
+            "actions": case_selectors.actions_of(case),
+            "totals": case_selectors.contract_totals(case),
+        }
+    return {"derogation": case}
 
 
 def _take_or_release(request, pk: int, service, done: str, then: str):

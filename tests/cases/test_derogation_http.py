@@ -134,7 +134,7 @@ def test_submitting_after_the_deadline_is_refused_in_french(client):
         {"transition": "submit", "version": request.version},
         follow=True,
     )
-    assert "est clos depuis le" in response.content.decode()
+    assert "il est clos, la demande ne peut plus être déposée" in response.content.decode()
     assert DerogationRequest.objects.get(pk=request.pk).state == "draft"
 
 

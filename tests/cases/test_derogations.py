@@ -116,7 +116,7 @@ def test_submission_around_the_closing_time(offset, accepted):
         else:
             with pytest.raises(services.InvalidInput) as error:
                 services.case_submit(case=request, actor=request.created_by)
-            assert "est clos depuis le" in " ".join(error.value.problems)
+            assert "il est clos" in " ".join(error.value.problems)
     state = Case.objects.get(pk=request.pk).state
     assert state == ("regional_review" if accepted else "draft")
 

@@ -60,8 +60,8 @@ def test_full_life_of_a_contract(client):
     )
     page = client.get(detail).content.decode()
     assert "Plateforme de décolletage 4.0" in page
-    assert "1\xa0250\xa0000,50 €" in page  # the cost, also in the "Innover" total
-    assert "750\xa0000,00 €" in page  # total financing
+    assert "1\u202f250\u202f000,50\xa0€" in page  # the cost, also in the "Innover" total
+    assert "750\u202f000,00\xa0€" in page  # total financing
 
     contract.refresh_from_db()
     post(
@@ -224,7 +224,7 @@ def test_invalid_amount_is_refused_in_french(client):
     )
     html = response.content.decode()
     assert response.status_code == 200
-    assert "supérieure ou égale à 0" in html
+    assert "Le montant ne peut pas être négatif." in html
     assert "Indiquez le montant de ce financement." in html
     assert contract.actions.count() == 1  # only the factory's action
 

@@ -33,7 +33,7 @@ def test_the_ministry_composes_confirms_and_validates(client):
 
     confirm = client.get(reverse("wave-validate", args=[wave.pk])).content.decode()
     assert first.reference in confirm and second.reference in confirm
-    assert "« Validé par le ministère » → « Contractualisé »" in confirm
+    assert "«&nbsp;Validé par le ministère&nbsp;» → «&nbsp;Contractualisé&nbsp;»" in confirm
     assert Case.objects.get(pk=first.pk).state == "signed_off"
 
     wave.refresh_from_db()
