@@ -155,7 +155,7 @@ class ContractFilterForm(forms.Form):
 
 
 class TransitionForm(VersionedForm):
-    transition = forms.CharField(validators=TEXT)
+    transition = forms.CharField(widget=forms.HiddenInput, validators=TEXT)
     comment = forms.CharField(
         label="Commentaire",
         required=False,

@@ -8,7 +8,17 @@ from django.views.decorators.http import require_POST
 from viewflow.workflow.status import STATUS
 
 from cases import services as case_services
-from cases.views import case_url, decide, decided, refuse, transition_choices
+from cases.views import (
+    ConfirmationNeeded,
+    case_url,
+    confirm_transition,
+    decide,
+    decided,
+    refuse,
+    transition_choices,
+    transition_form_for,
+    wants_json,
+)
 from workflows import selectors, services
 
 
@@ -52,15 +62,23 @@ def task_detail(request, pk: int):
     case = case_of(task)
     concrete = concrete_case(case)
     is_open = task.status in (STATUS.NEW, STATUS.ASSIGNED)
+    status, refused_form = 200, None
     if request.method == "POST":
         if not is_open:
             messages.error(request, "Cette tâche est déjà traitée : rien n'a été modifié.")
             return redirect("task-detail", pk=pk)
         try:
             updated = decide(request, concrete)
+        except ConfirmationNeeded as ask:
+            return confirm_transition(request, concrete, ask, reverse("task-detail", args=[pk]))
         except case_services.CaseActionError as error:
-            return refuse(request, error, reverse("task-detail", args=[pk]))
-        return decided(request, updated, reverse("task-list"))
+            if wants_json(request):
+                return refuse(request, error, reverse("task-detail", args=[pk]))
+            # The page again, with the comment typed and the error on its field.
+            status, refused_form = error.status, transition_form_for(request, error)
+            concrete = type(concrete)._default_manager.get(pk=concrete.pk)
+        else:
+            return decided(request, updated, reverse("task-list"))
     return render(
         request,
         "workflows/task_detail.html",
@@ -72,7 +90,9 @@ def task_detail(request, pk: int):
             "is_open": is_open,
             "transitions": transition_choices(concrete, request.user) if is_open else [],
             "opinion_id": (task.data or {}).get("opinion"),
+            "transition_form": refused_form,
         },
+        status=status,
     )
 
 
