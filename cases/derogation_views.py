@@ -28,6 +28,7 @@ from cases.views import (
     creatable_territories,
     decide,
     decided,
+    form_status,
     refusal_json,
     refused,
     transition_choices,
@@ -127,6 +128,7 @@ def derogation_create(request):
     form = forms.DerogationCreateForm(
         request.POST or None, territories=territories, initial=initial
     )
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -137,7 +139,10 @@ def derogation_create(request):
                 **{name: data[name] for name in derogations.REQUEST_FIELDS},
             )
         except services.CaseActionError as error:
+            if wants_json(request):
+                return refusal_json(error)
             apply_error(form, error)
+            status = error.status
         else:
             messages.success(request, f"Demande {created.reference} enregistrée en brouillon.")
             return redirect("derogation-detail", created.reference)
@@ -149,6 +154,7 @@ def derogation_create(request):
         request,
         "cases/derogation_form.html",
         {"title": "Nouvelle demande de dérogation", "form": form, "derogation": None},
+        status=form_status(form, status),
     )
 
 
@@ -183,7 +189,7 @@ def derogation_edit(request, reference: str):
         request,
         "cases/derogation_form.html",
         {"title": f"Modifier {derogation.reference}", "form": form, "derogation": derogation},
-        status=status,
+        status=form_status(form, status),
     )
 
 

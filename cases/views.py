@@ -28,6 +28,11 @@ def wants_json(request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
+def form_status(form, status: int = 200) -> int:
+    """A refused form answers 400, unless the service that refused it said otherwise."""
+    return 400 if status == 200 and form.is_bound and form.errors else status
+
+
 def refusal_json(error: services.CaseActionError) -> JsonResponse:
     return JsonResponse(
         {"error": error.message, "problems": error.problems, "fields": error.field_errors},
@@ -219,6 +224,7 @@ def creatable_territories(user):
 def contract_create(request):
     territories = creatable_territories(request.user).order_by("name")
     form = forms.ContractCreateForm(request.POST or None, territories=territories)
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -228,7 +234,10 @@ def contract_create(request):
                 **{name: data[name] for name in services.CONTRACT_FIELDS},
             )
         except services.CaseActionError as error:
+            if wants_json(request):
+                return refusal_json(error)
             apply_error(form, error)
+            status = error.status
         else:
             messages.success(request, f"Contrat {contract.reference} créé.")
             return redirect("contract-detail", contract.reference)
@@ -238,6 +247,7 @@ def contract_create(request):
         request,
         "cases/contract_form.html",
         {"title": "Nouveau contrat de territoire", "form": form, "contract": None},
+        status=form_status(form, status),
     )
 
 
@@ -307,7 +317,7 @@ def contract_edit(request, reference: str):
         request,
         "cases/contract_form.html",
         {"title": f"Modifier {contract.reference}", "form": form, "contract": contract},
-        status=status,
+        status=form_status(form, status),
     )
 
 
