@@ -22,6 +22,15 @@ DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TEXT = [validate_plain_text]
 
 
+def plain_text_formfield(db_field, **kwargs):
+    """The model's validator on the form field too, before Django's own NUL check stops
+    the field short of the model's cleaning: one message for every invisible character."""
+    field = db_field.formfield(**kwargs)
+    if isinstance(field, forms.CharField) and validate_plain_text not in field.validators:
+        field.validators.insert(0, validate_plain_text)
+    return field
+
+
 class VersionedForm(forms.Form):
     """Carries the version of the case the user was looking at, to refuse stale edits."""
 
@@ -34,6 +43,7 @@ class ContractForm(forms.ModelForm):
 
     class Meta:
         model = TerritoryContract
+        formfield_callback = plain_text_formfield
         fields = [
             "title",
             "summary",
@@ -78,6 +88,7 @@ class ActionForm(forms.ModelForm):
 
     class Meta:
         model = ActionSheet
+        formfield_callback = plain_text_formfield
         fields = [
             "title",
             "axis",
@@ -190,6 +201,7 @@ class DerogationForm(forms.ModelForm):
 
     class Meta:
         model = DerogationRequest
+        formfield_callback = plain_text_formfield
         fields = [
             "title",
             "company_name",
