@@ -20,12 +20,20 @@ from cases import permissions as perms
 from cases.models import CallForProjects, Opinion
 from cases.views import (
     PAGE_SIZE,
+    TRANSITION_ID,
+    ConfirmationNeeded,
+    FormRefused,
+    apply_error,
     changes_requested,
+    confirm_transition,
     creatable_territories,
     decide,
     decided,
-    refuse,
+    form_status,
+    refusal_json,
+    refused,
     transition_choices,
+    transition_form_for,
     wants_json,
 )
 from territories.models import Region
@@ -121,6 +129,7 @@ def derogation_create(request):
     form = forms.DerogationCreateForm(
         request.POST or None, territories=territories, initial=initial
     )
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -131,7 +140,10 @@ def derogation_create(request):
                 **{name: data[name] for name in derogations.REQUEST_FIELDS},
             )
         except services.CaseActionError as error:
-            form.add_error(None, problem_text(error))
+            if wants_json(request):
+                return refusal_json(error)
+            apply_error(form, error)
+            status = error.status
         else:
             messages.success(request, f"Demande {created.reference} enregistrée en brouillon.")
             return redirect("derogation-detail", created.reference)
@@ -143,6 +155,7 @@ def derogation_create(request):
         request,
         "cases/derogation_form.html",
         {"title": "Nouvelle demande de dérogation", "form": form, "derogation": None},
+        status=form_status(form, status),
     )
 
 
@@ -167,8 +180,8 @@ def derogation_edit(request, reference: str):
             )
         except services.CaseActionError as error:
             if wants_json(request):
-                return refuse(request, error, reverse("derogation-detail", args=[reference]))
-            form.add_error(None, problem_text(error))
+                return refusal_json(error)
+            apply_error(form, error)
             status = error.status
         else:
             messages.success(request, "Demande enregistrée.")
@@ -177,7 +190,7 @@ def derogation_edit(request, reference: str):
         request,
         "cases/derogation_form.html",
         {"title": f"Modifier {derogation.reference}", "form": form, "derogation": derogation},
-        status=status,
+        status=form_status(form, status),
     )
 
 
@@ -197,7 +210,12 @@ def decision_letter(derogation):
 
 @login_required
 def derogation_detail(request, reference: str):
-    derogation = request_or_404(request, reference)
+    return derogation_page(request, request_or_404(request, reference))
+
+
+def derogation_page(request, derogation, *, status: int = 200, **bound):
+    """The request's page; ``bound`` are the refused forms shown again with their errors,
+    even if the turn they belong to has passed meanwhile: the user's text is not lost."""
     user = request.user
     reviewer = perms.is_reviewing_institution(user, derogation)
     ministry_turn = derogation.state == "ministerial_review" and perms.is_ministry_agent(user)
@@ -242,8 +260,23 @@ def derogation_detail(request, reference: str):
             "events": selectors.events_for_user(user, derogation),
             "comment_form": forms.CommentForm(),
             "document_form": forms.DocumentForm(),
+            "transition_form": forms.TransitionForm(auto_id=TRANSITION_ID),
+            **bound,
         },
+        status=status,
     )
+
+
+def page_again(request, reference: str, name: str, form):
+    """What a refused form of the request's page answers: the page, that form bound."""
+
+    def page(error: services.CaseActionError):
+        fresh = request_or_404(request, reference)
+        return derogation_page(
+            request, fresh, status=error.status, **{name: apply_error(form, error)}
+        )
+
+    return page
 
 
 @login_required
@@ -253,8 +286,11 @@ def derogation_transition(request, reference: str):
     back = reverse("derogation-detail", args=[reference])
     try:
         updated = decide(request, derogation)
+    except ConfirmationNeeded as ask:
+        return confirm_transition(request, derogation, ask, back)
     except services.CaseActionError as error:
-        return refuse(request, error, back)
+        form = transition_form_for(request, error)
+        return refused(request, error, page_again(request, reference, "transition_form", form))
     return decided(request, updated, back)
 
 
@@ -264,11 +300,9 @@ def region_opinion(request, reference: str):
     derogation = request_or_404(request, reference)
     back = reverse("derogation-detail", args=[reference])
     form = forms.RegionOpinionForm(request.POST)
-    if not form.is_valid():
-        return refuse(
-            request, services.InvalidInput("Choisissez un avis et donnez ses motifs."), back
-        )
     try:
+        if not form.is_valid():
+            raise FormRefused(form, "Choisissez un avis et donnez ses motifs.")
         derogations.region_opinion_give(
             case=derogation,
             actor=request.user,
@@ -277,7 +311,7 @@ def region_opinion(request, reference: str):
             expected_version=form.cleaned_data["version"],
         )
     except services.CaseActionError as error:
-        return refuse(request, error, back)
+        return refused(request, error, page_again(request, reference, "region_form", form))
     messages.success(request, "L'avis de la Région est enregistré.")
     return redirect(back)
 
@@ -288,31 +322,28 @@ def derogation_decide(request, reference: str):
     derogation = request_or_404(request, reference)
     back = reverse("derogation-detail", args=[reference])
     form = forms.DecisionForm(request.POST)
-    if not form.is_valid():
-        problems = [
-            f"{form.fields[name].label} : {' '.join(str(e) for e in errs)}"
-            for name, errs in form.errors.items()
-            if name in form.fields
-        ]
-        return refuse(
-            request, services.InvalidInput("La décision est incomplète :", problems=problems), back
-        )
-    data = form.cleaned_data
     try:
-        updated = derogations.case_decide(
-            case=derogation,
-            actor=request.user,
-            outcome=data["outcome"],
-            motivation=data["motivation"],
-            legal_basis=data["legal_basis"],
-            granted_duration_months=data["granted_duration_months"],
-            granted_conditions=data["granted_conditions"],
-            solution=data["solution"],
-            expected_version=data["version"],
-        )
+        updated = _decide(request, derogation, form)
     except services.CaseActionError as error:
-        return refuse(request, error, back)
+        return refused(request, error, page_again(request, reference, "decision_form", form))
     return decided(request, updated, back)
+
+
+def _decide(request, derogation, form):
+    if not form.is_valid():
+        raise FormRefused(form, "La décision est incomplète :")
+    data = form.cleaned_data
+    return derogations.case_decide(
+        case=derogation,
+        actor=request.user,
+        outcome=data["outcome"],
+        motivation=data["motivation"],
+        legal_basis=data["legal_basis"],
+        granted_duration_months=data["granted_duration_months"],
+        granted_conditions=data["granted_conditions"],
+        solution=data["solution"],
+        expected_version=data["version"],
+    )
 
 
 @login_required
@@ -323,13 +354,9 @@ def opinion_request(request, reference: str):
     form = forms.OpinionRequestForm(
         request.POST, organisations=consultable_organisations(request.user)
     )
-    if not form.is_valid():
-        return refuse(
-            request,
-            services.InvalidInput("Choisissez l'organisation, la date et la question."),
-            back,
-        )
     try:
+        if not form.is_valid():
+            raise FormRefused(form, "Choisissez l'organisation, la date et la question.")
         opinion = derogations.opinion_request(
             case=derogation,
             actor=request.user,
@@ -338,7 +365,7 @@ def opinion_request(request, reference: str):
             question=form.cleaned_data["question"],
         )
     except services.CaseActionError as error:
-        return refuse(request, error, back)
+        return refused(request, error, page_again(request, reference, "opinion_form", form))
     messages.success(request, f"Avis demandé à {opinion.organisation}.")
     return redirect(back)
 
@@ -364,11 +391,13 @@ def opinion_answer(request, pk: int):
     member = perms.is_member_of(request.user, opinion.organisation_id)
     awaited = not opinion.answered and derogation.state == "ministerial_review"
     form = forms.OpinionAnswerForm(request.POST or None, request.FILES or None)
-    status = 200
+    status, refusal = 200, None
     if request.method == "POST":
         if not member:
             raise Http404
-        if form.is_valid():
+        if not form.is_valid():
+            status = 400
+        else:
             try:
                 derogations.opinion_answer(
                     opinion=opinion,
@@ -378,8 +407,12 @@ def opinion_answer(request, pk: int):
                     upload=form.cleaned_data["file"],
                 )
             except services.CaseActionError as error:
-                form.add_error(None, problem_text(error))
-                status = error.status
+                if wants_json(request):
+                    return refusal_json(error)
+                apply_error(form, error)
+                status, refusal = error.status, error.message
+                if isinstance(error, derogations.OpinionAlreadyAnswered):
+                    opinion, awaited = error.answered, False
             else:
                 messages.success(request, "Votre avis est transmis au ministère.")
                 return redirect("opinion-answer", pk=pk)
@@ -393,6 +426,19 @@ def opinion_answer(request, pk: int):
             "form": form if member and awaited else None,
             "awaited": awaited,
             "today": timezone.localdate(),
+            # Refused with no form to show it again in: the user's text, to copy.
+            "returned": returned_text(form, refusal) if not (member and awaited) else None,
         },
         status=status,
     )
+
+
+def returned_text(form, refusal: str | None) -> dict | None:
+    if refusal is None or not form.data.get("text"):
+        return None
+    verdicts = dict(form.fields["verdict"].choices)
+    return {
+        "message": f"{refusal} Voici votre texte pour le reprendre ou le transmettre autrement.",
+        "verdict": verdicts.get(form.data.get("verdict"), ""),
+        "text": form.data["text"],
+    }

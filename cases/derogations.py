@@ -9,7 +9,7 @@ from datetime import date
 
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from accounts.models import Organisation, Role
 from cases import permissions as perms
@@ -37,6 +37,7 @@ from cases.services import (
     _record,
     _touch,
     attach_document,
+    check_plain_text,
     insert_case,
     inspect_and_hash,
     run_transition,
@@ -136,6 +137,7 @@ def region_opinion_give(
     *, case: DerogationRequest, actor, opinion: str, reasons: str, expected_version: int
 ) -> DerogationRequest:
     reasons = (reasons or "").strip()
+    check_plain_text(reasons=reasons)
     with transaction.atomic():
         locked = _lock(case)
         _check_version(locked, expected_version)
@@ -144,9 +146,9 @@ def region_opinion_give(
         if locked.state != "regional_review":
             raise ActionNotPossible("L'avis de la Région se donne pendant l'instruction régionale.")
         if opinion not in RegionOpinion.values:
-            raise InvalidInput("Choisissez un avis favorable ou défavorable.")
+            raise InvalidInput("Choisissez un avis favorable ou défavorable.", field="opinion")
         if not reasons:
-            raise InvalidInput("Les motifs de l'avis sont obligatoires.")
+            raise InvalidInput("Les motifs de l'avis sont obligatoires.", field="reasons")
         locked.region_opinion, locked.region_opinion_reasons = opinion, reasons
         now = timezone.now()
         _touch(locked, actor, now)
@@ -171,21 +173,24 @@ def region_opinion_give(
 
 def _decision_problems(
     outcome: str, motivation: str, legal_basis: str, duration, conditions: str, solution: str
-) -> list[str]:
-    problems = []
+) -> dict[str, list[str]]:
+    """What is missing, by the name of the decision form's field it is about."""
+    problems: dict[str, list[str]] = {}
     if outcome not in Outcome.values:
-        problems.append("Choisissez l'issue de la demande.")
+        problems["outcome"] = ["Choisissez l'issue de la demande."]
     if not motivation:
-        problems.append("La motivation est obligatoire.")
+        problems["motivation"] = ["La motivation est obligatoire."]
     if not legal_basis:
-        problems.append("Le fondement juridique est obligatoire.")
+        problems["legal_basis"] = ["Le fondement juridique est obligatoire."]
     if outcome == Outcome.GRANTED:
         if duration is None or not 6 <= duration <= 60:
-            problems.append("Une dérogation accordée a une durée de 6 à 60 mois.")
+            problems["granted_duration_months"] = [
+                "Une dérogation accordée a une durée de 6 à 60 mois."
+            ]
         if not conditions:
-            problems.append("Précisez les conditions de la dérogation accordée.")
+            problems["granted_conditions"] = ["Précisez les conditions de la dérogation accordée."]
     if outcome == Outcome.SOLVED and not solution:
-        problems.append("Dites comment le projet est possible dans le droit en vigueur.")
+        problems["solution"] = ["Dites comment le projet est possible dans le droit en vigueur."]
     return problems
 
 
@@ -228,6 +233,12 @@ def case_decide(
 ) -> DerogationRequest:
     motivation, legal_basis = (motivation or "").strip(), (legal_basis or "").strip()
     conditions, solution = (granted_conditions or "").strip(), (solution or "").strip()
+    check_plain_text(
+        motivation=motivation,
+        legal_basis=legal_basis,
+        granted_conditions=conditions,
+        solution=solution,
+    )
     stored: list[Document] = []
 
     def prepare(locked):
@@ -235,7 +246,7 @@ def case_decide(
             outcome, motivation, legal_basis, granted_duration_months, conditions, solution
         )
         if problems:
-            raise InvalidInput("La décision est incomplète :", problems=problems)
+            raise InvalidInput("La décision est incomplète :", field_errors=problems)
         locked.outcome = outcome
         locked.decision_motivation, locked.decision_legal_basis = motivation, legal_basis
         granted = outcome == Outcome.GRANTED
@@ -300,6 +311,7 @@ def opinion_request(
     *, case: DerogationRequest, actor, organisation: Organisation, due_on: date, question: str
 ) -> Opinion:
     question = (question or "").strip()
+    check_plain_text(question=question)
     with transaction.atomic():
         locked = _lock(case)
         if not perms.is_ministry_agent(actor):
@@ -307,13 +319,19 @@ def opinion_request(
         if locked.state != "ministerial_review":
             raise ActionNotPossible("Les avis se demandent pendant la validation ministérielle.")
         if organisation.kind not in (Organisation.Kind.MINISTRY, Organisation.Kind.OPERATOR):
-            raise InvalidInput("On demande l'avis d'un ministère ou d'un opérateur.")
+            raise InvalidInput(
+                "On demande l'avis d'un ministère ou d'un opérateur.", field="organisation"
+            )
         if perms.is_member_of(actor, organisation.pk):
-            raise InvalidInput("Votre propre organisation ne peut pas être consultée.")
+            raise InvalidInput(
+                "Votre propre organisation ne peut pas être consultée.", field="organisation"
+            )
         if due_on < timezone.localdate():
-            raise InvalidInput("La date de réponse attendue est déjà passée.")
+            raise InvalidInput("La date de réponse attendue est déjà passée.", field="due_on")
         if locked.opinions.filter(organisation=organisation, verdict="").exists():
-            raise ActionNotPossible(f"Un avis de {organisation} est déjà attendu.")
+            raise ActionNotPossible(
+                f"Un avis de {organisation} est déjà attendu.", field="organisation"
+            )
         now = timezone.now()
         opinion = Opinion.objects.create(
             case=locked,
@@ -342,12 +360,27 @@ def opinion_request(
     return opinion
 
 
+class OpinionAlreadyAnswered(ActionNotPossible):
+    """Someone of the same organisation answered first: who and when, for the second one."""
+
+    def __init__(self, answered: Opinion):
+        when = formats.date_format(timezone.localtime(answered.answered_at), "DATETIME_FORMAT")
+        super().__init__(
+            f"Cet avis a déjà été rendu par {answered.answered_by} le {when} : "
+            "le vôtre n'a pas été enregistré."
+        )
+        self.answered = answered
+
+
 def opinion_answer(*, opinion: Opinion, actor, verdict: str, text: str, upload=None) -> Opinion:
     text = (text or "").strip()
     if verdict not in OpinionVerdict.values:
-        raise InvalidInput("Choisissez un avis : favorable, défavorable ou réservé.")
+        raise InvalidInput(
+            "Choisissez un avis : favorable, défavorable ou réservé.", field="verdict"
+        )
     if not text:
-        raise InvalidInput("Le texte de l'avis est obligatoire.")
+        raise InvalidInput("Le texte de l'avis est obligatoire.", field="text")
+    check_plain_text(text=text)
     inspected = inspect_and_hash(upload) if upload is not None else None
     stored: list = []
     try:
@@ -367,7 +400,7 @@ def _answer(opinion, actor, verdict, text, upload, inspected, stored) -> Opinion
     if not perms.is_member_of(actor, locked.organisation_id):
         raise ActionForbidden("Seuls les membres de l'organisation consultée rendent cet avis.")
     if locked.answered:
-        raise ActionNotPossible("Cet avis a déjà été rendu : il ne se modifie pas.")
+        raise OpinionAlreadyAnswered(locked)
     if locked_case.state != "ministerial_review":
         raise ActionNotPossible("Le dossier n'attend plus d'avis : il a changé d'étape.")
     if inspected is not None:

@@ -16,6 +16,7 @@ from cases.models import (
     State,
     TerritoryContract,
 )
+from cases.validators import validate_plain_text
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 AMOUNT_ERROR = "Saisissez un montant en euros, par exemple 12\u00a0000,50."
@@ -60,6 +61,19 @@ class AmountField(forms.DecimalField):
         return {}
 
 
+# Every text a user types goes through it, also in the forms that no model cleans.
+TEXT = [validate_plain_text]
+
+
+def plain_text_formfield(db_field, **kwargs):
+    """The model's validator on the form field too, before Django's own NUL check stops
+    the field short of the model's cleaning: one message for every invisible character."""
+    field = db_field.formfield(**kwargs)
+    if isinstance(field, forms.CharField) and validate_plain_text not in field.validators:
+        field.validators.insert(0, validate_plain_text)
+    return field
+
+
 class VersionedForm(forms.Form):
     """Carries the version of the case the user was looking at, to refuse stale edits."""
 
@@ -72,6 +86,7 @@ class ContractForm(forms.ModelForm):
 
     class Meta:
         model = TerritoryContract
+        formfield_callback = plain_text_formfield
         fields = [
             "title",
             "summary",
@@ -116,6 +131,7 @@ class ActionForm(forms.ModelForm):
 
     class Meta:
         model = ActionSheet
+        formfield_callback = plain_text_formfield
         fields = [
             "title",
             "axis",
@@ -204,7 +220,7 @@ def financing_rows(formset) -> list[dict]:
 
 
 class ContractFilterForm(forms.Form):
-    q = forms.CharField(label="Recherche", required=False)
+    q = forms.CharField(label="Recherche", required=False, validators=TEXT)
     state = forms.ChoiceField(
         label="État",
         required=False,
@@ -224,13 +240,22 @@ class ContractFilterForm(forms.Form):
 
 
 class TransitionForm(VersionedForm):
-    transition = forms.CharField()
-    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    transition = forms.CharField(widget=forms.HiddenInput, validators=TEXT)
+    comment = forms.CharField(
+        label="Commentaire",
+        required=False,
+        max_length=10_000,
+        validators=TEXT,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
 
 
 class CommentForm(forms.Form):
     body = forms.CharField(
-        label="Votre message", max_length=10_000, widget=forms.Textarea(attrs={"rows": 3})
+        label="Votre message",
+        max_length=10_000,
+        validators=TEXT,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     private = forms.BooleanField(
         label="Note interne (visible par la Région et le ministère seulement)", required=False
@@ -250,6 +275,7 @@ class DerogationForm(forms.ModelForm):
 
     class Meta:
         model = DerogationRequest
+        formfield_callback = plain_text_formfield
         fields = [
             "title",
             "company_name",
@@ -303,7 +329,7 @@ class DerogationCreateForm(DerogationForm):
 
 
 class DerogationFilterForm(forms.Form):
-    q = forms.CharField(label="Recherche", required=False, max_length=100)
+    q = forms.CharField(label="Recherche", required=False, max_length=100, validators=TEXT)
     call = forms.ModelChoiceField(
         queryset=CallForProjects.objects.all(), label="Appel", required=False, empty_label="Tous"
     )
@@ -331,7 +357,7 @@ class RegionOpinionForm(VersionedForm):
         label="Avis de la Région", choices=[("", "Choisissez l'avis"), *RegionOpinion.choices]
     )
     reasons = forms.CharField(
-        label="Motifs", widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000
+        label="Motifs", widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000, validators=TEXT
     )
 
 
@@ -340,10 +366,16 @@ class DecisionForm(VersionedForm):
         label="Décision", choices=[("", "Choisissez la décision"), *Outcome.choices]
     )
     motivation = forms.CharField(
-        label="Motivation", widget=forms.Textarea(attrs={"rows": 4}), max_length=20_000
+        label="Motivation",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=20_000,
+        validators=TEXT,
     )
     legal_basis = forms.CharField(
-        label="Fondement juridique", widget=forms.Textarea(attrs={"rows": 2}), max_length=5_000
+        label="Fondement juridique",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=5_000,
+        validators=TEXT,
     )
     granted_duration_months = forms.IntegerField(
         label="Durée accordée (mois)",
@@ -355,12 +387,16 @@ class DecisionForm(VersionedForm):
     granted_conditions = forms.CharField(
         label="Conditions de la dérogation",
         required=False,
+        max_length=10_000,
+        validators=TEXT,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Si la dérogation est accordée.",
     )
     solution = forms.CharField(
         label="Comment le projet est possible sans dérogation",
         required=False,
+        max_length=10_000,
+        validators=TEXT,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Si le projet est déjà possible dans le droit en vigueur.",
     )
@@ -372,7 +408,10 @@ class OpinionRequestForm(forms.Form):
     )
     due_on = forms.DateField(label="Réponse attendue le", widget=DATE_WIDGET)
     question = forms.CharField(
-        label="Question posée", widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000
+        label="Question posée",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=10_000,
+        validators=TEXT,
     )
 
     def __init__(self, *args, organisations, **kwargs):
@@ -385,17 +424,23 @@ class OpinionAnswerForm(forms.Form):
         label="Avis", choices=[("", "Choisissez l'avis"), *OpinionVerdict.choices]
     )
     text = forms.CharField(
-        label="Texte de l'avis", widget=forms.Textarea(attrs={"rows": 5}), max_length=20_000
+        label="Texte de l'avis",
+        widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=20_000,
+        validators=TEXT,
     )
     file = forms.FileField(label="Document joint", required=False)
 
 
 class WaveForm(forms.Form):
-    name = forms.CharField(label="Nom", max_length=200)
+    name = forms.CharField(label="Nom", max_length=200, validators=TEXT)
     date = forms.DateField(label="Date", widget=DATE_WIDGET)
-    place = forms.CharField(label="Lieu", max_length=200)
+    place = forms.CharField(label="Lieu", max_length=200, validators=TEXT)
     description = forms.CharField(
-        label="Description", required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label="Description",
+        required=False,
+        validators=TEXT,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 

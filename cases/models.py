@@ -19,7 +19,11 @@ from django_fsm import FSMField, FSMModelMixin, transition
 
 from cases import french
 from cases import permissions as perms
+from cases.validators import validate_plain_text
 from territories.models import Territory
+
+# Every text a user types goes through it (see cases.validators).
+PLAIN_TEXT = [validate_plain_text]
 
 
 class State(models.TextChoices):
@@ -130,15 +134,21 @@ class ReviewCycle:
 class TerritoryContract(ReviewCycle, Case):
     REFERENCE_PREFIX = "CT"
 
-    title = models.CharField("intitulé", max_length=300, blank=True)
-    summary = models.TextField("résumé", blank=True)
+    title = models.CharField("intitulé", max_length=300, blank=True, validators=PLAIN_TEXT)
+    summary = models.TextField("résumé", blank=True, validators=PLAIN_TEXT)
     period_start = models.DateField("début du contrat", null=True, blank=True)
     period_end = models.DateField("fin du contrat", null=True, blank=True)
-    elected_lead_name = models.CharField("binôme : élu (nom)", max_length=200, blank=True)
-    elected_lead_role = models.CharField("binôme : élu (fonction)", max_length=200, blank=True)
-    industrial_lead_name = models.CharField("binôme : industriel (nom)", max_length=200, blank=True)
+    elected_lead_name = models.CharField(
+        "binôme : élu (nom)", max_length=200, blank=True, validators=PLAIN_TEXT
+    )
+    elected_lead_role = models.CharField(
+        "binôme : élu (fonction)", max_length=200, blank=True, validators=PLAIN_TEXT
+    )
+    industrial_lead_name = models.CharField(
+        "binôme : industriel (nom)", max_length=200, blank=True, validators=PLAIN_TEXT
+    )
     industrial_lead_role = models.CharField(
-        "binôme : industriel (fonction)", max_length=200, blank=True
+        "binôme : industriel (fonction)", max_length=200, blank=True, validators=PLAIN_TEXT
     )
 
     class Meta:
@@ -233,10 +243,10 @@ class ActionSheet(models.Model):
     contract = models.ForeignKey(
         TerritoryContract, on_delete=models.CASCADE, related_name="actions"
     )
-    title = models.CharField("intitulé", max_length=300)
+    title = models.CharField("intitulé", max_length=300, validators=PLAIN_TEXT)
     axis = models.CharField("axe", max_length=10, choices=Axis.choices)
-    project_owner = models.CharField("porteur de projet", max_length=200)
-    description = models.TextField("description", blank=True)
+    project_owner = models.CharField("porteur de projet", max_length=200, validators=PLAIN_TEXT)
+    description = models.TextField("description", blank=True, validators=PLAIN_TEXT)
     total_cost = models.DecimalField(
         "coût total (€)",
         max_digits=14,
@@ -244,7 +254,7 @@ class ActionSheet(models.Model):
         default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0"))],
     )
-    schedule = models.CharField("calendrier", max_length=200, blank=True)
+    schedule = models.CharField("calendrier", max_length=200, blank=True, validators=PLAIN_TEXT)
     status = models.CharField("statut", max_length=12, choices=Status.choices, default=Status.IDEA)
 
     class Meta:
@@ -382,7 +392,7 @@ class CaseEvent(models.Model):
 class Comment(models.Model):
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="comments")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    body = models.TextField("message")
+    body = models.TextField("message", validators=PLAIN_TEXT)
     private = models.BooleanField(
         "note interne", default=False, help_text="visible par la Région et le ministère seulement"
     )
@@ -451,8 +461,8 @@ def validate_siret(value: str) -> None:
 
 
 class CallForProjects(models.Model):
-    name = models.CharField("nom", max_length=200, unique=True)
-    description = models.TextField("description", blank=True)
+    name = models.CharField("nom", max_length=200, unique=True, validators=PLAIN_TEXT)
+    description = models.TextField("description", blank=True, validators=PLAIN_TEXT)
     opens_at = models.DateTimeField("ouverture")
     closes_at = models.DateTimeField("clôture")
 
@@ -521,17 +531,28 @@ class DerogationRequest(ReviewCycle, Case):
         related_name="derogation_requests",
         verbose_name="intercommunalité porteuse",
     )
-    company_name = models.CharField("entreprise (facultatif)", max_length=200, blank=True)
-    company_siret = models.CharField(
-        "SIRET de l'entreprise", max_length=14, blank=True, validators=[validate_siret]
+    company_name = models.CharField(
+        "entreprise (facultatif)", max_length=200, blank=True, validators=PLAIN_TEXT
     )
-    title = models.CharField("intitulé", max_length=300, blank=True)
+    company_siret = models.CharField(
+        "SIRET de l'entreprise",
+        max_length=14,
+        blank=True,
+        validators=[validate_plain_text, validate_siret],
+    )
+    title = models.CharField("intitulé", max_length=300, blank=True, validators=PLAIN_TEXT)
     rule_kind = models.CharField("nature du texte", max_length=10, choices=RuleKind.choices)
-    rule_reference = models.CharField("référence du texte", max_length=300, blank=True)
+    rule_reference = models.CharField(
+        "référence du texte", max_length=300, blank=True, validators=PLAIN_TEXT
+    )
     rule_reference_key = models.CharField(max_length=300, blank=True, db_index=True)
-    rule_text = models.TextField("rédaction de la règle qui bloque le projet", blank=True)
-    derogation_requested = models.TextField("dérogation demandée", blank=True)
-    justification = models.TextField("justification", blank=True)
+    rule_text = models.TextField(
+        "rédaction de la règle qui bloque le projet", blank=True, validators=PLAIN_TEXT
+    )
+    derogation_requested = models.TextField(
+        "dérogation demandée", blank=True, validators=PLAIN_TEXT
+    )
+    justification = models.TextField("justification", blank=True, validators=PLAIN_TEXT)
     expected_jobs = models.PositiveIntegerField("emplois attendus", null=True, blank=True)
     expected_investment = models.DecimalField(
         "investissement attendu (€)",
@@ -547,19 +568,27 @@ class DerogationRequest(ReviewCycle, Case):
         blank=True,
         validators=[MinValueValidator(6), MaxValueValidator(60)],
     )
-    evaluation_plan = models.TextField("plan d'évaluation", blank=True)
+    evaluation_plan = models.TextField("plan d'évaluation", blank=True, validators=PLAIN_TEXT)
     region_opinion = models.CharField(
         "avis de la Région", max_length=12, choices=RegionOpinion.choices, blank=True
     )
-    region_opinion_reasons = models.TextField("motifs de l'avis régional", blank=True)
+    region_opinion_reasons = models.TextField(
+        "motifs de l'avis régional", blank=True, validators=PLAIN_TEXT
+    )
     outcome = models.CharField("décision", max_length=30, choices=Outcome.choices, blank=True)
-    decision_motivation = models.TextField("motivation", blank=True)
-    decision_legal_basis = models.TextField("fondement juridique", blank=True)
+    decision_motivation = models.TextField("motivation", blank=True, validators=PLAIN_TEXT)
+    decision_legal_basis = models.TextField(
+        "fondement juridique", blank=True, validators=PLAIN_TEXT
+    )
     granted_duration_months = models.PositiveSmallIntegerField(
         "durée accordée (mois)", null=True, blank=True
     )
-    granted_conditions = models.TextField("conditions de la dérogation", blank=True)
-    solution = models.TextField("solution dans le droit en vigueur", blank=True)
+    granted_conditions = models.TextField(
+        "conditions de la dérogation", blank=True, validators=PLAIN_TEXT
+    )
+    solution = models.TextField(
+        "solution dans le droit en vigueur", blank=True, validators=PLAIN_TEXT
+    )
     decided_at = models.DateTimeField("décidé le", null=True, blank=True)
     contract = models.ForeignKey(
         TerritoryContract,
@@ -663,14 +692,14 @@ class Opinion(models.Model):
         related_name="opinions",
         verbose_name="organisation consultée",
     )
-    question = models.TextField("question posée", blank=True)
+    question = models.TextField("question posée", blank=True, validators=PLAIN_TEXT)
     due_on = models.DateField("à rendre le")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     requested_at = models.DateTimeField("demandé le")
     verdict = models.CharField("avis", max_length=12, choices=OpinionVerdict.choices, blank=True)
-    text = models.TextField("texte de l'avis", blank=True)
+    text = models.TextField("texte de l'avis", blank=True, validators=PLAIN_TEXT)
     document = models.ForeignKey(
         "Document", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -707,10 +736,10 @@ class WaveState(models.TextChoices):
 class Wave(FSMModelMixin, models.Model):
     """Contracts signed together at one national event, validated in one step."""
 
-    name = models.CharField("nom", max_length=200)
+    name = models.CharField("nom", max_length=200, validators=PLAIN_TEXT)
     date = models.DateField("date")
-    place = models.CharField("lieu", max_length=200)
-    description = models.TextField("description", blank=True)
+    place = models.CharField("lieu", max_length=200, validators=PLAIN_TEXT)
+    description = models.TextField("description", blank=True, validators=PLAIN_TEXT)
     state = FSMField("état", default=WaveState.PLANNED, choices=WaveState.choices, protected=True)
     version = models.PositiveIntegerField("version", default=1)
     created_by = models.ForeignKey(

@@ -30,6 +30,7 @@ from cases.models import (
     FinancingLine,
     TerritoryContract,
 )
+from cases.validators import plain_text_error
 
 TRANSITION_LABELS = {
     "submit": "déposer le dossier",
@@ -73,14 +74,32 @@ FINANCING_FIELDS = ["funder", "amount", "status"]
 
 
 class CaseActionError(Exception):
-    """An action refused with a message for the user; ``status`` is the HTTP answer."""
+    """An action refused with a message for the user; ``status`` is the HTTP answer.
+
+    ``field_errors`` names the input each problem is about, when the service knows it, so
+    that a form can show each one on its field; ``problems`` still lists them all."""
 
     status = 400
 
-    def __init__(self, message: str, *, problems: list[str] | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        problems: list[str] | None = None,
+        field: str | None = None,
+        field_errors: dict[str, list[str]] | None = None,
+    ):
         super().__init__(message)
         self.message = message
-        self.problems = problems or []
+        self.field_errors = {name: list(errs) for name, errs in (field_errors or {}).items()}
+        if field is not None:
+            self.field_errors.setdefault(field, []).append(message)
+        listed = [m for errs in self.field_errors.values() for m in errs if m != message]
+        self.problems = problems or listed
+
+    @property
+    def text(self) -> str:
+        return " ".join([self.message, *self.problems])
 
 
 class ActionForbidden(CaseActionError):
@@ -97,6 +116,19 @@ class StaleCase(CaseActionError):
 
 class InvalidInput(CaseActionError):
     status = 400
+
+
+def check_plain_text(**texts: str) -> None:
+    """Refuse what no model cleans (comments, transition comments, opinions) with the
+    validator the forms use, so that every caller of a service gets the same answer."""
+    field_errors = {
+        name: [message]
+        for name, value in texts.items()
+        if (message := plain_text_error(value)) is not None
+    }
+    if field_errors:
+        first = next(iter(field_errors.values()))[0]
+        raise InvalidInput(first, field_errors=field_errors)
 
 
 # The machinery shared by every case kind.
@@ -145,6 +177,7 @@ def run_transition(
     """``prepare``, if given, runs once permission and guards have passed: it sets the case's
     own fields that come with the transition and returns their names and the audit payload."""
     comment = (comment or "").strip()
+    check_plain_text(comment=comment)
     with transaction.atomic():
         locked = _lock(case)
         _check_version(locked, expected_version)
@@ -160,7 +193,7 @@ def run_transition(
         if not meta.has_transition_perm(locked, locked.state, actor):
             raise ActionForbidden(f"Vous n'avez pas le droit de {label} pour ce dossier.")
         if name in COMMENT_REQUIRED and not comment:
-            raise InvalidInput(f"Un commentaire est obligatoire pour {label}.")
+            raise InvalidInput(f"Un commentaire est obligatoire pour {label}.", field="comment")
         guard = getattr(locked, f"{name}_problems", None)  # may read the clock: under the lock
         problems = guard() if guard else []
         if problems:
@@ -339,10 +372,9 @@ def _clean(instance) -> None:
     try:
         instance.full_clean(validate_unique=False)
     except ValidationError as error:
-        problems = [
-            f"{message}" for messages in error.message_dict.values() for message in messages
-        ]
-        raise InvalidInput("Certaines informations sont invalides :", problems=problems) from error
+        raise InvalidInput(
+            "Certaines informations sont invalides :", field_errors=error.message_dict
+        ) from error
 
 
 def contract_create(*, territory, actor, **fields) -> TerritoryContract:
@@ -388,16 +420,15 @@ def _clean_contract(contract: TerritoryContract) -> None:
 
 
 def _clean_fields(case: Case, names: list[str]) -> None:
-    problems = []
     try:
         # Only the user's fields: cleaning the protected state would try to set it.
         others = [f.name for f in case._meta.fields if f.name not in names]
         case.clean_fields(exclude=others)
         case.validate_constraints()
     except ValidationError as error:
-        problems = [message for messages in error.message_dict.values() for message in messages]
-    if problems:
-        raise InvalidInput("Certaines informations sont invalides :", problems=problems)
+        raise InvalidInput(
+            "Certaines informations sont invalides :", field_errors=error.message_dict
+        ) from error
 
 
 def _require_editable(locked: Case, actor) -> None:
@@ -540,9 +571,10 @@ def action_delete(*, case: TerritoryContract, actor, expected_version: int, acti
 def comment_add(*, case: Case, actor, body: str, private: bool = False) -> Comment:
     body = (body or "").strip()
     if not body:
-        raise InvalidInput("Le commentaire est vide.")
+        raise InvalidInput("Le commentaire est vide.", field="body")
     if len(body) > 10_000:
-        raise InvalidInput("Le commentaire dépasse 10 000 caractères.")
+        raise InvalidInput("Le commentaire dépasse 10 000 caractères.", field="body")
+    check_plain_text(body=body)
     with transaction.atomic():
         locked = _lock(case)
         if not perms.can_comment(actor, locked, private=private):

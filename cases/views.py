@@ -1,11 +1,14 @@
 """Pages of the territory contracts. Every lookup goes through a selector scoped to the user,
 and every change through ``cases.services``."""
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import FileResponse, JsonResponse
+from django.http import FileResponse, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -25,14 +28,110 @@ def wants_json(request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
+def form_status(form, status: int = 200) -> int:
+    """A refused form answers 400, unless the service that refused it said otherwise."""
+    return 400 if status == 200 and form.is_bound and form.errors else status
+
+
+def refusal_json(error: services.CaseActionError) -> JsonResponse:
+    return JsonResponse(
+        {"error": error.message, "problems": error.problems, "fields": error.field_errors},
+        status=error.status,
+    )
+
+
 def refuse(request, error: services.CaseActionError, back: str):
-    """Tell the user why nothing happened: JSON with the HTTP status, or a message on the page."""
+    """Tell the user why nothing happened: JSON with the HTTP status, or a message on the page.
+    Only for forms that carry nothing typed; the others come back with ``refused``."""
+    if wants_json(request):
+        return refusal_json(error)
+    messages.error(request, error.text)
+    return redirect(back)
+
+
+def refused(
+    request,
+    error: services.CaseActionError,
+    page: Callable[[services.CaseActionError], HttpResponse],
+):
+    """JSON with the status, or ``page(error)``: the page again, with the user's input and
+    each problem on its field, answered with the error's status."""
+    if wants_json(request):
+        return refusal_json(error)
+    return page(error)
+
+
+class FormRefused(services.InvalidInput):
+    """The form itself is invalid: its errors are already on its fields."""
+
+    def __init__(self, form, message: str = "Le formulaire contient des erreurs."):
+        field_errors = {
+            name if name in form.fields else NON_FIELD_ERRORS: list(errors)
+            for name, errors in form.errors.items()
+        }
+        super().__init__(message, field_errors=field_errors)
+        self.form = form
+
+
+def apply_error(form, error: services.CaseActionError):
+    """Put each problem the service knows the field of on that field, the rest above the form.
+    Returns the form, bound and showing the refusal."""
+    if isinstance(error, FormRefused) and error.form is form:
+        return form
+    form.is_valid()
+    assigned = []
+    for name, errors in error.field_errors.items():
+        for message in errors:
+            form.add_error(name if name in form.fields else None, message)
+            assigned.append(message)
+    rest = [problem for problem in error.problems if problem not in assigned]
+    if error.message not in assigned:
+        form.add_error(None, " ".join([error.message, *rest]))
+    return form
+
+
+TRANSITION_ID = "transition-%s"  # the decision form's comment is "transition-comment"
+CONFIRM_FIRST = {"withdraw", "reject"}
+
+
+class ConfirmationNeeded(Exception):
+    """An irreversible transition posted without ``confirm=1``: ask before acting."""
+
+    def __init__(self, form):
+        super().__init__(form.cleaned_data["transition"])
+        self.form = form
+
+
+def transition_form_for(request, error: services.CaseActionError):
+    if isinstance(error, FormRefused):
+        return error.form
+    return apply_error(forms.TransitionForm(request.POST, auto_id=TRANSITION_ID), error)
+
+
+def confirm_page(request, *, title: str, hidden: dict, back: str, detail: str = "", **extra):
+    """Asks before an irreversible action; posting it again with ``confirm=1`` acts.
+    JSON callers are told to send ``confirm=1``."""
     if wants_json(request):
         return JsonResponse(
-            {"error": error.message, "problems": error.problems}, status=error.status
+            {"error": f"{title} Envoyez confirm=1 pour confirmer.", "confirm_required": True},
+            status=400,
         )
-    messages.error(request, " ".join([error.message, *error.problems]))
-    return redirect(back)
+    context = {"title": title, "detail": detail, "action": request.path, "hidden": hidden}
+    return render(request, "cases/confirm.html", {**context, "back": back, **extra})
+
+
+def confirm_transition(request, case, ask: ConfirmationNeeded, back: str):
+    """The page that asks before an irreversible transition, with the comment carried over."""
+    data = ask.form.cleaned_data
+    label = services.TRANSITION_LABELS[data["transition"]]
+    return confirm_page(
+        request,
+        title=f"{label[:1].upper()}{label[1:]} {case.reference} ?",
+        hidden={"version": data["version"], "transition": data["transition"]},
+        back=back,
+        comment=data["comment"],
+        comment_required=data["transition"] in services.COMMENT_REQUIRED,
+    )
 
 
 # The step forward first (the primary button), then sending back, then ending the case.
@@ -76,6 +175,17 @@ CASE_PAGES = {"contract": "contract-detail", "derogation": "derogation-detail"}
 
 def case_url(case) -> str:
     return reverse(CASE_PAGES[case.kind], args=[case.reference])
+
+
+def case_page(request, case, *, status: int, **bound):
+    """The page of any case kind, with the refused forms shown again."""
+    if case.kind == "derogation":
+        from cases.derogation_views import derogation_page, request_or_404
+
+        return derogation_page(
+            request, request_or_404(request, case.reference), status=status, **bound
+        )
+    return contract_page(request, contract_or_404(request, case.reference), status=status, **bound)
 
 
 def case_or_404(request, reference: str):
@@ -142,6 +252,7 @@ def creatable_territories(user):
 def contract_create(request):
     territories = creatable_territories(request.user).order_by("name")
     form = forms.ContractCreateForm(request.POST or None, territories=territories)
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -151,7 +262,10 @@ def contract_create(request):
                 **{name: data[name] for name in services.CONTRACT_FIELDS},
             )
         except services.CaseActionError as error:
-            form.add_error(None, " ".join([error.message, *error.problems]))
+            if wants_json(request):
+                return refusal_json(error)
+            apply_error(form, error)
+            status = error.status
         else:
             messages.success(request, f"Contrat {contract.reference} créé.")
             return redirect("contract-detail", contract.reference)
@@ -161,12 +275,17 @@ def contract_create(request):
         request,
         "cases/contract_form.html",
         {"title": "Nouveau contrat de territoire", "form": form, "contract": None},
+        status=form_status(form, status),
     )
 
 
 @login_required
 def contract_detail(request, reference: str):
-    contract = contract_or_404(request, reference)
+    return contract_page(request, contract_or_404(request, reference))
+
+
+def contract_page(request, contract, *, status: int = 200, **bound):
+    """The contract's page; ``bound`` are the refused forms shown again with their errors."""
     user = request.user
     reviewer = perms.is_reviewing_institution(user, contract)
     return render(
@@ -189,7 +308,10 @@ def contract_detail(request, reference: str):
             "events": selectors.events_for_user(user, contract),
             "comment_form": forms.CommentForm(),
             "document_form": forms.DocumentForm(),
+            "transition_form": forms.TransitionForm(auto_id=TRANSITION_ID),
+            **bound,
         },
+        status=status,
     )
 
 
@@ -214,8 +336,8 @@ def contract_edit(request, reference: str):
             )
         except services.CaseActionError as error:
             if wants_json(request):
-                return refuse(request, error, reverse("contract-detail", args=[reference]))
-            form.add_error(None, " ".join([error.message, *error.problems]))
+                return refusal_json(error)
+            apply_error(form, error)
             status = error.status
         else:
             messages.success(request, "Contrat enregistré.")
@@ -224,7 +346,7 @@ def contract_edit(request, reference: str):
         request,
         "cases/contract_form.html",
         {"title": f"Modifier {contract.reference}", "form": form, "contract": contract},
-        status=status,
+        status=form_status(form, status),
     )
 
 
@@ -255,7 +377,11 @@ def action_edit(request, reference: str, action_id: int | None = None):
             request.POST or None, instance=action, initial={"version": contract.version}
         )
         formset = forms.FinancingFormSet(request.POST or None, initial=initial_lines, prefix="fin")
-    if request.method == "POST" and not adding_line and form.is_valid() and formset.is_valid():
+    status = 200
+    saving = request.method == "POST" and not adding_line
+    if saving and not (form.is_valid() & formset.is_valid()):
+        status = 400  # both validated, so that every error shows at once
+    elif saving:
         try:
             services.action_save(
                 case=contract,
@@ -266,7 +392,10 @@ def action_edit(request, reference: str, action_id: int | None = None):
                 action_id=action.pk if action else None,
             )
         except services.CaseActionError as error:
-            form.add_error(None, " ".join([error.message, *error.problems]))
+            if wants_json(request):
+                return refusal_json(error)
+            apply_error(form, error)
+            status = error.status
         else:
             messages.success(request, "Fiche-action enregistrée.")
             return redirect("contract-detail", reference)
@@ -280,6 +409,7 @@ def action_edit(request, reference: str, action_id: int | None = None):
             "form": form,
             "formset": formset,
         },
+        status=status,
     )
 
 
@@ -291,6 +421,15 @@ def action_delete(request, reference: str, action_id: int):
     back = reverse("contract-detail", args=[reference])
     if not form.is_valid():
         return refuse(request, services.InvalidInput("Formulaire incomplet."), back)
+    action = contract.actions.filter(pk=action_id).first()
+    if request.POST.get("confirm") != "1" and action and perms.can_edit(request.user, contract):
+        return confirm_page(
+            request,
+            title=f"Supprimer la fiche-action « {action.title} » ?",
+            detail="Ses lignes de financement sont supprimées avec elle.",
+            hidden={"version": form.cleaned_data["version"]},
+            back=back,
+        )
     try:
         services.action_delete(
             case=contract,
@@ -299,7 +438,10 @@ def action_delete(request, reference: str, action_id: int):
             action_id=action_id,
         )
     except services.CaseActionError as error:
-        return refuse(request, error, back)
+        if wants_json(request):
+            return refusal_json(error)
+        messages.error(request, error.text)
+        return contract_page(request, contract_or_404(request, reference), status=error.status)
     messages.success(request, "Fiche-action supprimée.")
     return redirect(back)
 
@@ -311,19 +453,43 @@ def contract_transition(request, reference: str):
     back = reverse("contract-detail", args=[reference])
     try:
         updated = decide(request, contract)
+    except ConfirmationNeeded as ask:
+        return confirm_transition(request, contract, ask, back)
     except services.CaseActionError as error:
-        return refuse(request, error, back)
+        return refused(
+            request,
+            error,
+            lambda error: contract_page(
+                request,
+                contract_or_404(request, reference),
+                status=error.status,
+                transition_form=transition_form_for(request, error),
+            ),
+        )
     return decided(request, updated, back)
+
+
+def needs_confirmation(request, case, form) -> bool:
+    """Irreversible transitions wait for ``confirm=1``; those the service would refuse anyway
+    (not allowed now, comment missing) go straight to it, so that it says why."""
+    name, comment = form.cleaned_data["transition"], form.cleaned_data["comment"].strip()
+    if name not in CONFIRM_FIRST or request.POST.get("confirm") == "1":
+        return False
+    if name in services.COMMENT_REQUIRED and not comment:
+        return False
+    return name in services.available_transitions(case, request.user)
 
 
 def decide(request, case):
     """Run the transition the posted decision form asks for, through its service."""
-    form = forms.TransitionForm(request.POST)
+    form = forms.TransitionForm(request.POST, auto_id=TRANSITION_ID)
     if not form.is_valid():
-        raise services.InvalidInput("Formulaire incomplet : rechargez la page.")
+        raise FormRefused(form, "Formulaire incomplet ou invalide : rien n'a été enregistré.")
     service = services.TRANSITION_SERVICES.get(form.cleaned_data["transition"])
     if service is None:
         raise services.ActionNotPossible("Action inconnue.")
+    if needs_confirmation(request, case, form):
+        raise ConfirmationNeeded(form)
     kwargs = {"case": case, "actor": request.user, "expected_version": form.cleaned_data["version"]}
     if service is not services.case_submit:
         kwargs["comment"] = form.cleaned_data["comment"]
@@ -345,9 +511,9 @@ def comment_create(request, reference: str):
     contract = case_or_404(request, reference)
     back = case_url(contract) + "#commentaires"
     form = forms.CommentForm(request.POST)
-    if not form.is_valid():
-        return refuse(request, services.InvalidInput("Le commentaire est vide ou trop long."), back)
     try:
+        if not form.is_valid():
+            raise FormRefused(form, "Le commentaire est vide, trop long ou invalide.")
         services.comment_add(
             case=contract,
             actor=request.user,
@@ -355,7 +521,13 @@ def comment_create(request, reference: str):
             private=form.cleaned_data["private"],
         )
     except services.CaseActionError as error:
-        return refuse(request, error, back)
+        return refused(
+            request,
+            error,
+            lambda error: case_page(
+                request, contract, status=error.status, comment_form=apply_error(form, error)
+            ),
+        )
     messages.success(request, "Commentaire publié.")
     return redirect(back)
 

@@ -12,7 +12,15 @@ from django.views.decorators.http import require_POST
 from cases import forms, selectors, services, waves
 from cases import permissions as perms
 from cases.models import DerogationRequest, WaveDocument
-from cases.views import refuse
+from cases.views import (
+    FormRefused,
+    apply_error,
+    confirm_page,
+    refusal_json,
+    refuse,
+    refused,
+    wants_json,
+)
 from cases.wave_documents import export_csv, export_rows, export_xlsx
 
 
@@ -45,15 +53,23 @@ def wave_list(request):
 def wave_create(request):
     ministry_or_404(request)
     form = forms.WaveForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    status = 200
+    if request.method == "POST":
         try:
+            if not form.is_valid():
+                raise FormRefused(form)
             wave = waves.wave_create(actor=request.user, **form.cleaned_data)
         except services.CaseActionError as error:
-            form.add_error(None, " ".join([error.message, *error.problems]))
+            if wants_json(request):
+                return refusal_json(error)
+            apply_error(form, error)
+            status = error.status
         else:
             messages.success(request, f"Vague « {wave} » créée.")
             return redirect("wave-detail", pk=wave.pk)
-    return render(request, "cases/wave_form.html", {"title": "Nouvelle vague", "form": form})
+    return render(
+        request, "cases/wave_form.html", {"title": "Nouvelle vague", "form": form}, status=status
+    )
 
 
 def composition(wave) -> dict:
@@ -79,7 +95,11 @@ def composition(wave) -> dict:
 
 @login_required
 def wave_detail(request, pk: int):
-    wave = wave_or_404(request, pk)
+    return wave_page(request, wave_or_404(request, pk))
+
+
+def wave_page(request, wave, *, status: int = 200, **bound):
+    """The wave's page; ``bound`` are the refused forms shown again with their errors."""
     composer = perms.is_ministry_agent(request.user) and wave.state == "planned"
     context = {
         "title": wave.name,
@@ -96,8 +116,9 @@ def wave_detail(request, pk: int):
         "document": WaveDocument.objects.filter(wave=wave).first(),
         "events": wave.events.select_related("actor").order_by("seq"),
         **composition(wave),
+        **bound,
     }
-    return render(request, "cases/wave_detail.html", context)
+    return render(request, "cases/wave_detail.html", context, status=status)
 
 
 @login_required
@@ -107,11 +128,9 @@ def wave_add(request, pk: int):
     wave = wave_or_404(request, pk)
     back = reverse("wave-detail", args=[pk])
     form = forms.WaveAddForm(request.POST, contracts=waves.eligible_contracts())
-    if not form.is_valid():
-        return refuse(
-            request, services.InvalidInput("Choisissez un contrat validé par le ministère."), back
-        )
     try:
+        if not form.is_valid():
+            raise FormRefused(form, "Choisissez un contrat validé par le ministère.")
         waves.wave_add_contract(
             wave=wave,
             actor=request.user,
@@ -119,7 +138,16 @@ def wave_add(request, pk: int):
             expected_version=form.cleaned_data["version"],
         )
     except services.CaseActionError as error:
-        return refuse(request, error, back)
+        return refused(
+            request,
+            error,
+            lambda error: wave_page(
+                request,
+                wave_or_404(request, pk),
+                status=error.status,
+                add_form=apply_error(form, error),
+            ),
+        )
     messages.success(request, f"{form.cleaned_data['contract'].reference} ajouté à la vague.")
     return redirect(back)
 
@@ -160,12 +188,23 @@ def wave_cancel(request, pk: int):
         return refuse(
             request, services.InvalidInput("Formulaire incomplet : rechargez la page."), back
         )
+    if request.POST.get("confirm") != "1" and wave.state == "planned":
+        return confirm_page(
+            request,
+            title=f"Annuler la vague « {wave} » ?",
+            detail="Ses contrats en sortent et pourront entrer dans une autre vague.",
+            hidden={"version": form.cleaned_data["version"]},
+            back=back,
+        )
     try:
         waves.wave_cancel(
             wave=wave, actor=request.user, expected_version=form.cleaned_data["version"]
         )
     except services.CaseActionError as error:
-        return refuse(request, error, back)
+        if wants_json(request):
+            return refusal_json(error)
+        messages.error(request, error.text)
+        return wave_page(request, wave_or_404(request, pk), status=error.status)
     messages.success(request, "La vague est annulée ; ses contrats peuvent entrer dans une autre.")
     return redirect(back)
 

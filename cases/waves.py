@@ -26,7 +26,14 @@ from cases.models import (
     WaveItem,
     WaveState,
 )
-from cases.services import ActionForbidden, ActionNotPossible, InvalidInput, _record, _touch
+from cases.services import (
+    ActionForbidden,
+    ActionNotPossible,
+    InvalidInput,
+    _record,
+    _touch,
+    check_plain_text,
+)
 from cases.wave_documents import WaveLine, WaveSummary, render_wave_pdf
 
 
@@ -68,24 +75,26 @@ def _event(locked: Wave, actor, name: str, payload: dict, now, fields: list[str]
 def wave_create(*, actor, name: str, date, place: str, description: str = "") -> Wave:
     _require_ministry(actor)
     name, place = (name or "").strip(), (place or "").strip()
-    problems = [
-        message
-        for missing, message in (
-            (not name, "Le nom est obligatoire."),
-            (date is None, "La date est obligatoire."),
-            (not place, "Le lieu est obligatoire."),
+    description = (description or "").strip()
+    check_plain_text(name=name, place=place, description=description)
+    problems = {
+        field: [message]
+        for field, missing, message in (
+            ("name", not name, "Le nom est obligatoire."),
+            ("date", date is None, "La date est obligatoire."),
+            ("place", not place, "Le lieu est obligatoire."),
         )
         if missing
-    ]
+    }
     if problems:
-        raise InvalidInput("La vague n'a pas été créée :", problems=problems)
+        raise InvalidInput("La vague n'a pas été créée :", field_errors=problems)
     now = timezone.now()
     with transaction.atomic():
         wave = Wave.objects.create(
             name=name,
             date=date,
             place=place,
-            description=(description or "").strip(),
+            description=description,
             created_by=actor,
             created_at=now,
             updated_at=now,

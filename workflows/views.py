@@ -9,7 +9,17 @@ from viewflow.workflow.status import STATUS
 
 from cases import selectors as case_selectors
 from cases import services as case_services
-from cases.views import case_url, decide, decided, refuse, transition_choices
+from cases.views import (
+    ConfirmationNeeded,
+    case_url,
+    confirm_transition,
+    decide,
+    decided,
+    refuse,
+    transition_choices,
+    transition_form_for,
+    wants_json,
+)
 from workflows import selectors, services
 
 
@@ -53,15 +63,23 @@ def task_detail(request, pk: int):
     case = case_of(task)
     concrete = concrete_case(case)
     is_open = task.status in (STATUS.NEW, STATUS.ASSIGNED)
+    status, refused_form = 200, None
     if request.method == "POST":
         if not is_open:
             messages.error(request, "Cette tâche est déjà traitée : rien n'a été modifié.")
             return redirect("task-detail", pk=pk)
         try:
             updated = decide(request, concrete)
+        except ConfirmationNeeded as ask:
+            return confirm_transition(request, concrete, ask, reverse("task-detail", args=[pk]))
         except case_services.CaseActionError as error:
-            return refuse(request, error, reverse("task-detail", args=[pk]))
-        return decided(request, updated, reverse("task-list"))
+            if wants_json(request):
+                return refuse(request, error, reverse("task-detail", args=[pk]))
+            # The page again, with the comment typed and the error on its field.
+            status, refused_form = error.status, transition_form_for(request, error)
+            concrete = type(concrete)._default_manager.get(pk=concrete.pk)
+        else:
+            return decided(request, updated, reverse("task-list"))
     return render(
         request,
         "workflows/task_detail.html",
@@ -74,7 +92,9 @@ def task_detail(request, pk: int):
             "transitions": transition_choices(concrete, request.user) if is_open else [],
             "opinion_id": (task.data or {}).get("opinion"),
             **case_content(concrete),
+            "transition_form": refused_form,
         },
+        status=status,
     )
 
 

@@ -116,7 +116,7 @@ def test_action_form_refuses_a_garbage_amount_and_saves_nothing(client):
             "fin-INITIAL_FORMS": "0",
         },
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "Saisissez un montant en euros" in response.content.decode()
     assert not ActionSheet.objects.filter(contract=contract).exists()
 

@@ -92,7 +92,7 @@ def test_bad_input_on_the_form_is_explained_and_changes_nothing(client, field, v
     client.force_login(request.created_by)
     data = {**factories.REQUEST_FIELDS, "version": request.version, field: value}
     response = client.post(reverse("derogation-edit", args=[request.reference]), data)
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert message in response.content.decode()
     fresh = DerogationRequest.objects.get(pk=request.pk)
     assert (fresh.version, fresh.event_count) == (request.version, request.event_count)

@@ -223,7 +223,7 @@ def test_invalid_amount_is_refused_in_french(client):
         },
     )
     html = response.content.decode()
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "Le montant ne peut pas être négatif." in html
     assert "Indiquez le montant de ce financement." in html
     assert contract.actions.count() == 1  # only the factory's action

@@ -85,7 +85,7 @@ def test_more_lines_than_the_sanity_cap_are_refused_in_french(client):
     response = client.post(
         reverse("action-create", args=[contract.reference]), action_post(contract, 201)
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "au plus 200 financements" in unescape(response.content.decode())
     assert not ActionSheet.objects.filter(contract=contract).exists()
 
