@@ -190,7 +190,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 if env_bool("FAST_PASSWORD_HASHER", default=False):
-    # Tests only: the default hasher makes each login cost about half a second.
+    # Tests only: the default hasher makes each login cost about half a second. A production
+    # server with it would store passwords as unsalted-speed MD5: refuse to start rather.
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "FAST_PASSWORD_HASHER est réservé aux tests : il est refusé quand DJANGO_ENV=production."
+        )
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 LANGUAGE_CODE = "fr"
