@@ -116,6 +116,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After authentication and messages: their pages extend base.html, which shows the user.
+    "config.middleware.RefuseNulInPathMiddleware",
+    "config.middleware.DatabaseTimeoutMiddleware",
+    "config.middleware.MethodNotAllowedPageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -154,6 +158,11 @@ def database_config() -> dict:
 
 
 DATABASES = {"default": database_config()}
+# Bounds on every web request's PostgreSQL locks and statements (config.middleware), so that
+# one stuck transaction cannot stall every request behind it; 0 lifts a bound. Management
+# commands and the worker are not bounded.
+DB_LOCK_TIMEOUT_MS = int(os.environ.get("DB_LOCK_TIMEOUT_MS", "5000"))
+DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS", "30000"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
