@@ -11,11 +11,12 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from accounts.models import Organisation
 from accounts.scoping import territories_for_user
-from cases import derogations, forms, selectors, services
+from cases import derogations, forms, selectors, services, uploads
 from cases import permissions as perms
 from cases.models import CallForProjects, Opinion
 from cases.views import (
@@ -356,16 +357,32 @@ def opinion_or_404(request, pk: int) -> Opinion:
 
 
 @login_required
+@csrf_exempt
 def opinion_answer(request, pk: int):
+    """Who may answer is checked before the body, and its optional file, are read
+    (CsrfViewMiddleware would parse them all): only then is the CSRF token checked."""
     opinion = opinion_or_404(request, pk)
     derogation = selectors.derogations_for_user(request.user).get(pk=opinion.case_id)
     member = perms.is_member_of(request.user, opinion.organisation_id)
     awaited = not opinion.answered and derogation.state == "ministerial_review"
-    form = forms.OpinionAnswerForm(request.POST or None, request.FILES or None)
-    status = 200
     if request.method == "POST":
         if not member:
             raise Http404
+        if not awaited:
+            messages.error(request, "Cet avis n'est plus attendu : rien n'a été enregistré.")
+            return redirect("opinion-answer", pk=pk)
+    return _opinion_answer(request, opinion, derogation, member, awaited)
+
+
+@csrf_protect
+def _opinion_answer(request, opinion, derogation, member: bool, awaited: bool):
+    pk = opinion.pk
+    form = forms.OpinionAnswerForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST" and uploads.refused(request):
+        form.add_error("file", uploads.too_big_message())
+        status = 400
+    elif request.method == "POST":
         if form.is_valid():
             try:
                 derogations.opinion_answer(

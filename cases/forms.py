@@ -3,6 +3,7 @@ from typing import cast
 
 from django import forms
 
+from cases.documents import SIZE_HINT
 from cases.models import (
     ActionSheet,
     CallForProjects,
@@ -168,7 +169,7 @@ class CommentForm(forms.Form):
 class DocumentForm(forms.Form):
     file = forms.FileField(
         label="Document",
-        help_text="PDF, ODT, DOCX, XLSX, PNG ou JPEG, 20 Mo au plus.",
+        help_text=SIZE_HINT,
         error_messages={"required": "Choisissez un fichier à envoyer."},
     )
 
@@ -315,7 +316,7 @@ class OpinionAnswerForm(forms.Form):
     text = forms.CharField(
         label="Texte de l'avis", widget=forms.Textarea(attrs={"rows": 5}), max_length=20_000
     )
-    file = forms.FileField(label="Document joint", required=False)
+    file = forms.FileField(label="Document joint", required=False, help_text=SIZE_HINT)
 
 
 class WaveForm(forms.Form):

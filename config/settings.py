@@ -229,6 +229,15 @@ STORAGES = {
         )
     },
 }
+# Uploads: cases.uploads cuts off a body past the 20 MiB document limit as it is read, before
+# Django's handlers write it to a temporary file; bodies of ordinary forms stay small.
+FILE_UPLOAD_HANDLERS = [
+    "cases.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
 
