@@ -10,7 +10,11 @@ from tests import support
 
 def test_a_child_that_exits_early_shows_its_output():
     child = support.Child(
-        [sys.executable, "-c", "print('port 8000 already in use', flush=True); raise SystemExit(3)"],
+        [
+            sys.executable,
+            "-c",
+            "print('port 8000 already in use', flush=True); raise SystemExit(3)",
+        ],
         what="fake server",
     )
     try:
