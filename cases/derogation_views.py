@@ -379,11 +379,11 @@ def _opinion_answer(request, opinion, derogation, member: bool, awaited: bool):
     pk = opinion.pk
     form = forms.OpinionAnswerForm(request.POST or None, request.FILES or None)
     status = 200
-    if request.method == "POST" and uploads.refused(request):
-        form.add_error("file", uploads.too_big_message())
-        status = 400
-    elif request.method == "POST":
-        if form.is_valid():
+    if request.method == "POST":
+        if uploads.refused(request):
+            form.add_error("file", uploads.too_big_message())
+            status = 400
+        elif form.is_valid():
             try:
                 derogations.opinion_answer(
                     opinion=opinion,

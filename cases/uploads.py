@@ -17,8 +17,7 @@ MAX_REQUEST_SIZE = MAX_SIZE + FORM_OVERHEAD
 
 def too_big_message() -> str:
     return (
-        f"Le fichier dépasse la taille maximale de {size_label(MAX_SIZE)}. "
-        "Rien n'a été enregistré."
+        f"Le fichier dépasse la taille maximale de {size_label(MAX_SIZE)}. Rien n'a été enregistré."
     )
 
 

@@ -2,12 +2,16 @@
 
 from urllib.parse import urlsplit
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import OperationalError, connection
 from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+
+from cases.uploads import MAX_REQUEST_SIZE, too_big_message
 
 # PostgreSQL's codes for "lock not obtained within lock_timeout" and "statement cancelled",
 # the latter raised by statement_timeout.
@@ -137,3 +141,78 @@ def parent_page(path: str) -> str:
             continue
         return candidate
     return reverse("home")
+
+
+class RequestBodyLimit:
+    """Refuse a request body past the upload limit before Django reads it: Django's ASGI
+    handler spools the whole body to a temporary file before any middleware or view, so
+    without this anyone, even logged out, could fill the disk with one request.
+
+    A body announced too big (Content-Length) is not read at all; a streamed one is cut off
+    as soon as it passes the limit. Either gets the French 413 page."""
+
+    def __init__(self, inner, limit: int = MAX_REQUEST_SIZE):
+        self.inner = inner
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.inner(scope, receive, send)
+        if announced_length(scope) > self.limit:
+            return await refuse_too_big(scope, send)
+        received = 0
+        cut_off = False
+
+        async def limited_receive():
+            nonlocal received, cut_off
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    # Django drops a request whose client went away, and answers nothing.
+                    cut_off = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        await self.inner(scope, limited_receive, send)
+        if cut_off:
+            await refuse_too_big(scope, send)
+
+
+def announced_length(scope) -> int:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return 0
+    return 0
+
+
+def same_site_referer(scope) -> str:
+    headers = dict(scope.get("headers", []))
+    host = headers.get(b"host", b"").decode("latin-1")
+    referer = headers.get(b"referer", b"").decode("latin-1")
+    scheme, _, rest = referer.partition("://")
+    if scheme in {"http", "https"} and host and rest.split("/", 1)[0] == host:
+        return "/" + rest.split("/", 1)[1] if "/" in rest else "/"
+    return "/"
+
+
+async def refuse_too_big(scope, send) -> None:
+    page = await sync_to_async(render_to_string)(
+        "413.html", {"message": too_big_message(), "back": same_site_referer(scope)}
+    )
+    body = page.encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"text/html; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

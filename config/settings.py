@@ -200,10 +200,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 if env_bool("FAST_PASSWORD_HASHER", default=False):
     # Tests only: the default hasher makes each login cost about half a second. A production
-    # server with it would store passwords as unsalted-speed MD5: refuse to start rather.
+    # server with it would store passwords hashed with fast MD5: refuse to start instead.
     if PRODUCTION:
         raise ImproperlyConfigured(
-            "FAST_PASSWORD_HASHER est réservé aux tests : il est refusé quand DJANGO_ENV=production."
+            "FAST_PASSWORD_HASHER est réservé aux tests : "
+            "il est refusé quand DJANGO_ENV=production."
         )
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -29,7 +29,8 @@ def case_locked_elsewhere(contract):
         dbname=settings["NAME"],
         autocommit=False,
     )
-    other.execute(f"SELECT 1 FROM {Case._meta.db_table} WHERE id = %s FOR UPDATE", [contract.pk])
+    table = Case._meta.db_table
+    other.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE", [contract.pk])  # noqa: S608
     # Released after a while all the same, so that without a bound the test ends (and fails).
     release = threading.Timer(10, other.rollback)
     release.start()

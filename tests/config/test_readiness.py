@@ -50,17 +50,21 @@ def test_the_budget_is_generous_and_set_by_the_environment(monkeypatch):
 
 @pytest.mark.django_db
 def test_uvicorn_that_cannot_start_says_why():
-    with pytest.raises(support.NotReady) as raised:
-        with support.uvicorn_server("unused", DJANGO_ENV="staging"):
-            pass
+    with (
+        pytest.raises(support.NotReady) as raised,
+        support.uvicorn_server("unused", DJANGO_ENV="staging"),
+    ):
+        pass
     assert "DJANGO_ENV doit valoir" in str(raised.value)
 
 
 @pytest.mark.django_db
 def test_a_worker_that_cannot_start_says_why():
-    with pytest.raises(support.NotReady) as raised:
-        with support.worker_process("unused", DJANGO_ENV="staging"):
-            pass
+    with (
+        pytest.raises(support.NotReady) as raised,
+        support.worker_process("unused", DJANGO_ENV="staging"),
+    ):
+        pass
     assert "DJANGO_ENV doit valoir" in str(raised.value)
 
 
@@ -69,7 +73,6 @@ def test_a_redis_that_cannot_start_says_why(tmp_path, monkeypatch):
     fake.write_text("#!/bin/sh\necho 'Could not create server TCP listening socket'\nexit 1\n")
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("TEST_REDIS_SERVER", str(fake))
-    with pytest.raises(support.NotReady) as raised:
-        with support.redis_server():
-            pass
+    with pytest.raises(support.NotReady) as raised, support.redis_server():
+        pass
     assert "Could not create server TCP listening socket" in str(raised.value)

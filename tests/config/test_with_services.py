@@ -116,9 +116,10 @@ def test_make_test_prints_the_command_and_stops_when_it_cannot_install(tmp_path)
     bin_dir.mkdir()
     (bin_dir / "apt-get").write_text("#!/bin/sh\necho apt-get must not run; exit 99\n")
     (bin_dir / "apt-get").chmod(0o755)
+    script = str(ROOT / "scripts/with_services.py")
     code = (
         "import importlib.util, os, sys; os.geteuid = lambda: 1000; "
-        f"spec = importlib.util.spec_from_file_location('ws', {str(ROOT / 'scripts/with_services.py')!r}); "
+        f"spec = importlib.util.spec_from_file_location('ws', {script!r}); "
         "ws = importlib.util.module_from_spec(spec); spec.loader.exec_module(ws); "
         f"ws.REDIS_FALLBACK = {str(tmp_path / 'none')!r}; "
         "sys.exit(ws.main(['true']))"
