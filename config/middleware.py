@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import OperationalError, connection
+from django.db import DatabaseError, OperationalError, connection
 from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -77,7 +77,8 @@ class DatabaseTimeoutMiddleware:
         try:
             with connection.cursor() as cursor:
                 cursor.execute("RESET lock_timeout; RESET statement_timeout")
-        except OperationalError:
+        except DatabaseError:
+            # Never hide the request's own error behind this one.
             pass
 
     def process_exception(self, request, exception):

@@ -217,6 +217,10 @@ class RedisProcess:
             self.stop()
             raise
 
+    @property
+    def process(self) -> subprocess.Popen | None:
+        return self.child.process if self.child is not None else None
+
     def stop(self) -> None:
         if self.child is not None:
             self.child.stop()
