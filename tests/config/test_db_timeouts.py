@@ -102,3 +102,15 @@ def test_the_bounds_are_set_for_the_request_only(client, contract, settings):
         assert cursor.fetchone()[0] == "0"
         cursor.execute("SHOW statement_timeout")
         assert cursor.fetchone()[0] == "0"
+
+
+def test_the_sqlite_demo_gets_no_postgresql_setting(client, contract, monkeypatch):
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(connection, "vendor", "sqlite")
+    client.force_login(contract.created_by)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/contrats/{contract.reference}/")
+    assert response.status_code == 200
+    assert queries.captured_queries
+    assert not [q for q in queries.captured_queries if "timeout" in q["sql"]]
