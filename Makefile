@@ -1,5 +1,7 @@
 # Two commands: `make run` (the demo, on SQLite and the in-memory channel layer)
-# and `make test` (the whole suite, on a throwaway PostgreSQL and Redis).
+# and `make test` (the whole suite, on a throwaway PostgreSQL and Redis; what the machine
+# lacks of PostgreSQL, Redis and Chromium, scripts/with_services.py installs with apt-get
+# when it runs as root or with passwordless sudo, or names the one command to run).
 PYTHON := $(shell scripts/find-python)
 UV_VERSION := 0.13.8
 UV := .uv/bin/uv

@@ -11,11 +11,12 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from accounts.models import Organisation
 from accounts.scoping import territories_for_user
-from cases import derogations, forms, selectors, services
+from cases import derogations, forms, selectors, services, uploads
 from cases import permissions as perms
 from cases.models import CallForProjects, Opinion
 from cases.views import (
@@ -385,17 +386,33 @@ def opinion_or_404(request, pk: int) -> Opinion:
 
 
 @login_required
+@csrf_exempt
 def opinion_answer(request, pk: int):
+    """Who may answer is checked before the body, and its optional file, are read
+    (CsrfViewMiddleware would parse them all): only then is the CSRF token checked."""
     opinion = opinion_or_404(request, pk)
     derogation = selectors.derogations_for_user(request.user).get(pk=opinion.case_id)
     member = perms.is_member_of(request.user, opinion.organisation_id)
     awaited = not opinion.answered and derogation.state == "ministerial_review"
-    form = forms.OpinionAnswerForm(request.POST or None, request.FILES or None)
-    status, refusal = 200, None
     if request.method == "POST":
         if not member:
             raise Http404
-        if not form.is_valid():
+        if not awaited:
+            # Its text is given back, but no file is kept for an opinion no longer awaited.
+            uploads.skip_files(request)
+    return _opinion_answer(request, opinion, derogation, member, awaited)
+
+
+@csrf_protect
+def _opinion_answer(request, opinion, derogation, member: bool, awaited: bool):
+    pk = opinion.pk
+    form = forms.OpinionAnswerForm(request.POST or None, request.FILES or None)
+    status, refusal = 200, None
+    if request.method == "POST":
+        if uploads.refused(request):
+            form.add_error("file", uploads.too_big_message())
+            status = 400
+        elif not form.is_valid():
             status = 400
         else:
             try:

@@ -20,6 +20,14 @@ ALLOWED_TYPES = {
 ALLOWED_LABEL = "PDF, ODT, DOCX, XLSX, PNG ou JPEG"
 
 
+def size_label(size: int) -> str:
+    """A size as French users read it: SI megabytes, one decimal, a comma (« 21,0 Mo »)."""
+    return f"{size / 1_000_000:.1f}".replace(".", ",") + " Mo"
+
+
+SIZE_HINT = f"{ALLOWED_LABEL}, {size_label(MAX_SIZE)} au plus."
+
+
 class DocumentRejected(Exception):
     pass
 
@@ -59,9 +67,9 @@ def inspect_upload(upload) -> InspectedUpload:
     if upload.size == 0:
         raise DocumentRejected("Le fichier est vide.")
     if upload.size > MAX_SIZE:
-        size_mb = upload.size / (1024 * 1024)
         raise DocumentRejected(
-            f"Le fichier pèse {size_mb:.1f} Mo : la taille maximale est de 20 Mo."
+            f"Le fichier pèse {size_label(upload.size)} : "
+            f"la taille maximale est de {size_label(MAX_SIZE)}."
         )
     try:
         content_type = _detect(upload)

@@ -4,6 +4,7 @@ from typing import cast
 
 from django import forms
 
+from cases.documents import SIZE_HINT
 from cases.models import (
     ActionSheet,
     CallForProjects,
@@ -265,7 +266,7 @@ class CommentForm(forms.Form):
 class DocumentForm(forms.Form):
     file = forms.FileField(
         label="Document",
-        help_text="PDF, ODT, DOCX, XLSX, PNG ou JPEG, 20 Mo au plus.",
+        help_text=SIZE_HINT,
         error_messages={"required": "Choisissez un fichier à envoyer."},
     )
 
@@ -429,7 +430,7 @@ class OpinionAnswerForm(forms.Form):
         max_length=20_000,
         validators=TEXT,
     )
-    file = forms.FileField(label="Document joint", required=False)
+    file = forms.FileField(label="Document joint", required=False, help_text=SIZE_HINT)
 
 
 class WaveForm(forms.Form):

@@ -402,7 +402,9 @@ def insert_case(case: Case, actor, names: list[str], now) -> None:
     Inside the caller's transaction."""
     _clean_fields(case, names)
     case.save()
-    case.reference = f"{case.REFERENCE_PREFIX}-{now.year}-{case.pk:04d}"  # type: ignore[attr-defined]
+    # The year of the Paris date: at 00:30 on 1 January in Paris it is still last year in UTC.
+    year = timezone.localdate(now).year
+    case.reference = f"{case.REFERENCE_PREFIX}-{year}-{case.pk:04d}"  # type: ignore[attr-defined]
     _record(
         case,
         actor,

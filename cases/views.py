@@ -11,11 +11,12 @@ from django.db.models import Count, Q
 from django.http import FileResponse, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.scoping import territories_for_user
-from cases import forms, selectors, services
+from cases import forms, selectors, services, uploads
 from cases import permissions as perms
 from cases.models import ActionSheet
 from territories.models import Region
@@ -534,10 +535,23 @@ def comment_create(request, reference: str):
 
 @login_required
 @require_POST
+@csrf_exempt
 def document_upload(request, reference: str):
+    """The permission is checked before the body is read (CsrfViewMiddleware would parse it,
+    files included), so that someone who may only see the case cannot fill the disk."""
     contract = case_or_404(request, reference)
     back = case_url(contract) + "#documents"
+    if not perms.can_upload(request.user, contract):
+        forbidden = services.ActionForbidden("Vous ne pouvez pas ajouter de document à ce dossier.")
+        return refuse(request, forbidden, back)
+    return _document_upload(request, contract, back)
+
+
+@csrf_protect
+def _document_upload(request, contract, back: str):
     form = forms.DocumentForm(request.POST, request.FILES)
+    if uploads.refused(request):
+        return refuse(request, services.InvalidInput(uploads.too_big_message()), back)
     if not form.is_valid():
         return refuse(request, services.InvalidInput("Choisissez un fichier à envoyer."), back)
     try:

@@ -14,6 +14,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from channels.sessions import CookieMiddleware, InstanceSessionWrapper  # noqa: E402
 
+from config.middleware import RequestBodyLimit  # noqa: E402
 from notifications.routing import websocket_urlpatterns  # noqa: E402
 
 
@@ -34,7 +35,7 @@ class WebSocketSessionMiddleware:
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": RequestBodyLimit(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(
             CookieMiddleware(
                 WebSocketSessionMiddleware(AuthMiddleware(URLRouter(websocket_urlpatterns)))

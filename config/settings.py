@@ -116,6 +116,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After authentication and messages: their pages extend base.html, which shows the user.
+    "config.middleware.RefuseNulInPathMiddleware",
+    "config.middleware.DatabaseTimeoutMiddleware",
+    "config.middleware.MethodNotAllowedPageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -154,6 +158,11 @@ def database_config() -> dict:
 
 
 DATABASES = {"default": database_config()}
+# Bounds on every web request's PostgreSQL locks and statements (config.middleware), so that
+# one stuck transaction cannot stall every request behind it; 0 lifts a bound. Management
+# commands and the worker are not bounded.
+DB_LOCK_TIMEOUT_MS = int(os.environ.get("DB_LOCK_TIMEOUT_MS", "5000"))
+DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS", "30000"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
@@ -190,7 +199,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 if env_bool("FAST_PASSWORD_HASHER", default=False):
-    # Tests only: the default hasher makes each login cost about half a second.
+    # Tests only: the default hasher makes each login cost about half a second. A production
+    # server with it would store passwords hashed with fast MD5: refuse to start instead.
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "FAST_PASSWORD_HASHER est réservé aux tests : "
+            "il est refusé quand DJANGO_ENV=production."
+        )
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 LANGUAGE_CODE = "fr"
@@ -215,6 +230,15 @@ STORAGES = {
         )
     },
 }
+# Uploads: cases.uploads cuts off a body past the 20 MiB document limit as it is read, before
+# Django's handlers write it to a temporary file; bodies of ordinary forms stay small.
+FILE_UPLOAD_HANDLERS = [
+    "cases.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
 

@@ -137,7 +137,7 @@ def test_zip_that_is_not_an_office_document_is_refused(client, contract):
 def test_oversize_is_refused(client, contract):
     client.force_login(factories.epci_agent("200000172"))
     response = upload(client, contract, "gros.pdf", PDF + b"0" * (MAX_SIZE + 1 - len(PDF)))
-    assert "la taille maximale est de 20 Mo" in response.content.decode()
+    assert "dépasse la taille maximale de 21,0 Mo" in response.content.decode()
     assert not Document.objects.exists()
 
 

@@ -21,7 +21,15 @@ LONG_KEY = "k" * 20 + "-production-secret-key-for-the-check-only-" + "x" * 20
 
 def bare_env(**values: str) -> dict[str, str]:
     env = django_subprocess_env(DJANGO_SETTINGS_MODULE="config.settings")
-    for name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "DJANGO_ENV"):
+    for name in (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "SECRET_KEY",
+        "DEBUG",
+        "ALLOWED_HOSTS",
+        "DJANGO_ENV",
+        "FAST_PASSWORD_HASHER",
+    ):
         env.pop(name, None)
     env.update(values)
     return env
@@ -102,3 +110,20 @@ def test_production_refuses_to_start_without_secrets(missing):
     result = run_python(PROBE, **values)
     assert result.returncode != 0
     assert f"{missing} doit être défini" in result.stderr
+
+
+def test_production_refuses_the_fast_password_hasher():
+    result = run_python(PROBE, **production_env(FAST_PASSWORD_HASHER="1"))
+    assert result.returncode != 0
+    assert "FAST_PASSWORD_HASHER" in result.stderr
+    assert "ImproperlyConfigured" in result.stderr
+
+
+def test_fast_password_hasher_is_honoured_outside_production():
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.PASSWORD_HASHERS[0])"
+    )
+    result = run_python(code, FAST_PASSWORD_HASHER="1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "django.contrib.auth.hashers.MD5PasswordHasher"
