@@ -179,6 +179,18 @@ def granted_derogations_of(contracts) -> list[DerogationRequest]:
     )
 
 
+def derogations_of(wave: Wave, contracts) -> list[DerogationRequest]:
+    """A planned wave's derogations are those it would contractualise; a validated one's,
+    those it did."""
+    if wave.state == WaveState.PLANNED:
+        return granted_derogations_of(contracts)
+    return list(
+        DerogationRequest.objects.filter(contract__in=contracts, state="contractualised")
+        .select_related("territory")
+        .order_by("pk")
+    )
+
+
 def _problems(wave: Wave, contracts: list[TerritoryContract]) -> list[str]:
     members = set(wave.items.filter(active=True).values_list("contract_id", flat=True))
     problems = []

@@ -29,9 +29,7 @@ def try_lock(model, pk: int) -> str:
     return "free"
 
 
-def test_validation_locks_the_cases_and_not_their_territory_nor_region(
-    reference_data, monkeypatch
-):
+def test_validation_locks_the_cases_and_not_their_territory_nor_region(reference_data, monkeypatch):
     wave, minister = factories.wave_of(2)
     first = waves.contracts_of(wave).first()
     territory, region = first.territory, first.territory.pilot_region
