@@ -10,6 +10,7 @@ from viewflow.workflow.status import STATUS
 from cases import services as case_services
 from cases.views import case_url, decide, decided, refuse, transition_choices
 from workflows import selectors, services
+from workflows.engine import acts_for
 
 
 def case_of(task):
@@ -22,6 +23,10 @@ def concrete_case(case):
         if hasattr(case, name):
             return getattr(case, name)
     return case
+
+
+def may_take_over(task, case, user) -> bool:
+    return task.owner_id not in (None, user.pk) and acts_for(task, case, user)
 
 
 def task_or_404(request, pk: int):
@@ -72,6 +77,7 @@ def task_detail(request, pk: int):
             "is_open": is_open,
             "transitions": transition_choices(concrete, request.user) if is_open else [],
             "opinion_id": (task.data or {}).get("opinion"),
+            "can_take_over": is_open and may_take_over(task, case, request.user),
         },
     )
 
@@ -107,4 +113,16 @@ def task_release(request, pk: int):
         services.task_release,
         "La tâche est de nouveau dans la file d'attente.",
         reverse("task-list"),
+    )
+
+
+@login_required
+@require_POST
+def task_take_over(request, pk: int):
+    return _take_or_release(
+        request,
+        pk,
+        services.task_take_over,
+        "Vous avez repris cette tâche : vous pouvez décider.",
+        reverse("task-detail", args=[pk]),
     )
