@@ -1,13 +1,14 @@
 """What a wave's validation locks, and what it leaves on disk when its commit fails."""
 
 import threading
+from datetime import date
 
 import psycopg
 import pytest
 from django.db import IntegrityError, connection, connections
 from django.test.utils import CaptureQueriesContext
 
-from cases import waves
+from cases import services, waves
 from cases.models import Case, TerritoryContract, WaveDocument
 from tests import factories
 from tests.support import database_url_for
@@ -102,3 +103,16 @@ def test_a_failed_commit_leaves_no_wave_pdf_on_disk(reference_data, settings, mo
     assert not WaveDocument.objects.exists()
     wave.refresh_from_db()
     assert wave.state == "planned"
+
+
+def test_the_other_locks_of_cases_take_no_territory_row(reference_data):
+    minister = factories.ministry_agent()
+    contract = factories.contract_in_state("ministerial_review")
+    wave = waves.wave_create(actor=minister, name="Vague", date=date(2019, 3, 5), place="Lyon")
+    with CaptureQueriesContext(connection) as captured:
+        services.case_sign_off(case=contract, actor=minister)
+        waves.wave_add_contract(wave=wave, actor=minister, contract=contract)
+    locking = [query["sql"] for query in captured if "FOR UPDATE" in query["sql"]]
+    assert len(locking) >= 3
+    for sql in locking:
+        assert '"territories_' not in sql, sql
