@@ -330,6 +330,7 @@ EVENT_LABELS = {
     "opinion_request": "Demande d'avis",
     "opinion_answer": "Avis rendu",
     "letter": "Lettre de décision",
+    "task_takeover": "Reprise de la tâche",
 }
 
 

@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from accounts.models import Membership
 from accounts.scoping import NATIONAL_ROLES, territories_for_user
@@ -20,6 +20,7 @@ from cases.models import (
     Opinion,
     TerritoryContract,
     Wave,
+    WaveEvent,
     WaveItem,
 )
 
@@ -133,13 +134,68 @@ def contract_totals(contract: TerritoryContract) -> dict:
     }
 
 
+def _is_national(user) -> bool:
+    return Membership.objects.filter(user=user, role__in=NATIONAL_ROLES).exists()
+
+
 def waves_for_user(user) -> QuerySet[Wave]:
     """National roles see every wave; the others, the waves holding a contract they see."""
     if not user.is_authenticated or not user.is_active:
         return Wave.objects.none()
-    if Membership.objects.filter(user=user, role__in=NATIONAL_ROLES).exists():
+    if _is_national(user):
         return Wave.objects.all()
     visible = contracts_for_user(user).values("pk")
     return Wave.objects.filter(
         pk__in=WaveItem.objects.filter(active=True, contract__in=visible).values("wave_id")
     )
+
+
+def wave_list_for_user(user) -> QuerySet[Wave]:
+    """The waves, each with the number of its contracts the user may see."""
+    visible = contracts_for_user(user).values("pk")
+    return waves_for_user(user).annotate(
+        contract_count=Count("items", filter=Q(items__contract__in=visible), distinct=True)
+    )
+
+
+def sees_whole_wave(user) -> bool:
+    """Who may read a wave's every contract, and so its stored PDF, which lists them all."""
+    return user.is_authenticated and user.is_active and _is_national(user)
+
+
+def wave_contracts_for_user(user, wave: Wave) -> QuerySet[TerritoryContract]:
+    """The wave's contracts within the user's scope: a wave spans several territories, and
+    each territory's parties read only their own contract."""
+    return (
+        contracts_for_user(user)
+        .filter(wave_items__wave=wave, wave_items__active=True)
+        .order_by("pk")
+    )
+
+
+def wave_events_for_user(user, wave: Wave) -> list[WaveEvent]:
+    """The wave's history, without the contracts the user may not see: the entries adding
+    or removing one are left out, and the validation lists only the visible ones."""
+    events = list(wave.events.select_related("actor").order_by("seq"))
+    if sees_whole_wave(user):
+        return events
+    named = {event.payload.get("contract") for event in events} | {
+        reference for event in events for reference in event.payload.get("contracts", [])
+    }
+    visible = set(
+        contracts_for_user(user).filter(reference__in=named).values_list("reference", flat=True)
+    )
+    shown = []
+    for event in events:
+        if "contract" in event.payload and event.payload["contract"] not in visible:
+            continue
+        if "contracts" in event.payload:
+            # In memory only: the stored payload is hashed in the wave's chain.
+            event.payload = {
+                **event.payload,
+                "contracts": [ref for ref in event.payload["contracts"] if ref in visible],
+                "derogations": [],
+                "document": None,
+            }
+        shown.append(event)
+    return shown

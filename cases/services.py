@@ -603,6 +603,27 @@ def comment_add(*, case: Case, actor, body: str, private: bool = False) -> Comme
     return comment
 
 
+def case_record_task_takeover(*, case: Case, actor, previous_owner, task_title: str = "") -> None:
+    """The case's history says who took over a task that someone else had taken. Called by
+    workflows, in its own transaction; the case row is locked before the task's, as a
+    transition does, so the two never deadlock. Private: who, inside the reviewing
+    institution, handles the case is theirs to read."""
+    with transaction.atomic():
+        locked = _lock(case)
+        title = f" « {task_title} »" if task_title else ""
+        _record(
+            locked,
+            actor,
+            fields=[],
+            kind=CaseEvent.Kind.EDIT,
+            name="task_takeover",
+            comment=f"{actor} reprend la tâche{title}, prise en charge par {previous_owner}.",
+            private=True,
+            payload={"previous_owner": getattr(previous_owner, "pk", None), "task": task_title},
+            at=timezone.now(),
+        )
+
+
 def inspect_and_hash(upload) -> tuple[object, str]:
     """Judge an upload by its content and hash it, before any lock is taken."""
     try:

@@ -7,11 +7,12 @@ from django.db.models import Count, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from cases import forms, selectors, services, waves
 from cases import permissions as perms
-from cases.models import DerogationRequest, WaveDocument
+from cases.models import WaveDocument
 from cases.views import (
     FormRefused,
     apply_error,
@@ -21,7 +22,7 @@ from cases.views import (
     refused,
     wants_json,
 )
-from cases.wave_documents import export_csv, export_rows, export_xlsx
+from cases.wave_documents import export_csv, export_rows, export_xlsx, render_wave_pdf
 
 
 def wave_or_404(request, pk: int):
@@ -41,9 +42,7 @@ def wave_list(request):
         "cases/wave_list.html",
         {
             "title": "Vagues de contractualisation",
-            "waves": selectors.waves_for_user(request.user)
-            .annotate(contract_count=Count("items", distinct=True))
-            .order_by("-date", "-pk"),
+            "waves": selectors.wave_list_for_user(request.user).order_by("-date", "-pk"),
             "can_compose": perms.is_ministry_agent(request.user),
         },
     )
@@ -72,9 +71,10 @@ def wave_create(request):
     )
 
 
-def composition(wave) -> dict:
+def composition(wave, user) -> dict:
+    """The wave's contracts, totals and derogations, of the territories the user may see."""
     contracts = list(
-        waves.contracts_of(wave).annotate(
+        selectors.wave_contracts_for_user(user, wave).annotate(
             action_count=Count("actions", distinct=True), action_total=Sum("actions__total_cost")
         )
     )
@@ -83,13 +83,7 @@ def composition(wave) -> dict:
         "contracts": contracts,
         "by_axis": by_axis,
         "by_funder": by_funder,
-        "derogations": waves.granted_derogations_of(contracts)
-        if wave.state == "planned"
-        else list(
-            DerogationRequest.objects.filter(
-                contract__in=contracts, state="contractualised"
-            ).select_related("territory")
-        ),
+        "derogations": waves.derogations_of(wave, contracts),
     }
 
 
@@ -114,8 +108,9 @@ def wave_page(request, wave, *, status: int = 200, **bound):
         if composer
         else None,
         "document": WaveDocument.objects.filter(wave=wave).first(),
-        "events": wave.events.select_related("actor").order_by("seq"),
-        **composition(wave),
+        "whole_wave": selectors.sees_whole_wave(request.user),
+        "events": selectors.wave_events_for_user(request.user, wave),
+        **composition(wave, request.user),
         **bound,
     }
     return render(request, "cases/wave_detail.html", context, status=status)
@@ -235,7 +230,12 @@ def wave_validate(request, pk: int):
     return render(
         request,
         "cases/wave_confirm.html",
-        {"title": f"Valider « {wave} »", "wave": wave, "problems": problems, **composition(wave)},
+        {
+            "title": f"Valider « {wave} »",
+            "wave": wave,
+            "problems": problems,
+            **composition(wave, request.user),
+        },
         status=409 if problems else 200,
     )
 
@@ -245,7 +245,9 @@ def wave_export(request, pk: int, fmt: str):
     if fmt not in ("csv", "xlsx"):
         raise Http404
     wave = wave_or_404(request, pk)
-    contracts = waves.contracts_of(wave).prefetch_related("actions__financings")
+    contracts = selectors.wave_contracts_for_user(request.user, wave).prefetch_related(
+        "actions__financings"
+    )
     rows = export_rows(contracts)
     stem = f"vague-{wave.pk}-{wave.date:%Y-%m-%d}"
     if fmt == "csv":
@@ -264,7 +266,28 @@ def wave_export(request, pk: int, fmt: str):
 def wave_document(request, pk: int):
     wave = wave_or_404(request, pk)
     document = get_object_or_404(WaveDocument, wave=wave)
-    response = HttpResponse(document.file.read(), content_type="application/pdf")
+    response = HttpResponse(
+        wave_pdf_for(request.user, wave, document), content_type="application/pdf"
+    )
     response["Content-Disposition"] = f'attachment; filename="{document.original_name}"'
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def wave_pdf_for(user, wave, document: WaveDocument) -> bytes:
+    """The stored PDF lists every contract of the wave: it goes only to those who see them
+    all. The others get the same document made of the contracts they see."""
+    if selectors.sees_whole_wave(user):
+        return document.file.read()
+    contracts = list(selectors.wave_contracts_for_user(user, wave))
+    if not contracts:
+        raise Http404
+    validator = wave.validated_by
+    summary = waves.wave_summary(
+        wave,
+        contracts,
+        waves.derogations_of(wave, contracts),
+        validated_on=timezone.localdate(wave.validated_at),
+        validated_by=(validator.get_full_name() or validator.email) if validator else "",
+    )
+    return render_wave_pdf(summary)

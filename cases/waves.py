@@ -188,6 +188,18 @@ def granted_derogations_of(contracts) -> list[DerogationRequest]:
     )
 
 
+def derogations_of(wave: Wave, contracts) -> list[DerogationRequest]:
+    """A planned wave's derogations are those it would contractualise; a validated one's,
+    those it did."""
+    if wave.state == WaveState.PLANNED:
+        return granted_derogations_of(contracts)
+    return list(
+        DerogationRequest.objects.filter(contract__in=contracts, state="contractualised")
+        .select_related("territory")
+        .order_by("pk")
+    )
+
+
 def _problems(wave: Wave, contracts: list[TerritoryContract]) -> list[str]:
     members = set(wave.items.filter(active=True).values_list("contract_id", flat=True))
     problems = []
@@ -225,48 +237,56 @@ def contractualise(locked: Case, actor, now, wave: Wave) -> None:
 
 def wave_validate(*, wave: Wave, actor, expected_version: int | None = None) -> Wave:
     _require_ministry(actor)
-    with transaction.atomic():
-        locked = _lock(wave)
-        _check_version(locked, expected_version)
-        _require_planned(locked)
-        ids = list(locked.items.filter(active=True).values_list("contract_id", flat=True))
-        if not ids:
-            raise InvalidInput("La vague ne compte aucun contrat : ajoutez-en avant de la valider.")
-        # Locked in one order by every validator, so that two waves never deadlock.
-        contracts = list(
-            TerritoryContract.objects.select_for_update()
-            .filter(pk__in=ids)
-            .select_related("territory__pilot_region")
-            .order_by("pk")
+    stored: list[WaveDocument] = []
+    try:
+        with transaction.atomic():
+            locked = _validate_locked(wave, actor, expected_version, stored)
+    except Exception:
+        # Also when the commit itself fails: the file on disk goes with the rows.
+        for document in stored:
+            document.file.delete(save=False)
+        raise
+    return locked
+
+
+def _validate_locked(wave: Wave, actor, expected_version, stored: list) -> Wave:
+    locked = _lock(wave)
+    _check_version(locked, expected_version)
+    _require_planned(locked)
+    ids = list(locked.items.filter(active=True).values_list("contract_id", flat=True))
+    if not ids:
+        raise InvalidInput("La vague ne compte aucun contrat : ajoutez-en avant de la valider.")
+    # Locked in one order by every validator, so that two waves never deadlock. Only the case
+    # rows (the contract's and its parent Case's): the territories and Regions read with them
+    # stay free for the other waves and the reference reloads.
+    contracts = list(
+        TerritoryContract.objects.select_for_update(of=("self", "case_ptr"))
+        .filter(pk__in=ids)
+        .select_related("territory__pilot_region")
+        .order_by("pk")
+    )
+    problems = _problems(locked, contracts)
+    if problems:
+        raise WaveValidationFailed(
+            f"La vague « {locked} » n'a pas été validée ; rien n'a changé :", problems=problems
         )
-        problems = _problems(locked, contracts)
-        if problems:
-            raise WaveValidationFailed(
-                f"La vague « {locked} » n'a pas été validée ; rien n'a changé :", problems=problems
-            )
-        derogations = list(
-            DerogationRequest.objects.select_for_update()
-            .filter(pk__in=[d.pk for d in granted_derogations_of(contracts)])
-            .order_by("pk")
-        )
-        now = timezone.now()
-        for contract in contracts:
-            contractualise(contract, actor, now, locked)
-        by_territory = {contract.territory_id: contract for contract in contracts}
-        for derogation in derogations:
-            if derogation.contract_id is None:
-                derogation.contract = by_territory[derogation.territory_id]
-                derogation.save(update_fields=["contract"])
-            contractualise(derogation, actor, now, locked)
-        stored: list[WaveDocument] = []
-        try:
-            stored.append(_store_pdf(locked, actor, contracts, derogations, now))
-            _finish_validation(locked, actor, contracts, derogations, stored[0], now)
-        except Exception:
-            # The transaction rolls back the rows; the file on disk must go with them.
-            for document in stored:
-                document.file.delete(save=False)
-            raise
+    derogations = list(
+        DerogationRequest.objects.select_for_update(of=("self", "case_ptr"))
+        .filter(pk__in=[d.pk for d in granted_derogations_of(contracts)])
+        .select_related("territory")
+        .order_by("pk")
+    )
+    now = timezone.now()
+    for contract in contracts:
+        contractualise(contract, actor, now, locked)
+    by_territory = {contract.territory_id: contract for contract in contracts}
+    for derogation in derogations:
+        if derogation.contract_id is None:
+            derogation.contract = by_territory[derogation.territory_id]
+            derogation.save(update_fields=["contract"])
+        contractualise(derogation, actor, now, locked)
+    stored.append(_store_pdf(locked, actor, contracts, derogations, now))
+    _finish_validation(locked, actor, contracts, derogations, stored[0], now)
     return locked
 
 
@@ -332,18 +352,29 @@ def summary_lines(contracts) -> list[WaveLine]:
     ]
 
 
-def _store_pdf(locked: Wave, actor, contracts, derogations, now) -> WaveDocument:
+def wave_summary(wave: Wave, contracts, derogations, *, validated_on, validated_by) -> WaveSummary:
+    """What the wave's PDF says of these contracts and derogations."""
     by_axis, by_funder = totals(contracts)
-    summary = WaveSummary(
-        name=locked.name,
-        held_on=locked.date,
-        place=locked.place,
-        validated_on=timezone.localdate(now),
-        validated_by=actor.get_full_name() or actor.email,
+    return WaveSummary(
+        name=wave.name,
+        held_on=wave.date,
+        place=wave.place,
+        validated_on=validated_on,
+        validated_by=validated_by,
         lines=summary_lines(contracts),
         by_axis=by_axis,
         by_funder=by_funder,
         derogations=[f"{d.reference} — {d.title} ({d.territory})" for d in derogations],
+    )
+
+
+def _store_pdf(locked: Wave, actor, contracts, derogations, now) -> WaveDocument:
+    summary = wave_summary(
+        locked,
+        contracts,
+        derogations,
+        validated_on=timezone.localdate(now),
+        validated_by=actor.get_full_name() or actor.email,
     )
     content = render_wave_pdf(summary)
     document = WaveDocument(

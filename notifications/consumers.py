@@ -9,6 +9,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
+from cases.permissions import is_reviewing_institution
 from cases.selectors import cases_for_user
 from notifications.delivery import case_group, frame_of, user_group
 from notifications.models import Notification
@@ -99,7 +100,9 @@ class NotificationConsumer(SerialInbox, AsyncJsonWebsocketConsumer):
             return
         # The number of the last notification sent; None until the client says where it stands.
         self.last_sent: int | None = None
-        self.watched: set[int] = set()
+        # Watched case -> whether the user may read its private events (a reviewing
+        # institution): decided once, at the watch, so that a push costs no query.
+        self.watched: dict[int, bool] = {}
         self.live = await self.join(user_group(self.user.pk))
         await self.accept()
 
@@ -171,11 +174,12 @@ class NotificationConsumer(SerialInbox, AsyncJsonWebsocketConsumer):
 
     async def on_watch(self, content):
         case_id = content.get("case")
-        if not isinstance(case_id, int) or not await self.may_watch(case_id):
+        access = await self.watch_access(case_id) if isinstance(case_id, int) else None
+        if access is None:
             # The same answer whether the case exists or not.
             await self.send_json({"type": "error", "message": "Dossier introuvable."})
             return
-        self.watched.add(case_id)
+        self.watched[case_id] = access
         live = await self.join(case_group(case_id))
         await self.send_json({"type": "watching", "case": case_id, "live": live})
 
@@ -192,8 +196,10 @@ class NotificationConsumer(SerialInbox, AsyncJsonWebsocketConsumer):
             await self.send_missed(count=False)
 
     async def case_changed(self, event):
-        if event.get("case") in self.watched:
-            await self.send_json({"type": "case_changed", "case": event["case"]})
+        reads_private = self.watched.get(event.get("case"))
+        if reads_private is None or (event.get("private") and not reads_private):
+            return
+        await self.send_json({"type": "case_changed", "case": event["case"]})
 
     async def send_missed(self, count: bool = True):
         while True:
@@ -223,5 +229,7 @@ class NotificationConsumer(SerialInbox, AsyncJsonWebsocketConsumer):
         mine.update(read_at=timezone.now())
 
     @database_sync_to_async
-    def may_watch(self, case_id: int) -> bool:
-        return cases_for_user(self.user).filter(pk=case_id).exists()
+    def watch_access(self, case_id: int) -> bool | None:
+        """None if the user may not see the case; else whether they read its private events."""
+        case = cases_for_user(self.user).filter(pk=case_id).first()
+        return None if case is None else is_reviewing_institution(self.user, case)

@@ -29,13 +29,22 @@ def frame_of(notification: dict) -> dict:
     return {"seq": notification["seq"], "text": text}
 
 
-def push(frames: list[tuple[int, dict]], case_id: int) -> None:
+def case_changed(case_id: int, private: bool = False) -> dict:
+    """The nudge to the case's watchers. A private event (an internal note, an opinion, a
+    private document) says so: each socket forwards it only if its user may read it."""
+    message: dict = {"type": "case.changed", "case": case_id}
+    if private:
+        message["private"] = True
+    return message
+
+
+def push(frames: list[tuple[int, dict]], case_id: int, *, private: bool = False) -> None:
     """Send each recipient their notification, then tell everyone watching the case. A lost
     push loses nothing: the client sees the gap in its numbers and reads the rows."""
     sends: list[tuple[str, dict]] = [
         (user_group(user_id), {"type": "notification.new", **frame}) for user_id, frame in frames
     ]
-    sends.append((case_group(case_id), {"type": "case.changed", "case": case_id}))
+    sends.append((case_group(case_id), case_changed(case_id, private)))
     client = _pubsub_client()
     if client is None:
         async_to_sync(_send_one_by_one)(sends)

@@ -70,7 +70,7 @@ def on_case_event(announcement: CaseAnnouncement) -> None:
     # is served without reading it back nor encoding it again; a gap in the numbers makes the
     # consumer read the rows instead.
     messages = [(row.recipient_id, delivery.frame_of(row.as_message())) for row in rows]
-    transaction.on_commit(partial(delivery.push, messages, case.pk), robust=True)
+    transaction.on_commit(pusher(messages, announcement), robust=True)
     # The e-mail task is written in the transaction, with the rows: it commits with them or not
     # at all, and the worker can only see it once they have. Queued after the commit, it was
     # lost if the process stopped in between, and held a CPU while the push was being served.
@@ -78,4 +78,11 @@ def on_case_event(announcement: CaseAnnouncement) -> None:
 
 
 def _nudge_case_after_commit(announcement: CaseAnnouncement) -> None:
-    transaction.on_commit(partial(delivery.push, [], announcement.case.pk), robust=True)
+    transaction.on_commit(pusher([], announcement), robust=True)
+
+
+def pusher(messages: list, announcement: CaseAnnouncement):
+    """The push of an event; a private one tells only the case's watchers who may read it."""
+    if announcement.event.private:
+        return partial(delivery.push, messages, announcement.case.pk, private=True)
+    return partial(delivery.push, messages, announcement.case.pk)

@@ -10,9 +10,11 @@ from django.utils import timezone
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
+from cases import permissions as perms
 from cases.hooks import CaseAnnouncement
 from cases.models import Case, CaseEvent
-from workflows.flows import FLOWS_BY_KIND, stage_nodes
+from cases.services import ActionNotPossible
+from workflows.flows import FLOWS_BY_KIND, Actor, stage_nodes
 from workflows.models import CaseProcess
 
 OPEN_STATUSES = (STATUS.NEW, STATUS.ASSIGNED)
@@ -23,7 +25,7 @@ def on_case_event(announcement: CaseAnnouncement) -> None:
     if event.kind == CaseEvent.Kind.CREATION:
         start_process(announcement.case)
     elif event.kind == CaseEvent.Kind.TRANSITION:
-        advance_process(announcement.case, announcement.actor)
+        advance_process(announcement.case, announcement.actor, event.name)
     elif event.name == "opinion_request":
         open_opinion_task(announcement.case, announcement.extra)
     elif event.name == "opinion_answer":
@@ -60,18 +62,47 @@ def open_task_locked(case: Case):
     return task
 
 
-def advance_process(case: Case, actor) -> None:
+# The wave's validation contractualises every contract in one go, whoever holds their tasks.
+UNRESERVED = {"contractualise"}
+
+
+def advance_process(case: Case, actor, name: str = "") -> None:
     task = open_task_locked(case)
     if task is None:
         if not CaseProcess.objects.filter(case_id=case.pk).exists():
             # A case created before its kind had a flow: its process starts at its state now.
             start_process(case)
         return
+    if name not in UNRESERVED:
+        require_not_reserved(task, case, actor)
     if FLOWS_BY_KIND[case.kind].has_side_tasks and case.state != "ministerial_review":
         # Opinions are asked during the ministerial review; once the case leaves it (sent
         # back, decided, withdrawn), those still awaited are moot.
         _cancel_side_tasks(case)
     _complete(task, actor)
+
+
+def acts_for(task, case: Case, actor) -> bool:
+    """Whether ``actor`` decides as the reviewer this task waits on (and not, say, as the
+    EPCI withdrawing its case while the Region reviews it)."""
+    waits_on = getattr(task.flow_task, "actor", None)
+    if waits_on == Actor.REGION:
+        return perms.is_region_reviewer_for(actor, case)
+    if waits_on == Actor.MINISTRY:
+        return perms.is_ministry_agent(actor)
+    return False
+
+
+def require_not_reserved(task, case: Case, actor) -> None:
+    """A task someone took is theirs: another reviewer takes it over first. Raised from the
+    service's transaction, the refusal rolls the transition back."""
+    if task.status != STATUS.ASSIGNED or task.owner_id in (None, actor.pk):
+        return
+    if acts_for(task, case, actor):
+        raise ActionNotPossible(
+            f"Cette tâche est prise en charge par {task.owner}. Reprenez-la pour décider. "
+            "Rien n'a été modifié."
+        )
 
 
 def _cancel_side_tasks(case: Case) -> None:

@@ -5,7 +5,9 @@ from django.utils import timezone
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
-from cases.services import ActionForbidden, ActionNotPossible
+from cases.models import Case
+from cases.services import ActionForbidden, ActionNotPossible, case_record_task_takeover
+from workflows.engine import OPEN_STATUSES, acts_for
 
 
 def _locked(task: Task) -> Task:
@@ -43,4 +45,32 @@ def task_release(*, task: Task, actor) -> Task:
         locked.assigned = None
         locked.status = STATUS.NEW
         locked.save(update_fields=["owner", "assigned", "status"])
+    return locked
+
+
+def task_take_over(*, task: Task, actor) -> Task:
+    """``actor`` takes over a task someone else has taken; the case's history says so."""
+    case_id = Task.objects.values_list("process__caseprocess__case_id", flat=True).get(pk=task.pk)
+    with transaction.atomic():
+        # The case first, then the task: the order of a transition, so that neither waits
+        # on the other forever.
+        case = Case.objects.select_for_update().get(pk=case_id)
+        locked = _locked(task)
+        if locked.status not in OPEN_STATUSES:
+            raise ActionNotPossible("Cette tâche est déjà traitée : rien n'a été modifié.")
+        if locked.status != STATUS.ASSIGNED or locked.owner_id is None:
+            raise ActionNotPossible(
+                "Cette tâche n'est prise en charge par personne : prenez-la en charge."
+            )
+        if locked.owner_id == actor.pk:
+            return locked
+        if not acts_for(locked, case, actor):
+            raise ActionForbidden("Vous ne pouvez pas reprendre cette tâche.")
+        previous = locked.owner
+        locked.owner = actor
+        locked.assigned = timezone.now()
+        locked.save(update_fields=["owner", "assigned"])
+        case_record_task_takeover(
+            case=case, actor=actor, previous_owner=previous, task_title=locked.flow_task.task_title
+        )
     return locked

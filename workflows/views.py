@@ -21,6 +21,7 @@ from cases.views import (
     wants_json,
 )
 from workflows import selectors, services
+from workflows.engine import acts_for
 
 
 def case_of(task):
@@ -33,6 +34,10 @@ def concrete_case(case):
         if hasattr(case, name):
             return getattr(case, name)
     return case
+
+
+def may_take_over(task, case, user) -> bool:
+    return task.owner_id not in (None, user.pk) and acts_for(task, case, user)
 
 
 def task_or_404(request, pk: int):
@@ -93,6 +98,7 @@ def task_detail(request, pk: int):
             "opinion_id": (task.data or {}).get("opinion"),
             **case_content(concrete),
             "transition_form": refused_form,
+            "can_take_over": is_open and may_take_over(task, case, request.user),
         },
         status=status,
     )
@@ -140,4 +146,16 @@ def task_release(request, pk: int):
         services.task_release,
         "La tâche est de nouveau dans la file d'attente.",
         reverse("task-list"),
+    )
+
+
+@login_required
+@require_POST
+def task_take_over(request, pk: int):
+    return _take_or_release(
+        request,
+        pk,
+        services.task_take_over,
+        "Vous avez repris cette tâche : vous pouvez décider.",
+        reverse("task-detail", args=[pk]),
     )

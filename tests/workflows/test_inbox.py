@@ -117,17 +117,20 @@ def test_take_and_release_a_task(client):
     assert (task.status, task.owner) == (STATUS.NEW, None)
 
 
-def test_a_colleague_may_still_decide_a_task_someone_took(client):
+def test_a_colleague_decides_a_task_someone_took_once_they_take_it_over(client):
     contract = factories.contract_in_state("ministerial_review")
     task = open_task(contract)
     holder, colleague = factories.ministry_agent(), factories.ministry_agent()
     client.force_login(holder)
     client.post(reverse("task-assign", args=[task.pk]))
     client.force_login(colleague)
-    client.post(
-        reverse("task-detail", args=[task.pk]),
-        {"transition": "sign_off", "version": contract.version},
-    )
+    decision = {"transition": "sign_off", "version": contract.version}
+    client.post(reverse("task-detail", args=[task.pk]), decision)
+    task.refresh_from_db()
+    assert (task.status, task.owner) == (STATUS.ASSIGNED, holder)
+    assert Case.objects.get(pk=contract.pk).state == "ministerial_review"
+    client.post(reverse("task-take-over", args=[task.pk]))
+    client.post(reverse("task-detail", args=[task.pk]), decision)
     task.refresh_from_db()
     assert (task.status, task.owner) == (STATUS.DONE, colleague)
     assert Case.objects.get(pk=contract.pk).state == "signed_off"

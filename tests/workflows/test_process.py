@@ -83,7 +83,7 @@ def test_refused_transition_leaves_the_tasks_alone():
 def test_a_failing_flow_rolls_the_transition_back(monkeypatch):
     contract = factories.contract_in_state("regional_review")
 
-    def broken(case, actor):
+    def broken(case, actor, *event_name):
         raise RuntimeError("panne du circuit")
 
     monkeypatch.setattr(engine, "advance_process", broken)
