@@ -11,9 +11,24 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 FOOTER_PAGES = {
-    "/accessibilite/": ("Accessibilité : non conforme", ["non conforme", "Défenseur des droits", "Voies de recours", "Contenus non accessibles", "mailto:"]),
-    "/mentions-legales/": ("Mentions légales", ["Éditeur", "Directeur de la publication", "Hébergement"]),
-    "/donnees-personnelles/": ("Données personnelles", ["Responsable du traitement", "Vos droits", "CNIL"]),
+    "/accessibilite/": (
+        "Accessibilité : non conforme",
+        [
+            "non conforme",
+            "Défenseur des droits",
+            "Voies de recours",
+            "Contenus non accessibles",
+            "mailto:",
+        ],
+    ),
+    "/mentions-legales/": (
+        "Mentions légales",
+        ["Éditeur", "Directeur de la publication", "Hébergement"],
+    ),
+    "/donnees-personnelles/": (
+        "Données personnelles",
+        ["Responsable du traitement", "Vos droits", "CNIL"],
+    ),
 }
 INSTITUTIONS = ["info.gouv.fr", "service-public.fr", "legifrance.gouv.fr", "data.gouv.fr"]
 
@@ -34,9 +49,15 @@ def test_footer_has_the_mandatory_links_on_home_and_login(client):
     for name, html in pages(client).items():
         footer = footer_of(html)
         for path, (label, _) in FOOTER_PAGES.items():
-            assert f'class="fr-footer__bottom-link" href="{path}">{label}</a>' in footer, (name, path)
+            assert f'class="fr-footer__bottom-link" href="{path}">{label}</a>' in footer, (
+                name,
+                path,
+            )
         for site in INSTITUTIONS:
-            link = re.search(rf'<a class="fr-footer__content-link"[^>]*href="https://www\.{re.escape(site)}"', footer)
+            link = re.search(
+                rf'<a class="fr-footer__content-link"[^>]*href="https://www\.{re.escape(site)}"',
+                footer,
+            )
             assert link, (name, site)
             assert 'target="_blank"' in link.group(0) and 'rel="noopener"' in link.group(0)
             assert f'title="{site} - nouvelle fenêtre"' in link.group(0)

@@ -33,19 +33,38 @@ def world():
     forwarded = factories.derogation_in_state("ministerial_review", author=agent)
     wave, minister = factories.wave_of(1)
     contract, derogation, wave_page = "/contrats/{}/", "/derogations/{}/", f"/vagues/{wave.pk}/"
-    common = ["/", "/contrats/", "/derogations/", "/appels/", f"/appels/{request.call_id}/",
-              "/vagues/", "/taches/", "/notifications/", *PUBLIC[1:]]  # fmt: skip
+    common = [
+        "/",
+        "/contrats/",
+        "/derogations/",
+        "/appels/",
+        f"/appels/{request.call_id}/",
+        "/vagues/",
+        "/taches/",
+        "/notifications/",
+        *PUBLIC[1:],
+    ]
     return {
-        "agent EPCI": (agent, [*common, contract.format(draft.reference),
-                               derogation.format(request.reference)]),
-        "instructeur Région": (factories.region_reviewer("84"), [
-            *common, contract.format(review.reference), derogation.format(request.reference)]),
-        "agent du ministère": (minister, [
-            *common, contract.format(ministerial.reference), derogation.format(forwarded.reference),
-            wave_page]),
+        "agent EPCI": (
+            agent,
+            [*common, contract.format(draft.reference), derogation.format(request.reference)],
+        ),
+        "instructeur Région": (
+            factories.region_reviewer("84"),
+            [*common, contract.format(review.reference), derogation.format(request.reference)],
+        ),
+        "agent du ministère": (
+            minister,
+            [
+                *common,
+                contract.format(ministerial.reference),
+                derogation.format(forwarded.reference),
+                wave_page,
+            ],
+        ),
         "agent d'opérateur": (factories.operator_agent(), [*common, wave_page]),
         "membre du comité de pilotage": (factories.steering_member(), [*common, wave_page]),
-    }  # fmt: skip
+    }
 
 
 def first_task(page, url):
@@ -87,6 +106,14 @@ def test_no_axe_violation_on_any_main_page_of_any_role(browser):
         page.context.close()
     # Every kind of page was reached (a 403 or 404 is not checked, so would hide a page).
     kinds = {re.sub(r"/[A-Z0-9-]*\d+/", "/<id>/", path) for path in seen}
-    assert kinds >= {"/contrats/<id>/", "/derogations/<id>/", "/appels/<id>/", "/vagues/<id>/",
-                     "/taches/<id>/", "/notifications/", "/", "/connexion/"}, sorted(kinds)  # fmt: skip
+    assert kinds >= {
+        "/contrats/<id>/",
+        "/derogations/<id>/",
+        "/appels/<id>/",
+        "/vagues/<id>/",
+        "/taches/<id>/",
+        "/notifications/",
+        "/",
+        "/connexion/",
+    }, sorted(kinds)
     assert not found, "\n".join(["Violations axe-core :", *found])

@@ -43,9 +43,11 @@ def test_typed_message_and_decision_comment_survive_a_live_refresh(browser):
     expect(watcher.locator("#live-comments")).to_contain_text("Le calendrier est joint.")
     assert message.input_value() == "Je prépare une réponse détaillée"
     assert decision.input_value() == "Le calendrier doit être précisé"
-    expect(watcher.locator("#case-changed")).to_contain_text("Votre saisie en cours a été conservée")
-    assert watcher.evaluate("document.activeElement.name") == "body"
-    assert watcher.evaluate("[document.activeElement.selectionStart, document.activeElement.selectionEnd]") == [3, 7]
+    banner = watcher.locator("#case-changed")
+    expect(banner).to_contain_text("Votre saisie en cours a été conservée")
+    caret = "[document.activeElement.name, document.activeElement.selectionStart,"
+    caret += " document.activeElement.selectionEnd]"
+    assert watcher.evaluate(caret) == ["body", 3, 7]
     assert watcher.evaluate("window.__notReloaded") is True
 
 
