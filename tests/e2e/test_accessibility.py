@@ -42,6 +42,7 @@ def world():
         "/vagues/",
         "/taches/",
         "/notifications/",
+        "/territoires/8414/",
         *PUBLIC[1:],
     ]
     return {
@@ -112,6 +113,7 @@ def test_no_axe_violation_on_any_main_page_of_any_role(browser):
         "/appels/<id>/",
         "/vagues/<id>/",
         "/taches/<id>/",
+        "/territoires/<id>/",
         "/notifications/",
         "/",
         "/connexion/",
