@@ -78,3 +78,27 @@ def test_untouched_forms_refresh_and_reload_asks_before_erasing(browser):
     expect(decision).to_have_value("")
     expect(watcher.locator("#case-changed")).to_have_count(0)
     assert watcher.evaluate("window.__notReloaded") is True
+
+
+def test_region_opinion_being_written_survives_on_a_derogation_page(browser):
+    chromium, url = browser
+    agent, reviewer = factories.epci_agent("200000172"), factories.region_reviewer("84")
+    request = factories.derogation_in_state("regional_review", author=agent)
+    page_path = f"{url}/derogations/{request.reference}/"
+    watcher = logged_in(chromium, url, reviewer)
+    watcher.goto(page_path)
+    watcher.wait_for_timeout(500)
+    watcher.select_option("#avis-region select[name=opinion]", index=1)
+    watcher.fill("#avis-region textarea[name=reasons]", "Projet structurant pour la vallée")
+    chosen = watcher.locator("#avis-region select[name=opinion]").input_value()
+
+    actor = logged_in(chromium, url, agent)
+    actor.goto(page_path)
+    actor.fill("#commentaires textarea[name=body]", "Pièces complémentaires déposées.")
+    actor.click("#commentaires button[type=submit]")
+
+    expect(watcher.locator("#live-comments")).to_contain_text("Pièces complémentaires déposées.")
+    assert watcher.locator("#avis-region select[name=opinion]").input_value() == chosen
+    assert watcher.locator("#avis-region textarea[name=reasons]").input_value() == (
+        "Projet structurant pour la vallée"
+    )

@@ -43,7 +43,12 @@
     close.className = "fr-btn--close fr-btn";
     close.title = "Masquer la notification";
     close.textContent = "Masquer la notification";
-    close.addEventListener("click", function () { box.remove(); });
+    close.addEventListener("click", function () {
+      box.remove();
+      // The keyboard lands on the bell, where the notification can be found again.
+      var bellLink = document.getElementById("bell");
+      if (bellLink && bellLink.offsetParent) bellLink.focus();
+    });
     box.appendChild(close);
     var timer = null;
     function later() { clearTimeout(timer); timer = setTimeout(function () { box.remove(); }, 8000); }
@@ -61,6 +66,16 @@
   // A case page is made of parts (data-live-part, each with a stable id). When the case
   // changes, the page is fetched once and each part is swapped by id, except a part whose
   // form holds what the reader typed (or is being typed in): their input is never thrown away.
+  function selectChanged(select) {
+    var options = Array.prototype.slice.call(select.options);
+    if (select.multiple) {
+      return options.some(function (option) { return option.selected !== option.defaultSelected; });
+    }
+    // A single select with no default selected shows its first option.
+    var byDefault = options.findIndex(function (option) { return option.defaultSelected; });
+    return select.selectedIndex !== (byDefault === -1 ? 0 : byDefault);
+  }
+
   function isDirty(part) {
     var fields = part.querySelectorAll("input, textarea, select");
     for (var i = 0; i < fields.length; i++) {
@@ -69,9 +84,7 @@
       if (field.type === "checkbox" || field.type === "radio") {
         if (field.checked !== field.defaultChecked) return true;
       } else if (field.tagName === "SELECT") {
-        for (var j = 0; j < field.options.length; j++) {
-          if (field.options[j].selected !== field.options[j].defaultSelected) return true;
-        }
+        if (selectChanged(field)) return true;
       } else if (field.value !== field.defaultValue) {
         return true;
       }
