@@ -77,6 +77,7 @@ def test_untouched_forms_refresh_and_reload_asks_before_erasing(browser):
     watcher.click("#case-reload")
     expect(decision).to_have_value("")
     expect(watcher.locator("#case-changed")).to_have_count(0)
+    assert watcher.evaluate("document.activeElement.tagName") == "H1"
     assert watcher.evaluate("window.__notReloaded") is True
 
 

@@ -159,7 +159,11 @@
     }
     refreshParts(true).then(function () {
       var banner = document.getElementById("case-changed");
-      if (banner && !document.getElementById("case-changed-note").textContent) banner.remove();
+      if (!banner || document.getElementById("case-changed-note").textContent) return;
+      banner.remove();
+      // The button that had the keyboard is gone: the keyboard goes to the case's title.
+      var title = document.querySelector("#case-header h1");
+      if (title) { title.setAttribute("tabindex", "-1"); title.focus(); }
     });
   }
 
