@@ -4,6 +4,7 @@ The territory pages live here rather than in ``territories`` because what a user
 is decided by their memberships (``accounts.scoping``), and ``territories`` depends on nothing.
 """
 
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
@@ -58,3 +59,21 @@ def territory_detail(request, code: str):
             "title": territory.name,
         },
     )
+
+
+# The footer's mandatory pages: readable by anyone, signed in or not.
+def _public_page(request, template: str, title: str):
+    contact = getattr(settings, "CONTACT_EMAIL", "contact@territoires-industrie.gouv.fr")
+    return render(request, template, {"title": title, "contact_email": contact})
+
+
+def accessibility(request):
+    return _public_page(request, "pages/accessibilite.html", "Déclaration d'accessibilité")
+
+
+def legal_notice(request):
+    return _public_page(request, "pages/mentions_legales.html", "Mentions légales")
+
+
+def personal_data(request):
+    return _public_page(request, "pages/donnees_personnelles.html", "Données personnelles")

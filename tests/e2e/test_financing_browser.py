@@ -6,12 +6,12 @@ from playwright.sync_api import expect
 
 from cases.models import ActionSheet
 from tests import factories
-from tests.e2e.test_live_browser import browser, logged_in  # noqa: F401 - the fixture
+from tests.e2e.conftest import logged_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_add_financing_line_in_the_browser(browser):  # noqa: F811
+def test_add_financing_line_in_the_browser(browser):
     chromium, url = browser
     agent = factories.epci_agent("200000172")
     contract = factories.contract_in_state("draft", author=agent, actions=0)

@@ -6,12 +6,12 @@ from playwright.sync_api import expect
 
 from cases.models import Case
 from tests import factories
-from tests.e2e.test_live_browser import browser, logged_in  # noqa: F401 - the fixture
+from tests.e2e.conftest import logged_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_a_refused_decision_takes_the_focus_to_its_error_summary(browser):  # noqa: F811
+def test_a_refused_decision_takes_the_focus_to_its_error_summary(browser):
     chromium, url = browser
     derogation = factories.derogation_in_state("ministerial_review")
     page = logged_in(chromium, url, factories.ministry_agent())
@@ -26,7 +26,7 @@ def test_a_refused_decision_takes_the_focus_to_its_error_summary(browser):  # no
     assert Case.objects.get(pk=derogation.pk).state == "ministerial_review"
 
 
-def test_withdraw_opens_a_dialog_and_its_confirm_button_withdraws(browser):  # noqa: F811
+def test_withdraw_opens_a_dialog_and_its_confirm_button_withdraws(browser):
     chromium, url = browser
     agent = factories.epci_agent("200000172")
     contract = factories.contract_in_state("draft", author=agent)
