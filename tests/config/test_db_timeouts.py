@@ -104,10 +104,21 @@ def test_the_bounds_are_set_for_the_request_only(client, contract, settings):
         assert cursor.fetchone()[0] == "0"
 
 
+class AsSQLite:
+    """The real connection, which the middleware alone sees as the demo's SQLite."""
+
+    vendor = "sqlite"
+
+    def __getattr__(self, name):
+        return getattr(connection, name)
+
+
 def test_the_sqlite_demo_gets_no_postgresql_setting(client, contract, monkeypatch):
     from django.test.utils import CaptureQueriesContext
 
-    monkeypatch.setattr(connection, "vendor", "sqlite")
+    from config import middleware
+
+    monkeypatch.setattr(middleware, "connection", AsSQLite())
     client.force_login(contract.created_by)
     with CaptureQueriesContext(connection) as queries:
         response = client.get(f"/contrats/{contract.reference}/")
