@@ -5,6 +5,7 @@ from functools import partial
 
 from django.db import connection, transaction
 
+from cases.french import NBSP
 from cases.hooks import CaseAnnouncement
 from cases.views import case_url
 from notifications import delivery
@@ -17,7 +18,7 @@ def text_for(announcement: CaseAnnouncement) -> str:
     event, case = announcement.event, announcement.case
     actor = event.actor.get_full_name() if event.actor else ""
     by = f" par {actor}" if actor else ""
-    return f"{case.reference} : {event.label.lower()}{by}"[:300]
+    return f"{case.reference}{NBSP}: {event.label.lower()}{by}"[:300]
 
 
 def next_numbers(users: list[int]) -> dict[int, int]:
