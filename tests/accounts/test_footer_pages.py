@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 FOOTER_PAGES = {
     "/accessibilite/": (
-        "Accessibilité : non conforme",
+        "Accessibilité&nbsp;: non conforme",
         [
             "non conforme",
             "Défenseur des droits",

@@ -2,6 +2,7 @@
 
 import threading
 import time
+from html import unescape
 
 import psycopg
 import pytest
@@ -59,8 +60,8 @@ def test_a_locked_case_answers_busy_in_french_quickly_and_changes_nothing(
     response = post_submit(client, contract)
     assert time.monotonic() - started < 5
     assert response.status_code == 503
-    body = response.content.decode()
-    assert "Le dossier est occupé : réessayez dans un instant. Rien n'a été modifié." in body
+    body = unescape(response.content.decode())
+    assert "Le dossier est occupé\u00a0: réessayez dans un instant. Rien n'a été modifié." in body
     assert f'href="/contrats/{contract.reference}/"' in body
     fresh = Case.objects.get(pk=contract.pk)
     assert (fresh.state, fresh.version) == ("draft", version)
