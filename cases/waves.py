@@ -386,5 +386,10 @@ def _store_pdf(locked: Wave, actor, contracts, derogations, now) -> WaveDocument
         created_at=now,
     )
     document.file.save(document.stored_name, ContentFile(content), save=False)
-    document.save()
+    try:
+        document.save()
+    except Exception:
+        # The caller removes the files of the documents it was given; this one never was.
+        document.file.delete(save=False)
+        raise
     return document

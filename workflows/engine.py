@@ -26,8 +26,11 @@ def on_case_event(announcement: CaseAnnouncement) -> None:
         start_process(announcement.case)
     elif event.kind == CaseEvent.Kind.TRANSITION:
         advance_process(announcement.case, announcement.actor, event.name)
-    elif event.name == "opinion_request":
-        open_opinion_task(announcement.case, announcement.extra)
+    elif event.name in RESERVED_OPINIONS:
+        # Part of the stage's work: for whoever holds its task, like the decision itself.
+        require_stage_not_reserved(announcement.case, announcement.actor)
+        if event.name == "opinion_request":
+            open_opinion_task(announcement.case, announcement.extra)
     elif event.name == "opinion_answer":
         close_opinion_task(announcement.case, announcement.extra["opinion"], announcement.actor)
 
@@ -80,6 +83,15 @@ def advance_process(case: Case, actor, name: str = "") -> None:
         # back, decided, withdrawn), those still awaited are moot.
         _cancel_side_tasks(case)
     _complete(task, actor)
+
+
+RESERVED_OPINIONS = {"region_opinion", "opinion_request"}
+
+
+def require_stage_not_reserved(case: Case, actor) -> None:
+    task = open_task_locked(case)
+    if task is not None:
+        require_not_reserved(task, case, actor)
 
 
 def acts_for(task, case: Case, actor) -> bool:

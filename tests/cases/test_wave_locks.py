@@ -5,7 +5,7 @@ from datetime import date
 
 import psycopg
 import pytest
-from django.db import IntegrityError, connection, connections
+from django.db import DatabaseError, IntegrityError, connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from cases import services, waves
@@ -101,6 +101,21 @@ def test_a_failed_commit_leaves_no_wave_pdf_on_disk(reference_data, settings, mo
     stored = settings.MEDIA_ROOT / "waves"
     assert not stored.exists() or not any(path.is_file() for path in stored.rglob("*"))
     assert not WaveDocument.objects.exists()
+    wave.refresh_from_db()
+    assert wave.state == "planned"
+
+
+def test_a_pdf_whose_row_is_refused_leaves_no_file(reference_data, settings, monkeypatch):
+    wave, minister = factories.wave_of(1)
+
+    def refused(self, *args, **kwargs):
+        raise DatabaseError("statement timeout")
+
+    monkeypatch.setattr(WaveDocument, "save", refused)
+    with pytest.raises(DatabaseError):
+        waves.wave_validate(wave=wave, actor=minister)
+    stored = settings.MEDIA_ROOT / "waves"
+    assert not stored.exists() or not any(path.is_file() for path in stored.rglob("*"))
     wave.refresh_from_db()
     assert wave.state == "planned"
 

@@ -103,3 +103,29 @@ def test_region_opinion_being_written_survives_on_a_derogation_page(browser):
     assert watcher.locator("#avis-region textarea[name=reasons]").input_value() == (
         "Projet structurant pour la vallée"
     )
+
+
+def test_a_page_shown_back_after_a_refused_decision_still_refreshes(browser):
+    """A refused decision comes back at the address it was posted to, which only takes a
+    POST: the live refresh reads the case's own page, and the refused comment stays."""
+    chromium, url = browser
+    agent, reviewer = factories.epci_agent("200000172"), factories.region_reviewer("84")
+    contract = factories.contract_in_state("regional_review", author=agent)
+    watcher = logged_in(chromium, url, reviewer)
+    watch(watcher, url, contract)
+    # Rejecting without a comment is refused by the server (no confirmation is asked then).
+    watcher.evaluate("document.querySelector('#transition-comment').removeAttribute('required')")
+    watcher.evaluate("window.dsfr = undefined")
+    watcher.click("button[value=reject]")
+    expect(watcher.locator("#decision-errors")).to_be_visible()
+    assert watcher.url.endswith(f"/contrats/{contract.reference}/decision/")
+    watcher.locator("#transition-comment").fill("Le plan de financement est incomplet")
+    watcher.wait_for_timeout(500)  # the new page's socket says hello and watches the case
+
+    comment_from(logged_in(chromium, url, agent), url, contract, "Voici le plan complet.")
+
+    expect(watcher.locator("#live-comments")).to_contain_text("Voici le plan complet.")
+    expect(watcher.locator("#case-changed")).not_to_contain_text("L'actualisation a échoué")
+    assert watcher.locator("#transition-comment").input_value() == (
+        "Le plan de financement est incomplet"
+    )

@@ -162,3 +162,33 @@ def test_a_task_no_one_holds_is_taken_not_taken_over(taken):
     task_services.task_release(task=task, actor=first)
     with pytest.raises(services.ActionNotPossible, match="personne"):
         task_services.task_take_over(task=task, actor=second)
+
+
+def test_the_region_opinion_of_a_taken_derogation_is_refused_to_another_reviewer():
+    """The opinion is the stage's work: giving it for the holder is refused like deciding."""
+    from cases import derogations
+
+    derogation = factories.derogation_in_state("regional_review")
+    first, second = factories.region_reviewer("84"), factories.region_reviewer("84")
+    task = task_services.task_assign(task=open_task(derogation), actor=first)
+    before = Case.objects.get(pk=derogation.pk).event_count
+    with pytest.raises(services.ActionNotPossible) as error:
+        derogations.region_opinion_give(
+            case=derogation,
+            actor=second,
+            opinion="unfavourable",
+            reasons="Avis d'un autre instructeur.",
+            expected_version=factories.contract_version(derogation),
+        )
+    assert error.value.message == REFUSAL.format(first)
+    fresh = type(derogation).objects.get(pk=derogation.pk)
+    assert (fresh.region_opinion, fresh.event_count) == ("", before)
+    assert Task.objects.get(pk=task.pk).owner_id == first.pk
+    derogations.region_opinion_give(
+        case=derogation,
+        actor=first,
+        opinion="favourable",
+        reasons="Avis de l'instructeur en charge.",
+        expected_version=factories.contract_version(derogation),
+    )
+    assert type(derogation).objects.get(pk=derogation.pk).region_opinion == "favourable"

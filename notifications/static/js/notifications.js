@@ -119,10 +119,29 @@
     return kept;
   }
 
-  var fetching = null, again = false;
+  // A refused form is shown at the address it was posted to: the case's own page is the one
+  // to read its parts from.
+  function pageUrl() {
+    var body = document.getElementById("case-body");
+    return (body && body.dataset.refreshUrl) || window.location.pathname + window.location.search;
+  }
+
+  // One fetch at a time; what is asked meanwhile runs once after it, forced if any caller
+  // forced it (« Recharger » must not be answered by a refresh that kept the typed parts).
+  var fetching = null, next = null, nextForce = false;
   function refreshParts(force) {
-    if (fetching) { again = true; return fetching; }
-    fetching = fetch(window.location.pathname + window.location.search, {
+    if (fetching) {
+      nextForce = nextForce || force;
+      if (!next) {
+        next = fetching.then(function () {
+          var forced = nextForce;
+          next = null; nextForce = false;
+          return refreshParts(forced);
+        });
+      }
+      return next;
+    }
+    fetching = fetch(pageUrl(), {
       credentials: "same-origin", headers: { "X-Requested-With": "fetch" }
     }).then(function (response) {
       if (!response.ok) throw new Error(String(response.status));
@@ -135,7 +154,6 @@
       bannerNote(-1);
     }).then(function () {
       fetching = null;
-      if (again) { again = false; refreshParts(false); }
     });
     return fetching;
   }
@@ -144,7 +162,7 @@
     var note = document.getElementById("case-changed-note");
     if (!note) return;
     if (kept > 0) {
-      note.textContent = " Votre saisie en cours a été conservée : la partie qui la contient n'a pas été actualisée.";
+      note.textContent = " Votre saisie en cours a été conservée\u00a0: la partie qui la contient n'a pas été actualisée.";
     } else if (kept < 0) {
       note.textContent = " L'actualisation a échoué.";
     } else {
@@ -154,7 +172,7 @@
 
   function reloadAll() {
     if (dirtyParts().length &&
-        !window.confirm("Recharger effacera ce que vous avez saisi et pas encore envoyé. Continuer ?")) {
+        !window.confirm("Recharger effacera ce que vous avez saisi et pas encore envoyé. Continuer\u202f?")) {
       return;
     }
     refreshParts(true).then(function () {
