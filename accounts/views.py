@@ -63,7 +63,7 @@ def territory_detail(request, code: str):
 
 # The footer's mandatory pages: readable by anyone, signed in or not.
 def _public_page(request, template: str, title: str):
-    contact = getattr(settings, "CONTACT_EMAIL", "contact@territoires-industrie.gouv.fr")
+    contact = settings.CONTACT_EMAIL
     return render(request, template, {"title": title, "contact_email": contact})
 
 

@@ -103,6 +103,9 @@ DEFAULT_FROM_EMAIL = os.environ.get(
 # First delay before a failed e-mail is tried again; it doubles at each attempt.
 EMAIL_RETRY_SECONDS = float(os.environ.get("EMAIL_RETRY_SECONDS", "10"))
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Where users report an accessibility problem or exercise their data rights (footer pages).
+# The default is a placeholder of this project's domain, to be set for a real deployment.
+CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL", "contact@territoires-industrie.gouv.fr")
 
 # We render our own DSFR task pages: viewflow must not add its site and Turbo middleware.
 VIEWFLOW = {"AUTOREGISTER": False}
