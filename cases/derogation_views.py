@@ -44,10 +44,6 @@ def request_or_404(request, reference: str):
     return get_object_or_404(selectors.derogations_for_user(request.user), reference=reference)
 
 
-def problem_text(error: services.CaseActionError) -> str:
-    return " ".join([error.message, *error.problems])
-
-
 @login_required
 def call_list(request):
     return render(

@@ -6,6 +6,7 @@ from django import forms
 
 from cases.documents import SIZE_HINT
 from cases.models import (
+    PLAIN_TEXT,
     ActionSheet,
     CallForProjects,
     DerogationRequest,
@@ -60,10 +61,6 @@ class AmountField(forms.DecimalField):
     def widget_attrs(self, widget):
         # Not the number input's min/step: the text input takes « 12 000,50 ».
         return {}
-
-
-# Every text a user types goes through it, also in the forms that no model cleans.
-TEXT = [validate_plain_text]
 
 
 def plain_text_formfield(db_field, **kwargs):
@@ -221,7 +218,7 @@ def financing_rows(formset) -> list[dict]:
 
 
 class ContractFilterForm(forms.Form):
-    q = forms.CharField(label="Recherche", required=False, validators=TEXT)
+    q = forms.CharField(label="Recherche", required=False, validators=PLAIN_TEXT)
     state = forms.ChoiceField(
         label="État",
         required=False,
@@ -241,12 +238,12 @@ class ContractFilterForm(forms.Form):
 
 
 class TransitionForm(VersionedForm):
-    transition = forms.CharField(widget=forms.HiddenInput, validators=TEXT)
+    transition = forms.CharField(widget=forms.HiddenInput, validators=PLAIN_TEXT)
     comment = forms.CharField(
         label="Commentaire",
         required=False,
         max_length=10_000,
-        validators=TEXT,
+        validators=PLAIN_TEXT,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
@@ -255,7 +252,7 @@ class CommentForm(forms.Form):
     body = forms.CharField(
         label="Votre message",
         max_length=10_000,
-        validators=TEXT,
+        validators=PLAIN_TEXT,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     private = forms.BooleanField(
@@ -330,7 +327,7 @@ class DerogationCreateForm(DerogationForm):
 
 
 class DerogationFilterForm(forms.Form):
-    q = forms.CharField(label="Recherche", required=False, max_length=100, validators=TEXT)
+    q = forms.CharField(label="Recherche", required=False, max_length=100, validators=PLAIN_TEXT)
     call = forms.ModelChoiceField(
         queryset=CallForProjects.objects.all(), label="Appel", required=False, empty_label="Tous"
     )
@@ -358,7 +355,10 @@ class RegionOpinionForm(VersionedForm):
         label="Avis de la Région", choices=[("", "Choisissez l'avis"), *RegionOpinion.choices]
     )
     reasons = forms.CharField(
-        label="Motifs", widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000, validators=TEXT
+        label="Motifs",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=10_000,
+        validators=PLAIN_TEXT,
     )
 
 
@@ -370,13 +370,13 @@ class DecisionForm(VersionedForm):
         label="Motivation",
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=20_000,
-        validators=TEXT,
+        validators=PLAIN_TEXT,
     )
     legal_basis = forms.CharField(
         label="Fondement juridique",
         widget=forms.Textarea(attrs={"rows": 2}),
         max_length=5_000,
-        validators=TEXT,
+        validators=PLAIN_TEXT,
     )
     granted_duration_months = forms.IntegerField(
         label="Durée accordée (mois)",
@@ -389,7 +389,7 @@ class DecisionForm(VersionedForm):
         label="Conditions de la dérogation",
         required=False,
         max_length=10_000,
-        validators=TEXT,
+        validators=PLAIN_TEXT,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Si la dérogation est accordée.",
     )
@@ -397,7 +397,7 @@ class DecisionForm(VersionedForm):
         label="Comment le projet est possible sans dérogation",
         required=False,
         max_length=10_000,
-        validators=TEXT,
+        validators=PLAIN_TEXT,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Si le projet est déjà possible dans le droit en vigueur.",
     )
@@ -412,7 +412,7 @@ class OpinionRequestForm(forms.Form):
         label="Question posée",
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=10_000,
-        validators=TEXT,
+        validators=PLAIN_TEXT,
     )
 
     def __init__(self, *args, organisations, **kwargs):
@@ -428,19 +428,19 @@ class OpinionAnswerForm(forms.Form):
         label="Texte de l'avis",
         widget=forms.Textarea(attrs={"rows": 5}),
         max_length=20_000,
-        validators=TEXT,
+        validators=PLAIN_TEXT,
     )
     file = forms.FileField(label="Document joint", required=False, help_text=SIZE_HINT)
 
 
 class WaveForm(forms.Form):
-    name = forms.CharField(label="Nom", max_length=200, validators=TEXT)
+    name = forms.CharField(label="Nom", max_length=200, validators=PLAIN_TEXT)
     date = forms.DateField(label="Date", widget=DATE_WIDGET)
-    place = forms.CharField(label="Lieu", max_length=200, validators=TEXT)
+    place = forms.CharField(label="Lieu", max_length=200, validators=PLAIN_TEXT)
     description = forms.CharField(
         label="Description",
         required=False,
-        validators=TEXT,
+        validators=PLAIN_TEXT,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 

@@ -282,12 +282,11 @@ def wave_pdf_for(user, wave, document: WaveDocument) -> bytes:
     contracts = list(selectors.wave_contracts_for_user(user, wave))
     if not contracts:
         raise Http404
-    validator = wave.validated_by
     summary = waves.wave_summary(
         wave,
         contracts,
         waves.derogations_of(wave, contracts),
         validated_on=timezone.localdate(wave.validated_at),
-        validated_by=(validator.get_full_name() or validator.email) if validator else "",
+        validated_by=wave.validated_by,
     )
     return render_wave_pdf(summary)

@@ -285,8 +285,8 @@ def _validate_locked(wave: Wave, actor, expected_version, stored: list) -> Wave:
             derogation.contract = by_territory[derogation.territory_id]
             derogation.save(update_fields=["contract"])
         contractualise(derogation, actor, now, locked)
-    stored.append(_store_pdf(locked, actor, contracts, derogations, now))
-    _finish_validation(locked, actor, contracts, derogations, stored[0], now)
+    document = _store_pdf(locked, actor, contracts, derogations, now, stored)
+    _finish_validation(locked, actor, contracts, derogations, document, now)
     return locked
 
 
@@ -353,14 +353,14 @@ def summary_lines(contracts) -> list[WaveLine]:
 
 
 def wave_summary(wave: Wave, contracts, derogations, *, validated_on, validated_by) -> WaveSummary:
-    """What the wave's PDF says of these contracts and derogations."""
+    """What the wave's PDF says of these contracts and derogations, validated by that user."""
     by_axis, by_funder = totals(contracts)
     return WaveSummary(
         name=wave.name,
         held_on=wave.date,
         place=wave.place,
         validated_on=validated_on,
-        validated_by=validated_by,
+        validated_by=(validated_by.get_full_name() or validated_by.email) if validated_by else "",
         lines=summary_lines(contracts),
         by_axis=by_axis,
         by_funder=by_funder,
@@ -368,13 +368,11 @@ def wave_summary(wave: Wave, contracts, derogations, *, validated_on, validated_
     )
 
 
-def _store_pdf(locked: Wave, actor, contracts, derogations, now) -> WaveDocument:
+def _store_pdf(locked: Wave, actor, contracts, derogations, now, stored: list) -> WaveDocument:
+    """The PDF on disk, then its row; the file is in ``stored`` from the moment it exists, for
+    the caller to remove if anything after it fails, the row's own save included."""
     summary = wave_summary(
-        locked,
-        contracts,
-        derogations,
-        validated_on=timezone.localdate(now),
-        validated_by=actor.get_full_name() or actor.email,
+        locked, contracts, derogations, validated_on=timezone.localdate(now), validated_by=actor
     )
     content = render_wave_pdf(summary)
     document = WaveDocument(
@@ -386,10 +384,6 @@ def _store_pdf(locked: Wave, actor, contracts, derogations, now) -> WaveDocument
         created_at=now,
     )
     document.file.save(document.stored_name, ContentFile(content), save=False)
-    try:
-        document.save()
-    except Exception:
-        # The caller removes the files of the documents it was given; this one never was.
-        document.file.delete(save=False)
-        raise
+    stored.append(document)
+    document.save()
     return document

@@ -12,17 +12,12 @@ from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from cases.uploads import MAX_REQUEST_SIZE, too_big_message
+from cases.views import wants_json
 
 # PostgreSQL's codes for "lock not obtained within lock_timeout" and "statement cancelled",
 # the latter raised by statement_timeout.
 TIMEOUT_SQLSTATES = {"55P03", "57014"}
 BUSY_MESSAGE = "Le dossier est occupé : réessayez dans un instant. Rien n'a été modifié."
-
-
-def wants_json(request) -> bool:
-    # As cases.views.wants_json: a browser's Accept always names text/html too.
-    accept = request.headers.get("Accept", "")
-    return "application/json" in accept and "text/html" not in accept
 
 
 class RefuseNulInPathMiddleware:

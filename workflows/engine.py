@@ -105,12 +105,20 @@ def acts_for(task, case: Case, actor) -> bool:
     return False
 
 
+def held_by_another(task, case: Case, user) -> bool:
+    """Whether someone else took the task that ``user`` would act on as its reviewer: then
+    ``user`` must take it over before acting."""
+    return (
+        task.status == STATUS.ASSIGNED
+        and task.owner_id not in (None, user.pk)
+        and acts_for(task, case, user)
+    )
+
+
 def require_not_reserved(task, case: Case, actor) -> None:
     """A task someone took is theirs: another reviewer takes it over first. Raised from the
     service's transaction, the refusal rolls the transition back."""
-    if task.status != STATUS.ASSIGNED or task.owner_id in (None, actor.pk):
-        return
-    if acts_for(task, case, actor):
+    if held_by_another(task, case, actor):
         raise ActionNotPossible(
             f"Cette tâche est prise en charge par {task.owner}. Reprenez-la pour décider. "
             "Rien n'a été modifié."

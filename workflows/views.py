@@ -21,7 +21,7 @@ from cases.views import (
     wants_json,
 )
 from workflows import selectors, services
-from workflows.engine import acts_for
+from workflows.engine import held_by_another
 
 
 def case_of(task):
@@ -34,10 +34,6 @@ def concrete_case(case):
         if hasattr(case, name):
             return getattr(case, name)
     return case
-
-
-def may_take_over(task, case, user) -> bool:
-    return task.owner_id not in (None, user.pk) and acts_for(task, case, user)
 
 
 def task_or_404(request, pk: int):
@@ -98,7 +94,7 @@ def task_detail(request, pk: int):
             "opinion_id": (task.data or {}).get("opinion"),
             **case_content(concrete),
             "transition_form": refused_form,
-            "can_take_over": is_open and may_take_over(task, case, request.user),
+            "can_take_over": held_by_another(task, case, request.user),
         },
         status=status,
     )

@@ -2,10 +2,9 @@
 template does, through this tag."""
 
 from django import template
-from viewflow.workflow.status import STATUS
 
 from workflows import selectors
-from workflows.engine import acts_for
+from workflows.engine import held_by_another
 from workflows.flows import stage_nodes
 
 register = template.Library()
@@ -22,9 +21,5 @@ def open_stage_task(case, user):
         .first()
     )
     if task is not None:
-        task.can_take_over = (
-            task.status == STATUS.ASSIGNED
-            and task.owner_id not in (None, user.pk)
-            and acts_for(task, case, user)
-        )
+        task.can_take_over = held_by_another(task, case, user)
     return task
