@@ -9,9 +9,10 @@ from datetime import date
 
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.utils import formats, timezone
+from django.utils import timezone
 
 from accounts.models import Organisation, Role
+from cases import french
 from cases import permissions as perms
 from cases.letters import DecisionLetter, render_decision_letter
 from cases.models import (
@@ -364,7 +365,7 @@ class OpinionAlreadyAnswered(ActionNotPossible):
     """Someone of the same organisation answered first: who and when, for the second one."""
 
     def __init__(self, answered: Opinion):
-        when = formats.date_format(timezone.localtime(answered.answered_at), "DATETIME_FORMAT")
+        when = french.datetime_fr(answered.answered_at)
         super().__init__(
             f"Cet avis a déjà été rendu par {answered.answered_by} le {when} : "
             "le vôtre n'a pas été enregistré."

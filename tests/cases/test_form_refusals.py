@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from cases import derogations, waves
+from cases import derogations, french, waves
 from cases.models import Case, Comment, DerogationRequest, Document, Opinion, Wave
 from tests import factories
 from tests.cases.page import Page, describing, error_of, summary_targets
@@ -295,6 +295,8 @@ def test_an_opinion_answered_twice_gives_the_second_its_text_back(client):
     page = Page(html)
     alert = page.by_id("avis-non-enregistre").text
     assert "Cet avis a déjà été rendu par Alix Premier le " in alert
+    answered_at = Opinion.objects.get(pk=opinion.pk).answered_at
+    assert f"le {french.datetime_fr(answered_at)}" in alert  # « 1er mai 2019 à 20 h 43 »
     assert "le vôtre n'a pas été enregistré." in alert
     assert "Voici votre texte pour le reprendre ou le transmettre autrement." in alert
     returned = page.by_id("returned-text")
