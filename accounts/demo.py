@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from accounts.models import Organisation, Role, User
+from accounts.models import OPERATOR_BY_NAME, Organisation, Role, User
 from accounts.services import grant_role
 from territories.models import Intercommunality, Region
 
 MINISTRY_NAME = "Ministère chargé de l'industrie — Direction générale des entreprises (DGE)"
-OPERATOR_NAMES = ("Banque des territoires", "Bpifrance", "Business France", "Pôle emploi")
+OPERATOR_NAMES = ("Banque des territoires", "Bpifrance", "Business France", "France Travail")
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,8 @@ def national_organisations() -> dict[str, Organisation]:
     }
     for name in OPERATOR_NAMES:
         organisations[f"operator:{name}"] = Organisation.objects.get_or_create(
-            name=name, kind=Organisation.Kind.OPERATOR
+            operator=OPERATOR_BY_NAME[name],
+            defaults={"name": name, "kind": Organisation.Kind.OPERATOR},
         )[0]
     return organisations
 

@@ -66,6 +66,22 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.first_name or self.email
 
 
+class Operator(models.TextChoices):
+    """The programme's four national operators; their codes are the funder codes of the
+    financing lines they may commit."""
+
+    BANQUE_DES_TERRITOIRES = "banque_des_territoires", "Banque des territoires"
+    BPIFRANCE = "bpifrance", "Bpifrance"
+    BUSINESS_FRANCE = "business_france", "Business France"
+    # Pôle emploi became France Travail on 1 January 2024 (loi du 18 décembre 2023).
+    FRANCE_TRAVAIL = "france_travail", "France Travail"
+
+
+OPERATOR_BY_NAME = {label: value for value, label in Operator.choices} | {
+    "Pôle emploi": Operator.FRANCE_TRAVAIL
+}
+
+
 class Organisation(models.Model):
     class Kind(models.TextChoices):
         EPCI = "epci", "Intercommunalité (EPCI)"
@@ -93,11 +109,29 @@ class Organisation(models.Model):
         related_name="organisation",
         verbose_name="région de référence",
     )
+    operator = models.CharField(
+        "opérateur",
+        max_length=24,
+        choices=Operator.choices,
+        blank=True,
+        help_text="pour un opérateur : les lignes de financement qu'il peut engager",
+    )
 
     class Meta:
         verbose_name = "organisation"
         ordering = ["kind", "name"]
         constraints = [
+            models.UniqueConstraint(
+                "operator",
+                condition=~models.Q(operator=""),
+                name="one_organisation_per_operator",
+                violation_error_message="Une organisation représente déjà cet opérateur.",
+            ),
+            models.CheckConstraint(
+                name="operator_code_only_on_operators",
+                condition=models.Q(operator="") | models.Q(kind="operator"),
+                violation_error_message="Seul un opérateur porte un code d'opérateur.",
+            ),
             models.UniqueConstraint(
                 "kind",
                 "name",

@@ -269,25 +269,41 @@ class ActionSheet(models.Model):
 
 
 class Funder(models.TextChoices):
+    # The operators' codes are those of accounts.Operator: an operator commits its own lines.
     BANQUE_DES_TERRITOIRES = "banque_des_territoires", "Banque des territoires"
     BPIFRANCE = "bpifrance", "Bpifrance"
     BUSINESS_FRANCE = "business_france", "Business France"
-    POLE_EMPLOI = "pole_emploi", "Pôle emploi"
+    FRANCE_TRAVAIL = "france_travail", "France Travail"
     REGION = "region", "Région"
     STATE = "state", "État"
     EPCI = "epci", "EPCI"
     OTHER = "other", "Autre"
 
 
+OPERATOR_FUNDERS = {
+    Funder.BANQUE_DES_TERRITOIRES,
+    Funder.BPIFRANCE,
+    Funder.BUSINESS_FRANCE,
+    Funder.FRANCE_TRAVAIL,
+}
+# Labels of every code a stored payload may hold, retired ones included: the audit log
+# is never rewritten, so an event of 2019 still says "pole_emploi".
+FUNDER_LABELS = dict(Funder.choices) | {"pole_emploi": "France Travail (ex-Pôle emploi)"}
+
+
 class FinancingLine(models.Model):
+    """What a fiche-action asks of one funder (``amount``), and what that funder answered:
+    committed (``committed_amount``, on ``committed_on``) or declined."""
+
     class Status(models.TextChoices):
         REQUESTED = "requested", "Demandé"
         COMMITTED = "committed", "Engagé"
+        DECLINED = "declined", "Décliné"
 
     action = models.ForeignKey(ActionSheet, on_delete=models.CASCADE, related_name="financings")
     funder = models.CharField("financeur", max_length=24, choices=Funder.choices)
     amount = models.DecimalField(
-        "montant (€)",
+        "montant demandé (€)",
         max_digits=14,
         decimal_places=2,
         validators=[MinValueValidator(Decimal("0"))],
@@ -295,13 +311,38 @@ class FinancingLine(models.Model):
     status = models.CharField(
         "statut", max_length=10, choices=Status.choices, default=Status.REQUESTED
     )
+    committed_amount = models.DecimalField(
+        "montant engagé (€)",
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    committed_on = models.DateField("engagé le", null=True, blank=True)
+    note = models.TextField("note du financeur", blank=True, validators=PLAIN_TEXT)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="réponse du financeur par",
+    )
+    answered_at = models.DateTimeField("réponse du financeur le", null=True, blank=True)
 
     class Meta:
         verbose_name = "ligne de financement"
         verbose_name_plural = "lignes de financement"
         ordering = ["pk"]
         constraints = [
-            models.CheckConstraint(name="financing_not_negative", condition=Q(amount__gte=0))
+            models.CheckConstraint(name="financing_not_negative", condition=Q(amount__gte=0)),
+            models.CheckConstraint(
+                name="committed_line_has_its_amount",
+                condition=~Q(status="committed")
+                | Q(committed_amount__isnull=False, committed_amount__gte=0),
+                violation_error_message="Un financement engagé porte son montant engagé.",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet, Sum
 
-from accounts.models import Membership
+from accounts.models import Membership, Role
 from accounts.scoping import NATIONAL_ROLES, territories_for_user
 from cases import permissions as perms
 from cases.models import (
@@ -25,10 +25,30 @@ from cases.models import (
 )
 
 
+def operator_codes(user) -> QuerySet:
+    """The funder codes of the operators the user is an agent of."""
+    return (
+        Membership.objects.filter(user=user, role=Role.OPERATOR_AGENT)
+        .exclude(organisation__operator="")
+        .values("organisation__operator")
+    )
+
+
+def _funded(user) -> QuerySet:
+    """The ids of the contracts holding a financing line of one of the user's operators,
+    once submitted: a draft is its EPCI's own work until then."""
+    return FinancingLine.objects.filter(
+        funder__in=operator_codes(user), action__contract__submitted_at__isnull=False
+    ).values("action__contract_id")
+
+
 def _visible(user) -> Q:
-    """A case's territory is in the user's scope, or the user's organisation was consulted."""
+    """A case's territory is in the user's scope, the user's organisation was consulted on
+    it, or it asks the user's operator for money."""
     consulted = Opinion.objects.filter(organisation__memberships__user=user).values("case_id")
-    return Q(territory__in=territories_for_user(user)) | Q(pk__in=consulted)
+    return (
+        Q(territory__in=territories_for_user(user)) | Q(pk__in=consulted) | Q(pk__in=_funded(user))
+    )
 
 
 def cases_for_user(user) -> QuerySet[Case]:
@@ -66,9 +86,22 @@ def opinions_for_user(user, case: Case) -> QuerySet[Opinion]:
 
 
 def contracts_for_user(user) -> QuerySet[TerritoryContract]:
+    """The contracts of the user's territories, and those that ask the user's operator
+    for money (which its agents read, and answer on their own lines only)."""
+    if not user.is_authenticated or not user.is_active:
+        return TerritoryContract.objects.none()
     return TerritoryContract.objects.filter(
-        territory__in=territories_for_user(user)
+        Q(territory__in=territories_for_user(user)) | Q(pk__in=_funded(user))
     ).select_related("territory__pilot_region")
+
+
+def funded_contracts_for_user(user) -> QuerySet[TerritoryContract]:
+    """Only the contracts that ask one of the user's operators for money."""
+    if not user.is_authenticated or not user.is_active:
+        return TerritoryContract.objects.none()
+    return TerritoryContract.objects.filter(pk__in=_funded(user)).select_related(
+        "territory__pilot_region"
+    )
 
 
 def comments_for_user(user, case: Case) -> QuerySet[Comment]:

@@ -1,6 +1,6 @@
 import factory
 
-from accounts.models import Membership, Organisation, Role, User
+from accounts.models import OPERATOR_BY_NAME, Membership, Organisation, Role, User
 from territories.models import Intercommunality, Region
 from territories.reference_data import load_reference_data
 
@@ -41,7 +41,8 @@ def region_organisation(code: str) -> Organisation:
 
 
 def national_organisation(kind: str, name: str) -> Organisation:
-    return Organisation.objects.get_or_create(name=name, kind=kind)[0]
+    operator = OPERATOR_BY_NAME.get(name, "") if kind == Organisation.Kind.OPERATOR else ""
+    return Organisation.objects.get_or_create(name=name, kind=kind, operator=operator)[0]
 
 
 def user_with_role(role: str, organisation: Organisation, **user_fields) -> User:

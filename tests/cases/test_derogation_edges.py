@@ -162,7 +162,7 @@ def test_forward_is_offered_only_once_the_region_has_spoken(client):
 OUTSIDERS = [
     lambda: factories.epci_agent("200065597"),
     lambda: factories.region_reviewer("28"),
-    lambda: factories.operator_agent("Pôle emploi"),
+    lambda: factories.operator_agent("France Travail"),
 ]
 
 

@@ -141,7 +141,7 @@ def test_submitting_after_the_deadline_is_refused_in_french(client):
 OUTSIDERS = {
     "EPCI agent of another territory": lambda: factories.epci_agent("200065597"),
     "reviewer of another Region": lambda: factories.region_reviewer("28"),
-    "operator not consulted": lambda: factories.operator_agent("Pôle emploi"),
+    "operator not consulted": lambda: factories.operator_agent("France Travail"),
 }
 
 

@@ -21,7 +21,7 @@ ROLES = {
     "region_in": lambda: factories.region_reviewer("84"),
     "region_out": lambda: factories.region_reviewer("28"),
     "ministry": factories.ministry_agent,
-    "operator": lambda: factories.operator_agent("Pôle emploi"),
+    "operator": lambda: factories.operator_agent("France Travail"),
 }
 # (state, transition) -> the roles that may take it; every other role is refused.
 ALLOWED = {
@@ -223,7 +223,7 @@ def test_the_consulted_see_the_request_and_only_their_own_opinion():
     ask(request, "Bpifrance")
     ask(request, "Business France")
     member = factories.operator_agent("Bpifrance")
-    outsider = factories.operator_agent("Pôle emploi")
+    outsider = factories.operator_agent("France Travail")
     assert selectors.derogations_for_user(member).filter(pk=request.pk).exists()
     assert not selectors.derogations_for_user(outsider).filter(pk=request.pk).exists()
     seen = [o.organisation.name for o in selectors.opinions_for_user(member, request)]

@@ -55,7 +55,7 @@ def test_full_life_of_a_contract(client):
             "fin-0-status": "requested",
             "fin-1-funder": "region",
             "fin-1-amount": "250000",
-            "fin-1-status": "committed",
+            "fin-1-status": "requested",
         },
     )
     page = client.get(detail).content.decode()

@@ -54,7 +54,7 @@ def upload(client, contract, name, content):
 OUTSIDERS = {
     "EPCI agent of another territory": lambda: factories.epci_agent("200065597"),
     "reviewer of another Region": lambda: factories.region_reviewer("28"),
-    "operator not consulted": factories.operator_agent,
+    "operator neither consulted nor funder": lambda: factories.operator_agent("Business France"),
 }
 
 

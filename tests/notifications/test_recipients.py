@@ -25,7 +25,7 @@ def people():
         "ministry": factories.ministry_agent(),
         "ministry_colleague": factories.ministry_agent(),
         "bpifrance": factories.operator_agent("Bpifrance"),
-        "pole_emploi": factories.operator_agent("Pôle emploi"),
+        "france_travail": factories.operator_agent("France Travail"),
         "steering": factories.steering_member(),
     }
 

@@ -55,7 +55,10 @@ def test_an_opinion_task_waits_on_the_consulted_organisation_only():
     request = factories.derogation_in_state("ministerial_review")
     opinion = ask(request, "Bpifrance")
     assert open_tasks(request) == ["ministerial_review", "opinion"]
-    member, other = factories.operator_agent("Bpifrance"), factories.operator_agent("Pôle emploi")
+    member, other = (
+        factories.operator_agent("Bpifrance"),
+        factories.operator_agent("France Travail"),
+    )
     mine = selectors.open_tasks_for_user(member)
     assert [task.flow_task.name for task in mine] == ["opinion"]
     assert not selectors.open_tasks_for_user(other).exists()

@@ -13,7 +13,8 @@ HELD_ON = date(2019, 3, 5)
 PLACE = "Lyon (salon Global Industrie)"
 DESCRIPTION = (
     "Première assemblée générale du programme, où furent signées les conventions avec la "
-    "Banque des territoires, Bpifrance, Business France et Pôle emploi."
+    "Banque des territoires, Bpifrance, Business France et Pôle emploi "
+    "(France Travail depuis 2024)."
 )
 
 
