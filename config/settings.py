@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "cases",
     "workflows",
     "notifications",
+    "programme",
     "django_tasks_db",
     "django_htmx",
 ]

@@ -5,6 +5,7 @@ admin.site.site_header = "Territoires d'industrie — administration"
 admin.site.site_title = "Territoires d'industrie"
 
 urlpatterns = [
+    path("", include("programme.urls")),
     path("", include("accounts.urls")),
     path("", include("cases.urls")),
     path("", include("workflows.urls")),
