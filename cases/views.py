@@ -291,13 +291,22 @@ def contract_page(request, contract, *, status: int = 200, **bound):
     """The contract's page; ``bound`` are the refused forms shown again with their errors."""
     user = request.user
     reviewer = perms.is_reviewing_institution(user, contract)
+    actions = selectors.actions_of(contract)
+    answerable = perms.answerable_funders(user, contract)
+    # Evaluated here, the queryset keeps its rows (and their prefetched lines) for the page.
+    awaiting = [
+        line
+        for action in (actions if answerable else [])
+        for line in action.financings.all()
+        if line.funder in answerable and line.status == FinancingLine.Status.REQUESTED
+    ]
     return render(
         request,
         "cases/contract_detail.html",
         {
             "title": f"{contract.reference} — {contract.title or 'contrat sans intitulé'}",
             "contract": contract,
-            "actions": selectors.actions_of(contract),
+            "actions": actions,
             "totals": selectors.contract_totals(contract),
             "transitions": transition_choices(contract, user),
             "blocked": services.blocked_transitions(contract, user),
@@ -307,7 +316,8 @@ def contract_page(request, contract, *, status: int = 200, **bound):
             "can_write_private": reviewer,
             "can_upload": perms.can_upload(user, contract),
             # The funders whose lines this user answers here (a link on each such line).
-            "answerable": perms.answerable_funders(user, contract),
+            "answerable": answerable,
+            "awaiting_answer": awaiting,
             "comments": selectors.comments_for_user(user, contract),
             "documents": selectors.documents_for_user(user, contract),
             "events": selectors.events_for_user(user, contract),

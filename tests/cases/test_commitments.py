@@ -591,6 +591,9 @@ def test_an_operator_reads_the_rest_of_the_case_only(client, people):
     own = reverse("financing-answer", args=[contract.reference, line_of(contract, "bpifrance").pk])
     theirs = reverse("financing-answer", args=[contract.reference, line_of(contract, "region").pk])
     assert own in links and theirs not in links
+    awaiting = page.by_id("awaiting-answer")
+    assert "1\xa0financement attend votre réponse" in awaiting.text
+    assert [a.attrs["href"] for a in awaiting.find_all("a")] == [own]
     before = snapshot(contract)
     refused = [
         client.post(
