@@ -59,3 +59,33 @@ def test_an_operator_commits_then_declines_its_line(browser):
     expect(page.locator(f"#ligne-{line.pk}")).to_contain_text("Décliné")
     line.refresh_from_db()
     assert (line.status, line.committed_amount) == ("declined", None)
+
+
+def test_the_epci_is_warned_before_changing_an_answered_line(browser):
+    from cases import commitments, services
+
+    chromium, url = browser
+    agent = factories.epci_agent("200000172")
+    contract = factories.contract_in_state("regional_review", author=agent)
+    line = FinancingLine.objects.get(action__contract=contract, funder="bpifrance")
+    commitments.financing_commit(
+        line=line,
+        actor=factories.operator_agent("Bpifrance"),
+        amount=Decimal("40000"),
+        committed_on=contract.submitted_at.date(),
+        expected_version=factories.contract_version(contract),
+    )
+    services.case_request_changes(
+        case=contract, actor=factories.region_reviewer("84"), comment="Précisez le calendrier."
+    )
+    page = logged_in(chromium, url, agent)
+    page.goto(f"{url}/contrats/{contract.reference}/fiches/{line.action_id}/")
+    expect(page.locator("#answered-0")).to_contain_text("Bpifrance a répondu")
+    assert axe_violations(page) == []
+    page.fill("#id_fin-0-amount", "45 000")
+    page.press("#id_fin-0-amount", "Enter")  # Enter saves
+    page.wait_for_url(f"{url}/contrats/{contract.reference}/")
+    warning = page.locator(".fr-alert--warning[role=alert]")
+    expect(warning).to_contain_text("remise à «\xa0Demandé\xa0»")
+    line.refresh_from_db()
+    assert (line.status, line.amount) == ("requested", Decimal("45000"))
