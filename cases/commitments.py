@@ -196,6 +196,11 @@ def financing_commit(
         raise InvalidInput("Indiquez la date de l'engagement.", field="committed_on")
     if not isinstance(committed_on, date):
         raise InvalidInput("Saisissez une date valide.", field="committed_on")
+    if committed_on > timezone.localdate():
+        # A commitment to come is not one yet: the line stays « Demandé » until it is.
+        raise InvalidInput(
+            "La date de l'engagement ne peut pas être dans le futur.", field="committed_on"
+        )
     note = _checked_note(note)
     with transaction.atomic():
         locked, current = _locked_line(line, actor, expected_version)

@@ -315,6 +315,7 @@ def test_a_stale_form_is_refused(people):
         ({"amount": None}, "amount", "Indiquez le montant engagé."),
         ({"amount": Decimal("1.005")}, "amount", "deux décimales"),
         ({"committed_on": None}, "committed_on", "Indiquez la date de l'engagement."),
+        ({"committed_on": date(2999, 1, 1)}, "committed_on", "dans le futur"),
         ({"note": "Prêt\x00"}, "note", "caractère invisible ou de contrôle (U+0000)"),
         ({"note": "x" * 5001}, "note", "La note dépasse 5"),
     ],
