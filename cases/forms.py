@@ -237,14 +237,16 @@ class FinancingAnswerForm(VersionedForm):
     )
     amount = AmountField(
         label="Montant engagé (€)",
-        required=False,
-        help_text="En euros, par exemple 12 000,50.",
+        help_text="En euros, par exemple 12\u00a0000,50.",
+        error_messages={"required": "Indiquez le montant engagé."},
     )
     committed_on = forms.DateField(
         label="Date de l'engagement",
-        required=False,
         widget=DATE_WIDGET,
-        error_messages={"invalid": "Saisissez une date valide, par exemple 05/03/2019."},
+        error_messages={
+            "required": "Indiquez la date de l'engagement.",
+            "invalid": "Saisissez une date valide, par exemple 05/03/2019.",
+        },
     )
     note = forms.CharField(
         label="Note",
@@ -255,13 +257,18 @@ class FinancingAnswerForm(VersionedForm):
         help_text="Conditions, référence de la décision… Lue par l'intercommunalité et la Région.",
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.is_bound and self.data.get("decision") == "decline":
+            # Declining asks for no amount nor date; whatever the form still holds is ignored.
+            for name in ("amount", "committed_on"):
+                self.fields[name].required = False
+
     def clean(self):
         cleaned = super().clean() or {}
-        if cleaned.get("decision") == "commit":
-            if cleaned.get("amount") is None and "amount" not in self.errors:
-                self.add_error("amount", "Indiquez le montant engagé.")
-            if cleaned.get("committed_on") is None and "committed_on" not in self.errors:
-                self.add_error("committed_on", "Indiquez la date de l'engagement.")
+        if cleaned.get("decision") == "decline":
+            for name in ("amount", "committed_on"):
+                self.errors.pop(name, None)
         return cleaned
 
 
