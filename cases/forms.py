@@ -10,7 +10,6 @@ from cases.models import (
     ActionSheet,
     CallForProjects,
     DerogationRequest,
-    FinancingLine,
     Funder,
     OpinionVerdict,
     Outcome,
@@ -145,13 +144,14 @@ class ActionForm(forms.ModelForm):
 
 
 class FinancingForm(forms.Form):
+    """A line the EPCI requests: who is asked, for how much. No status: the funder answers
+    (``cases.commitments``). ``line`` names the line edited, so that its answer is kept."""
+
+    line = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
     funder = forms.ChoiceField(
         label="Financeur", choices=[("", "—"), *Funder.choices], required=False
     )
-    amount = AmountField(label="Montant (€)", required=False)
-    status = forms.ChoiceField(
-        label="Statut", choices=FinancingLine.Status.choices, initial="requested"
-    )
+    amount = AmountField(label="Montant demandé (€)", required=False)
 
     def clean(self):
         cleaned = super().clean() or {}
@@ -185,7 +185,7 @@ FinancingFormSet = forms.formset_factory(
     absolute_max=MAX_FINANCING_LINES,
     validate_max=True,
 )
-FINANCING_KEYS = ("funder", "amount", "status")
+FINANCING_KEYS = ("line", "funder", "amount")
 
 
 def posted_initial(form_class, data) -> dict:
@@ -211,10 +211,65 @@ def financing_formset_plus_one(data, prefix: str = "fin"):
 
 def financing_rows(formset) -> list[dict]:
     return [
-        {key: form.cleaned_data[key] for key in FINANCING_KEYS}
+        {key: form.cleaned_data.get(key) for key in FINANCING_KEYS}
         for form in formset
         if form.cleaned_data and not form.is_blank
     ]
+
+
+def initial_financings(lines) -> list[dict]:
+    return [{"line": line.pk, "funder": line.funder, "amount": line.amount} for line in lines]
+
+
+def attach_answers(formset, lines) -> None:
+    """Give each form of the formset the line it edits (``form.answered``) when its funder
+    answered it, so that the page says what changing it would reset."""
+    answered = {str(line.pk): line for line in lines if line.status != "requested"}
+    for form in formset:
+        form.answered = answered.get(str(form["line"].value() or ""))
+
+
+class FinancingAnswerForm(VersionedForm):
+    """What a funder answers on one of its lines: commit (amount, date) or decline."""
+
+    decision = forms.ChoiceField(
+        choices=[("commit", "Engager"), ("decline", "Décliner")], widget=forms.HiddenInput
+    )
+    amount = AmountField(
+        label="Montant engagé (€)",
+        help_text="En euros, par exemple 12\u00a0000,50.",
+        error_messages={"required": "Indiquez le montant engagé."},
+    )
+    committed_on = forms.DateField(
+        label="Date de l'engagement",
+        widget=DATE_WIDGET,
+        error_messages={
+            "required": "Indiquez la date de l'engagement.",
+            "invalid": "Saisissez une date valide, par exemple 05/03/2019.",
+        },
+    )
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        max_length=5_000,
+        validators=PLAIN_TEXT,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Conditions, référence de la décision… Lue par l'intercommunalité et la Région.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.is_bound and self.data.get("decision") == "decline":
+            # Declining asks for no amount nor date; whatever the form still holds is ignored.
+            for name in ("amount", "committed_on"):
+                self.fields[name].required = False
+
+    def clean(self):
+        cleaned = super().clean() or {}
+        if cleaned.get("decision") == "decline":
+            for name in ("amount", "committed_on"):
+                self.errors.pop(name, None)
+        return cleaned
 
 
 class ContractFilterForm(forms.Form):

@@ -372,6 +372,8 @@ EVENT_LABELS = {
     "opinion_answer": "Avis rendu",
     "letter": "Lettre de décision",
     "task_takeover": "Reprise de la tâche",
+    "financing_commit": "Engagement d'un financement",
+    "financing_decline": "Financement décliné",
 }
 
 

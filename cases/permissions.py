@@ -4,7 +4,7 @@ These are questions, not gates: ``cases.services`` asks them explicitly before a
 Roles are those of ``accounts``; scope follows ``accounts.scoping``.
 """
 
-from accounts.models import Membership, Role
+from accounts.models import Membership, Operator, Role
 
 REVIEW_STATES = {"regional_review", "ministerial_review"}
 CLOSED_STATES = {"rejected", "withdrawn", "contractualised", "decided"}
@@ -81,3 +81,82 @@ def is_member_of(user, organisation_id: int) -> bool:
 def is_consulted_on(user, case) -> bool:
     """A member of an organisation whose opinion the ministry asked on this case."""
     return _memberships(user).filter(organisation__opinions__case_id=case.pk).exists()
+
+
+# Financing lines: the EPCI requests, each funder answers its own lines.
+#
+# Who answers (commits, adjusts or declines) a line depends on its funder:
+# - an operator's line (Banque des territoires, Bpifrance, Business France, France Travail):
+#   only the agents of that operator, whose Organisation.operator is the line's funder; never
+#   the EPCI, the Region or the ministry, who cannot promise an operator's money;
+# - a Région line: the reviewers of the Region that pilots the territory;
+# - an État line: the ministry's agents;
+# - an EPCI line: the agents of an EPCI of the territory, whose own money it is;
+# - an "other" line (a département, Europe, a company...): nobody through the product. Its
+#   funder has no account here, and the EPCI writing "committed" for it would be the EPCI
+#   vouching for someone else's money; such a line stays « Demandé », and what the funder
+#   said goes in the fiche-action's description.
+# The EPCI requests: it writes a line's funder and requested amount while drafting
+# (``can_edit``); that is all the fiche-action form can do to a line.
+#
+# When: once the contract is submitted and while it is in the reviewers' hands or after
+# (regional review, ministerial review, signed off, contractualised: financing is committed
+# over the contract's life). Not in draft (before the first submission no funder sees it;
+# sent back for changes, the EPCI is rewriting its lines), nor once rejected or withdrawn.
+FINANCING_ANSWER_STATES = {
+    "regional_review",
+    "ministerial_review",
+    "signed_off",
+    "contractualised",
+}
+OPERATOR_CODES = set(Operator.values)
+
+
+def is_operator_agent_of(user, operator: str) -> bool:
+    """An agent of the operator whose code (a funder code) is ``operator``."""
+    if operator not in OPERATOR_CODES:
+        return False
+    return (
+        _memberships(user)
+        .filter(role=Role.OPERATOR_AGENT, organisation__operator=operator)
+        .exists()
+    )
+
+
+def is_financing_answerer(user, case, funder: str) -> bool:
+    """Whether ``user`` speaks for ``funder`` on ``case`` (whatever the case's state)."""
+    if funder in OPERATOR_CODES:
+        return is_operator_agent_of(user, funder)
+    if funder == "region":
+        return is_region_reviewer_for(user, case)
+    if funder == "state":
+        return is_ministry_agent(user)
+    if funder == "epci":
+        return is_epci_agent_for(user, case)
+    return False
+
+
+def financing_answers_open(case) -> bool:
+    return case.state in FINANCING_ANSWER_STATES
+
+
+def can_answer_financing(user, case, funder: str) -> bool:
+    """May commit, adjust or decline a line of ``funder`` on ``case`` now."""
+    return financing_answers_open(case) and is_financing_answerer(user, case, funder)
+
+
+def answerable_funders(user, case) -> set[str]:
+    """The funder codes whose lines ``user`` may answer on ``case`` now: one query for the
+    user's roles, one more for a role that depends on the territory."""
+    if not financing_answers_open(case):
+        return set()
+    held = set(_memberships(user).values_list("role", "organisation__operator"))
+    roles = {role for role, _ in held}
+    funders = {code for role, code in held if role == Role.OPERATOR_AGENT and code}
+    if Role.MINISTRY_AGENT in roles:
+        funders.add("state")
+    if Role.REGION_REVIEWER in roles and is_region_reviewer_for(user, case):
+        funders.add("region")
+    if Role.EPCI_AGENT in roles and is_epci_agent_for(user, case):
+        funders.add("epci")
+    return funders & (OPERATOR_CODES | {"region", "state", "epci"})

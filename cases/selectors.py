@@ -8,6 +8,7 @@ from accounts.models import Membership, Role
 from accounts.scoping import NATIONAL_ROLES, territories_for_user
 from cases import permissions as perms
 from cases.models import (
+    FUNDER_LABELS,
     ActionSheet,
     Axis,
     Case,
@@ -16,7 +17,6 @@ from cases.models import (
     DerogationRequest,
     Document,
     FinancingLine,
-    Funder,
     Opinion,
     TerritoryContract,
     Wave,
@@ -140,30 +140,37 @@ def actions_of(contract: TerritoryContract) -> QuerySet[ActionSheet]:
 
 
 def contract_totals(contract: TerritoryContract) -> dict:
-    """Costs per axis and financing per funder, as shown on the contract page."""
+    """Costs per axis, and per funder what is requested (every line's amount), committed
+    (what the funders committed, on their committed lines) and declined (the amount asked
+    of the lines declined): never added into one figure."""
     zero = Decimal("0")
     by_axis = dict.fromkeys(Axis.values, zero)
     for axis_row in contract.actions.values("axis").annotate(total=Sum("total_cost")):
         by_axis[axis_row["axis"]] = axis_row["total"] or zero
-    by_funder = {}
     lines = FinancingLine.objects.filter(action__contract=contract)
-    for row in lines.values("funder").annotate(
-        requested=Sum("amount", filter=Q(status="requested")),
-        committed=Sum("amount", filter=Q(status="committed")),
-    ):
-        by_funder[row["funder"]] = {
+    rows = lines.values("funder").annotate(
+        requested=Sum("amount"),
+        committed=Sum("committed_amount", filter=Q(status=FinancingLine.Status.COMMITTED)),
+        declined=Sum("amount", filter=Q(status=FinancingLine.Status.DECLINED)),
+    )
+    by_funder = [
+        {
+            "funder": row["funder"],
+            "label": FUNDER_LABELS.get(row["funder"], row["funder"]),
             "requested": row["requested"] or zero,
             "committed": row["committed"] or zero,
+            "declined": row["declined"] or zero,
         }
-    funders = dict(Funder.choices)
+        for row in rows
+    ]
+    by_funder.sort(key=lambda row: row["label"])
     return {
         "by_axis": [(label, by_axis[value]) for value, label in Axis.choices],
         "total_cost": sum(by_axis.values(), zero),
-        "by_funder": [
-            (funders[value], amounts["requested"], amounts["committed"])
-            for value, amounts in sorted(by_funder.items(), key=lambda item: funders[item[0]])
-        ],
-        "total_financing": sum((a["requested"] + a["committed"] for a in by_funder.values()), zero),
+        "by_funder": by_funder,
+        "total_requested": sum((row["requested"] for row in by_funder), zero),
+        "total_committed": sum((row["committed"] for row in by_funder), zero),
+        "total_declined": sum((row["declined"] for row in by_funder), zero),
     }
 
 

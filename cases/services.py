@@ -70,7 +70,6 @@ ACTION_FIELDS = [
     "schedule",
     "status",
 ]
-FINANCING_FIELDS = ["funder", "amount", "status"]
 
 
 class CaseActionError(Exception):
@@ -134,11 +133,11 @@ def check_plain_text(**texts: str) -> None:
 # The machinery shared by every case kind.
 
 
-def _lock[AnyCase: Case](case: AnyCase) -> AnyCase:
+def lock_case[AnyCase: Case](case: AnyCase) -> AnyCase:
     return type(case)._default_manager.select_for_update().get(pk=case.pk)  # type: ignore[return-value]
 
 
-def _check_version(locked: Case, expected_version: int | None) -> None:
+def check_version(locked: Case, expected_version: int | None) -> None:
     if expected_version is None or locked.version == expected_version:
         return
     who = locked.updated_by or locked.created_by
@@ -149,13 +148,13 @@ def _check_version(locked: Case, expected_version: int | None) -> None:
     )
 
 
-def _touch(locked: Case, actor, now) -> None:
+def touch_case(locked: Case, actor, now) -> None:
     locked.version += 1
     locked.updated_at = now
     locked.updated_by = actor
 
 
-def _record(
+def record_event(
     locked: Case, actor, *, fields: list[str], extra: dict | None = None, **event
 ) -> CaseEvent:
     """Append the audit event, save the case and tell the listeners."""
@@ -163,6 +162,13 @@ def _record(
     locked.save(update_fields=[*fields, "event_count", "audit_head"])
     announce(CaseAnnouncement(case=locked, event=entry, actor=actor, extra=extra or {}))
     return entry
+
+
+# Under their former names too: derogations and waves import them so.
+_lock = lock_case
+_check_version = check_version
+_touch = touch_case
+_record = record_event
 
 
 def run_transition(
@@ -179,8 +185,8 @@ def run_transition(
     comment = (comment or "").strip()
     check_plain_text(comment=comment)
     with transaction.atomic():
-        locked = _lock(case)
-        _check_version(locked, expected_version)
+        locked = lock_case(case)
+        check_version(locked, expected_version)
         label = TRANSITION_LABELS.get(name, name)
         method = getattr(locked, name, None)
         if method is None or not hasattr(method, "_django_fsm"):
@@ -202,8 +208,8 @@ def run_transition(
         from_state = locked.state
         now = timezone.now()
         method(at=now)
-        _touch(locked, actor, now)
-        _record(
+        touch_case(locked, actor, now)
+        record_event(
             locked,
             actor,
             fields=[
@@ -405,7 +411,7 @@ def insert_case(case: Case, actor, names: list[str], now) -> None:
     # The year of the Paris date: at 00:30 on 1 January in Paris it is still last year in UTC.
     year = timezone.localdate(now).year
     case.reference = f"{case.REFERENCE_PREFIX}-{year}-{case.pk:04d}"  # type: ignore[attr-defined]
-    _record(
+    record_event(
         case,
         actor,
         fields=["reference"],
@@ -446,8 +452,8 @@ def contract_update(
     *, case: TerritoryContract, actor, expected_version: int, changes: dict
 ) -> TerritoryContract:
     with transaction.atomic():
-        locked = _lock(case)
-        _check_version(locked, expected_version)
+        locked = lock_case(case)
+        check_version(locked, expected_version)
         _require_editable(locked, actor)
         diff = {}
         for name in CONTRACT_FIELDS:
@@ -458,8 +464,8 @@ def contract_update(
             return locked
         _clean_contract(locked)
         now = timezone.now()
-        _touch(locked, actor, now)
-        _record(
+        touch_case(locked, actor, now)
+        record_event(
             locked,
             actor,
             fields=[*diff, "version", "updated_at", "updated_by"],
@@ -480,10 +486,71 @@ def _validated_action(contract, fields: dict, action: ActionSheet | None = None)
     return action
 
 
-def _validated_financings(action: ActionSheet, financings: list[dict]) -> list[FinancingLine]:
-    lines = []
+def describe_line(line: FinancingLine) -> dict:
+    """A financing line as the audit log keeps it: what was asked, and what its funder
+    answered."""
+    return {
+        "line": line.pk,
+        "funder": line.funder,
+        "amount": line.amount,
+        "status": line.status,
+        "committed_amount": line.committed_amount,
+        "committed_on": line.committed_on,
+        "note": line.note,
+    }
+
+
+def _asked_differently(line: FinancingLine, values: dict) -> bool:
+    return (line.funder, line.amount) != (values.get("funder"), values.get("amount"))
+
+
+def answers_reset(existing: list[FinancingLine], financings: list[dict]) -> list[FinancingLine]:
+    """The answered lines that ``financings`` (rows of a fiche-action form) ask of another
+    funder or for another amount: saving them sets them back to « Demandé »."""
+    by_id = {line.pk: line for line in existing}
+    return [
+        line
+        for values in financings
+        if (line := by_id.get(values.get("line") or 0)) is not None
+        and line.status != FinancingLine.Status.REQUESTED
+        and _asked_differently(line, values)
+    ]
+
+
+def _clear_answer(line: FinancingLine) -> None:
+    line.status = FinancingLine.Status.REQUESTED
+    line.committed_amount = line.committed_on = line.answered_by = line.answered_at = None
+    line.note = ""
+
+
+def _validated_financings(
+    action: ActionSheet, existing: dict[int, FinancingLine], financings: list[dict]
+) -> tuple[list[FinancingLine], list[dict]]:
+    """The lines the form asks for, each the existing line it names (``line``) or a new one,
+    and the answers this resets. The EPCI only requests: a line keeps the answer its funder
+    gave as long as it asks the same funder for the same amount."""
+    lines, resets, seen = [], [], set()
     for values in financings:
-        line = FinancingLine(action=action, **{n: values[n] for n in FINANCING_FIELDS})
+        if values.get("status", FinancingLine.Status.REQUESTED) != FinancingLine.Status.REQUESTED:
+            raise ActionForbidden(
+                "Seul le financeur engage ou décline son financement : "
+                "la fiche-action ne fait que le demander."
+            )
+        line_id = values.get("line")
+        if line_id:
+            line = existing.get(line_id)
+            if line is None or line_id in seen:
+                raise InvalidInput(
+                    "Une ligne de financement n'appartient pas à cette fiche-action : "
+                    "rechargez la page."
+                )
+            seen.add(line_id)
+            if _asked_differently(line, values) and line.status != FinancingLine.Status.REQUESTED:
+                resets.append(describe_line(line))
+                _clear_answer(line)
+            line.funder, line.amount = values["funder"], values["amount"]
+        else:
+            line = FinancingLine(action=action, funder=values["funder"], amount=values["amount"])
         try:
             line.full_clean(exclude=["action"])
         except ValidationError as error:
@@ -492,14 +559,14 @@ def _validated_financings(action: ActionSheet, financings: list[dict]) -> list[F
                 "Une ligne de financement est invalide :", problems=problems
             ) from error
         lines.append(line)
-    return lines
+    return lines, resets
 
 
 def _describe_action(action: ActionSheet, lines: list[FinancingLine]) -> dict:
     return {
         "action": action.pk,
         "fields": {name: getattr(action, name) for name in ACTION_FIELDS},
-        "financings": [{name: getattr(line, name) for name in FINANCING_FIELDS} for line in lines],
+        "financings": [describe_line(line) for line in lines],
     }
 
 
@@ -512,10 +579,17 @@ def action_save(
     financings: list[dict],
     action_id: int | None = None,
 ) -> ActionSheet:
-    """Create a fiche-action, or replace one's fields and financing lines."""
+    """Create a fiche-action, or replace its fields and financing lines.
+
+    ``financings`` are rows ``{"line": id or None, "funder": ..., "amount": ...}``. A row
+    naming an existing line of the fiche-action updates it, and keeps its funder's answer
+    unless it changes the funder or the amount (then the answer is reset to « Demandé »,
+    and the audit event says so under ``answers_reset``); a row without ``line`` adds a
+    line; the lines no row names are removed (listed under ``financings_removed``). No row
+    sets a status: ``"status"``, if given, may only be ``"requested"``."""
     with transaction.atomic():
-        locked = _lock(case)
-        _check_version(locked, expected_version)
+        locked = lock_case(case)
+        check_version(locked, expected_version)
         _require_editable(locked, actor)
         existing = None
         if action_id is not None:
@@ -523,21 +597,31 @@ def action_save(
             if existing is None:
                 raise InvalidInput("Cette fiche-action n'existe pas dans ce contrat.")
         action = _validated_action(locked, fields, existing)
-        lines = _validated_financings(action, financings)
+        current = {line.pk: line for line in existing.financings.all()} if existing else {}
+        lines, resets = _validated_financings(action, current, financings)
         action.save()
-        action.financings.all().delete()
+        kept = {line.pk for line in lines if line.pk is not None}
+        removed = [describe_line(line) for pk, line in current.items() if pk not in kept]
+        FinancingLine.objects.filter(action=action).exclude(pk__in=kept).delete()
         for line in lines:
             line.action = action
-        FinancingLine.objects.bulk_create(lines)
+            if line.pk is not None:
+                line.save()
+        FinancingLine.objects.bulk_create([line for line in lines if line.pk is None])
         now = timezone.now()
-        _touch(locked, actor, now)
-        _record(
+        touch_case(locked, actor, now)
+        payload = _describe_action(action, lines)
+        if resets:
+            payload["answers_reset"] = resets
+        if removed:
+            payload["financings_removed"] = removed
+        record_event(
             locked,
             actor,
             fields=["version", "updated_at", "updated_by"],
             kind=CaseEvent.Kind.EDIT,
             name="action_update" if existing else "action_create",
-            payload=_describe_action(action, lines),
+            payload=payload,
             at=now,
         )
     return action
@@ -545,8 +629,8 @@ def action_save(
 
 def action_delete(*, case: TerritoryContract, actor, expected_version: int, action_id: int) -> None:
     with transaction.atomic():
-        locked = _lock(case)
-        _check_version(locked, expected_version)
+        locked = lock_case(case)
+        check_version(locked, expected_version)
         _require_editable(locked, actor)
         action = locked.actions.filter(pk=action_id).first()
         if action is None:
@@ -554,8 +638,8 @@ def action_delete(*, case: TerritoryContract, actor, expected_version: int, acti
         description = _describe_action(action, list(action.financings.all()))
         action.delete()
         now = timezone.now()
-        _touch(locked, actor, now)
-        _record(
+        touch_case(locked, actor, now)
+        record_event(
             locked,
             actor,
             fields=["version", "updated_at", "updated_by"],
@@ -578,7 +662,7 @@ def comment_add(*, case: Case, actor, body: str, private: bool = False) -> Comme
         raise InvalidInput("Le commentaire dépasse 10 000 caractères.", field="body")
     check_plain_text(body=body)
     with transaction.atomic():
-        locked = _lock(case)
+        locked = lock_case(case)
         if not perms.can_comment(actor, locked, private=private):
             if private:
                 raise ActionForbidden(
@@ -589,7 +673,7 @@ def comment_add(*, case: Case, actor, body: str, private: bool = False) -> Comme
         comment = Comment.objects.create(
             case=locked, author=actor, body=body, private=private, created_at=now
         )
-        _record(
+        record_event(
             locked,
             actor,
             fields=[],
@@ -609,9 +693,9 @@ def case_record_task_takeover(*, case: Case, actor, previous_owner, task_title: 
     transition does, so the two never deadlock. Private: who, inside the reviewing
     institution, handles the case is theirs to read."""
     with transaction.atomic():
-        locked = _lock(case)
+        locked = lock_case(case)
         title = f" « {task_title} »" if task_title else ""
-        _record(
+        record_event(
             locked,
             actor,
             fields=[],
@@ -656,7 +740,7 @@ def attach_document(
     document.file.save(document.stored_name, upload, save=False)
     try:
         document.save()
-        _record(
+        record_event(
             locked,
             actor,
             fields=[],
@@ -683,7 +767,7 @@ def document_add(*, case: Case, actor, upload) -> Document:
     stored: list[Document] = []
     try:
         with transaction.atomic():
-            locked = _lock(case)
+            locked = lock_case(case)
             if not perms.can_upload(actor, locked):
                 raise ActionForbidden("Vous ne pouvez pas ajouter de document à ce dossier.")
             stored.append(attach_document(locked, actor, upload, inspected, sha256))

@@ -19,6 +19,11 @@ urlpatterns = [
         views.action_delete,
         name="action-delete",
     ),
+    path(
+        "contrats/<str:reference>/financements/<int:line_id>/",
+        views.financing_answer,
+        name="financing-answer",
+    ),
     path("contrats/<str:reference>/commentaires/", views.comment_create, name="comment-create"),
     path("contrats/<str:reference>/documents/", views.document_upload, name="document-upload"),
     path("documents/<int:pk>/", views.document_download, name="document-download"),

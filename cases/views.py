@@ -11,14 +11,16 @@ from django.db.models import Count, Q
 from django.http import FileResponse, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.scoping import territories_for_user
-from cases import forms, selectors, services, uploads
+from cases import commitments, forms, selectors, services, uploads
 from cases import permissions as perms
-from cases.models import ActionSheet
+from cases.french import date_fr, euros
+from cases.models import FUNDER_LABELS, ActionSheet, FinancingLine
 from territories.models import Region
 
 PAGE_SIZE = 20
@@ -289,13 +291,22 @@ def contract_page(request, contract, *, status: int = 200, **bound):
     """The contract's page; ``bound`` are the refused forms shown again with their errors."""
     user = request.user
     reviewer = perms.is_reviewing_institution(user, contract)
+    actions = selectors.actions_of(contract)
+    answerable = perms.answerable_funders(user, contract)
+    # Evaluated here, the queryset keeps its rows (and their prefetched lines) for the page.
+    awaiting = [
+        line
+        for action in (actions if answerable else [])
+        for line in action.financings.all()
+        if line.funder in answerable and line.status == FinancingLine.Status.REQUESTED
+    ]
     return render(
         request,
         "cases/contract_detail.html",
         {
             "title": f"{contract.reference} — {contract.title or 'contrat sans intitulé'}",
             "contract": contract,
-            "actions": selectors.actions_of(contract),
+            "actions": actions,
             "totals": selectors.contract_totals(contract),
             "transitions": transition_choices(contract, user),
             "blocked": services.blocked_transitions(contract, user),
@@ -304,6 +315,9 @@ def contract_page(request, contract, *, status: int = 200, **bound):
             "can_comment": perms.can_comment(user, contract),
             "can_write_private": reviewer,
             "can_upload": perms.can_upload(user, contract),
+            # The funders whose lines this user answers here (a link on each such line).
+            "answerable": answerable,
+            "awaiting_answer": awaiting,
             "comments": selectors.comments_for_user(user, contract),
             "documents": selectors.documents_for_user(user, contract),
             "events": selectors.events_for_user(user, contract),
@@ -358,14 +372,8 @@ def action_edit(request, reference: str, action_id: int | None = None):
     if not perms.can_edit(request.user, contract):
         messages.error(request, "Ce contrat n'est pas modifiable par vous dans son état actuel.")
         return redirect("contract-detail", reference)
-    initial_lines = (
-        [
-            {"funder": f.funder, "amount": f.amount, "status": f.status}
-            for f in action.financings.all()
-        ]
-        if action
-        else []
-    )
+    lines = list(action.financings.all()) if action else []
+    initial_lines = forms.initial_financings(lines)
     adding_line = request.method == "POST" and "add_line" in request.POST
     if adding_line:
         # « Ajouter un financement » without JavaScript: shown back with one more line, unsaved.
@@ -378,18 +386,21 @@ def action_edit(request, reference: str, action_id: int | None = None):
             request.POST or None, instance=action, initial={"version": contract.version}
         )
         formset = forms.FinancingFormSet(request.POST or None, initial=initial_lines, prefix="fin")
+    forms.attach_answers(formset, lines)
     status = 200
     saving = request.method == "POST" and not adding_line
     if saving and not (form.is_valid() & formset.is_valid()):
         status = 400  # both validated, so that every error shows at once
     elif saving:
+        rows = forms.financing_rows(formset)
+        reset = services.answers_reset(lines, rows)
         try:
             services.action_save(
                 case=contract,
                 actor=request.user,
                 expected_version=form.cleaned_data["version"],
                 fields={name: form.cleaned_data[name] for name in services.ACTION_FIELDS},
-                financings=forms.financing_rows(formset),
+                financings=rows,
                 action_id=action.pk if action else None,
             )
         except services.CaseActionError as error:
@@ -399,6 +410,13 @@ def action_edit(request, reference: str, action_id: int | None = None):
             status = error.status
         else:
             messages.success(request, "Fiche-action enregistrée.")
+            if reset:
+                names = ", ".join(FUNDER_LABELS.get(line.funder, line.funder) for line in reset)
+                messages.warning(
+                    request,
+                    f"Réponse de financeur remise à « Demandé » ({names})\u00a0: la ligne a "
+                    "changé de financeur ou de montant, son financeur doit répondre à nouveau.",
+                )
             return redirect("contract-detail", reference)
     return render(
         request,
@@ -445,6 +463,116 @@ def action_delete(request, reference: str, action_id: int):
         return contract_page(request, contract_or_404(request, reference), status=error.status)
     messages.success(request, "Fiche-action supprimée.")
     return redirect(back)
+
+
+def line_or_404(request, reference: str, line_id: int):
+    """A financing line of a contract the user may see: its page is read by every reader of
+    the contract, and answered by its funder only."""
+    contract = contract_or_404(request, reference)
+    line = get_object_or_404(
+        FinancingLine.objects.select_related("action", "answered_by"),
+        pk=line_id,
+        action__contract=contract,
+    )
+    return contract, line
+
+
+def answer_initial(contract, line) -> dict:
+    """The answer form starts from the answer given, else from what was asked, today."""
+    committed = line.status == FinancingLine.Status.COMMITTED
+    return {
+        "version": contract.version,
+        "amount": line.committed_amount if committed else line.amount,
+        "committed_on": line.committed_on or timezone.localdate(),
+        "note": line.note,
+    }
+
+
+@login_required
+def financing_answer(request, reference: str, line_id: int):
+    """A funder commits, adjusts or declines one of its lines; declining asks first."""
+    contract, line = line_or_404(request, reference, line_id)
+    user = request.user
+    refusal = commitments.answer_refusal(user, contract, line)
+    form = forms.FinancingAnswerForm(request.POST or None, initial=answer_initial(contract, line))
+    status = 200
+    if request.method == "POST":
+        try:
+            if refusal is not None:
+                raise refusal
+            if not form.is_valid():
+                raise FormRefused(form)
+            data = form.cleaned_data
+            if data["decision"] == "decline":
+                if request.POST.get("confirm") != "1":
+                    return confirm_decline(request, contract, line, data)
+                commitments.financing_decline(
+                    line=line, actor=user, note=data["note"], expected_version=data["version"]
+                )
+                done = "Financement décliné. L'intercommunalité et la Région en sont informées."
+            else:
+                commitments.financing_commit(
+                    line=line,
+                    actor=user,
+                    amount=data["amount"],
+                    committed_on=data["committed_on"],
+                    note=data["note"],
+                    expected_version=data["version"],
+                )
+                done = "Financement engagé. L'intercommunalité et la Région en sont informées."
+        except services.CaseActionError as error:
+            if wants_json(request):
+                return refusal_json(error)
+            apply_error(form, error)
+            status = error.status
+        else:
+            if wants_json(request):
+                line.refresh_from_db()
+                return JsonResponse({"line": line.pk, "status": line.status})
+            messages.success(request, done)
+            return redirect(reverse("contract-detail", args=[reference]) + "#actions")
+    return render(
+        request,
+        "cases/commitment.html",
+        {
+            "title": f"Financement de {line.get_funder_display()} — {contract.reference}",
+            "contract": contract,
+            "line": line,
+            "form": form if refusal is None else None,
+            "refusal": refusal,
+        },
+        status=status,
+    )
+
+
+def confirm_decline(request, contract, line, data: dict):
+    title = (
+        f"Décliner le financement de {line.get_funder_display()} "
+        f"({euros(line.amount)}) pour « {line.action.title} » ?"
+    )
+    if wants_json(request):
+        return JsonResponse(
+            {"error": f"{title} Envoyez confirm=1 pour confirmer.", "confirm_required": True},
+            status=400,
+        )
+    detail = "L'intercommunalité et la Région pilote en seront informées."
+    if line.status == FinancingLine.Status.COMMITTED:
+        detail = (
+            f"Votre engagement de {euros(line.committed_amount)} du "
+            f"{date_fr(line.committed_on)} sera retiré. {detail}"
+        )
+    return render(
+        request,
+        "cases/commitment_confirm.html",
+        {
+            "title": title,
+            "detail": detail,
+            "contract": contract,
+            "line": line,
+            "hidden": {"version": data["version"], "decision": "decline", "note": data["note"]},
+            "back": reverse("financing-answer", args=[contract.reference, line.pk]),
+        },
+    )
 
 
 @login_required

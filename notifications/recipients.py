@@ -32,6 +32,9 @@ WHO_IS_TOLD = {
     "private_note": REVIEWERS,
     # The ministry validated the wave itself: the territory's parties are the ones to tell.
     "contractualise": TERRITORY,
+    # A funder answered a line: the EPCI that asked and the Region that reviews are told.
+    "financing_commit": TERRITORY,
+    "financing_decline": TERRITORY,
 }
 
 

@@ -18,7 +18,10 @@ def text_for(announcement: CaseAnnouncement) -> str:
     event, case = announcement.event, announcement.case
     actor = event.actor.get_full_name() if event.actor else ""
     by = f" par {actor}" if actor else ""
-    return f"{case.reference}{NBSP}: {event.label.lower()}{by}"[:300]
+    # What the event was about, when the service says it (e.g. a financing line's funder).
+    detail = announcement.extra.get("detail")
+    about = f" ({detail})" if detail else ""
+    return f"{case.reference}{NBSP}: {event.label.lower()}{about}{by}"[:300]
 
 
 def next_numbers(users: list[int]) -> dict[int, int]:

@@ -84,10 +84,8 @@ def test_action_form_saves_amounts_typed_with_spaces(client):
             "fin-INITIAL_FORMS": "0",
             "fin-0-funder": "region",
             "fin-0-amount": "12 000",
-            "fin-0-status": "requested",
             "fin-1-funder": "bpifrance",
             "fin-1-amount": "12000.50",
-            "fin-1-status": "requested",
         },
     )
     assert response.status_code == 302

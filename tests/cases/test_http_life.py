@@ -52,10 +52,8 @@ def test_full_life_of_a_contract(client):
             "fin-INITIAL_FORMS": "0",
             "fin-0-funder": "bpifrance",
             "fin-0-amount": "500000",
-            "fin-0-status": "requested",
             "fin-1-funder": "region",
             "fin-1-amount": "250000",
-            "fin-1-status": "requested",
         },
     )
     page = client.get(detail).content.decode()
@@ -219,7 +217,6 @@ def test_invalid_amount_is_refused_in_french(client):
             "fin-INITIAL_FORMS": "0",
             "fin-0-funder": "bpifrance",
             "fin-0-amount": "",
-            "fin-0-status": "requested",
         },
     )
     html = response.content.decode()

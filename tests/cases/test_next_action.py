@@ -30,7 +30,6 @@ def action_post(contract, lines: int, **extra) -> dict:
     for index in range(lines):
         data[f"fin-{index}-funder"] = funders[index % len(funders)]
         data[f"fin-{index}-amount"] = f"{(index + 1) * 1000} 000"
-        data[f"fin-{index}-status"] = "requested"
     return {**data, **extra}
 
 
