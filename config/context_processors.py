@@ -21,10 +21,27 @@ def notifications(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    from django.contrib.auth import get_user_model
+    from django.db.models import Count, OuterRef, Subquery, Value
+    from django.db.models.functions import Coalesce
+
     from notifications.models import Notification
 
-    mine = Notification.objects.filter(recipient=user)
-    return {
-        "unread_notifications": mine.filter(read_at__isnull=True).count(),
-        "last_notification_seq": mine.order_by("-seq").values_list("seq", flat=True).first() or 0,
-    }
+    # One query for both figures (every page counts its queries), each subquery on its own
+    # index: the partial index of unread rows, and (recipient, seq).
+    mine = Notification.objects.filter(recipient=OuterRef("pk"))
+    unread = (
+        mine.filter(read_at__isnull=True)
+        .order_by()
+        .values("recipient")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    last = mine.order_by("-seq").values("seq")[:1]
+    figures = (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .values(unread=Coalesce(Subquery(unread), Value(0)), last=Coalesce(Subquery(last), Value(0)))
+        .get()
+    )
+    return {"unread_notifications": figures["unread"], "last_notification_seq": figures["last"]}
