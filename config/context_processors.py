@@ -41,7 +41,9 @@ def notifications(request):
     figures = (
         get_user_model()
         .objects.filter(pk=user.pk)
-        .values(unread=Coalesce(Subquery(unread), Value(0)), last=Coalesce(Subquery(last), Value(0)))
+        .values(
+            unread=Coalesce(Subquery(unread), Value(0)), last=Coalesce(Subquery(last), Value(0))
+        )
         .get()
     )
     return {"unread_notifications": figures["unread"], "last_notification_seq": figures["last"]}

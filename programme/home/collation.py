@@ -18,5 +18,6 @@ def fold(text: str) -> str:
 
 
 def french_key(text: str) -> tuple[str, str, str]:
-    """Letters first, then accents, then case: the dictionary's order of precedence."""
-    return fold(text), text.casefold(), text
+    """Letters first, then accents, then case (small letters first, as ICU does): the
+    dictionary's order of precedence."""
+    return fold(text), text.casefold(), text.swapcase()

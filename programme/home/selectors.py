@@ -8,6 +8,7 @@ queries whatever the size of the programme.
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.db.models import Case as SqlCase
 from django.db.models import (
     Count,
     DecimalField,
@@ -23,7 +24,6 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models import Case as SqlCase
 from django.db.models.functions import Coalesce
 
 from accounts.models import Membership, Role
@@ -347,17 +347,18 @@ def operator_funded_contracts(user) -> Section:
         return Coalesce(Subquery(summed, output_field=MONEY), Value(0, output_field=MONEY))
 
     actions = (
-        lines.values("action__contract")
-        .annotate(n=Count("action", distinct=True))
-        .values("n")[:1]
+        lines.values("action__contract").annotate(n=Count("action", distinct=True)).values("n")[:1]
     )
     contracts = (
         funded_contracts_for_user(user)
         .annotate(
             requested=total(lines, "amount"),
-            committed=total(lines.filter(status=FinancingLine.Status.COMMITTED), "committed_amount"),
+            committed=total(
+                lines.filter(status=FinancingLine.Status.COMMITTED), "committed_amount"
+            ),
             action_count=Coalesce(
-                Subquery(actions, output_field=IntegerField()), Value(0, output_field=IntegerField())
+                Subquery(actions, output_field=IntegerField()),
+                Value(0, output_field=IntegerField()),
             ),
         )
         .order_by("-updated_at", "-pk")

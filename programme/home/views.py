@@ -74,7 +74,7 @@ def region_context(user, profile) -> dict:
         figures = counts.get(pk, {})
         rows = []
         for state in dict.fromkeys([*selectors.CONTRACT_STATES, *selectors.DEROGATION_STATES]):
-            cells = []
+            cells: list[dict | None] = []
             for kind, states in (
                 (Case.Kind.CONTRACT, selectors.CONTRACT_STATES),
                 (Case.Kind.DEROGATION, selectors.DEROGATION_STATES),
@@ -83,14 +83,18 @@ def region_context(user, profile) -> dict:
                     cells.append(None)
                     continue
                 count = figures.get((kind, state), 0)
-                cells.append({"count": count, "url": list_url(CASE_LISTS[kind], state=state, region=pk)})
+                cells.append(
+                    {"count": count, "url": list_url(CASE_LISTS[kind], state=state, region=pk)}
+                )
             rows.append({"label": STATE_LABELS[state], "cells": cells})
         regions.append(
             {
                 "pk": pk,
                 "name": name,
                 "rows": rows,
-                "contracts": sum(n for (kind, _), n in figures.items() if kind == Case.Kind.CONTRACT),
+                "contracts": sum(
+                    n for (kind, _), n in figures.items() if kind == Case.Kind.CONTRACT
+                ),
                 "derogations": sum(
                     n for (kind, _), n in figures.items() if kind == Case.Kind.DEROGATION
                 ),
