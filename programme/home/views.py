@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from accounts.models import Role
 from accounts.scoping import territories_for_user
-from accounts.templatetags.roles import remember_roles
 from cases.models import FUNDER_LABELS, STATE_LABELS, Case
 from programme.home import selectors
 from programme.home.collation import fold, french_key
@@ -38,7 +37,6 @@ def list_url(name: str, **params) -> str:
 def home(request):
     user = request.user
     profile = selectors.profile_of(user)
-    remember_roles(request, profile.roles)
     if profile.roles and profile.roles <= {Role.STEERING_MEMBER}:
         return redirect(DASHBOARD_PATH)
     today = timezone.localdate()

@@ -397,3 +397,4 @@ def test_queries_per_home_page_do_not_grow_with_the_data(
 def test_home_pages_use_french_typography(client, world, name):
     _raw, html = get(client, world[name])
     assert plain_spaces_before_punctuation(html) == []
+
