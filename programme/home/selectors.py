@@ -234,6 +234,17 @@ CONTRACT_STATES = [
     State.REJECTED,
     State.WITHDRAWN,
 ]
+# The order of the Region's table: along the review, then the ends.
+ALL_STATES = [
+    State.DRAFT,
+    State.REGIONAL_REVIEW,
+    State.MINISTERIAL_REVIEW,
+    State.SIGNED_OFF,
+    State.DECIDED,
+    State.CONTRACTUALISED,
+    State.REJECTED,
+    State.WITHDRAWN,
+]
 DEROGATION_STATES = [
     State.DRAFT,
     State.REGIONAL_REVIEW,

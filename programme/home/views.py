@@ -71,7 +71,7 @@ def region_context(user, profile) -> dict:
     for pk, name in profile.regions:
         figures = counts.get(pk, {})
         rows = []
-        for state in dict.fromkeys([*selectors.CONTRACT_STATES, *selectors.DEROGATION_STATES]):
+        for state in selectors.ALL_STATES:
             cells: list[dict | None] = []
             for kind, states in (
                 (Case.Kind.CONTRACT, selectors.CONTRACT_STATES),

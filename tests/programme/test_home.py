@@ -398,3 +398,19 @@ def test_home_pages_use_french_typography(client, world, name):
     _raw, html = get(client, world[name])
     assert plain_spaces_before_punctuation(html) == []
 
+
+def test_region_table_follows_the_review_order(client, world):
+    region = Region.objects.get(code="84")
+    raw, _ = get(client, world["region"])
+    table = Page(raw).by_id(f"region-{region.pk}-states")
+    labels = [th.text.strip() for th in table.find_all("th", scope="row")]
+    assert labels == [
+        "Brouillon",
+        "Instruction régionale",
+        "Validation ministérielle",
+        "Validé par le ministère",
+        "Décidé",
+        "Contractualisé",
+        "Rejeté",
+        "Retiré",
+    ]
