@@ -344,14 +344,13 @@ def operator_opinions(profile: Profile, today: date) -> Section:
     return section(opinions, pending=pending, overdue=pending & Q(due_on__lt=today))
 
 
-def _operator_lines(user):
-    return FinancingLine.objects.filter(funder__in=operator_codes(user))
-
-
-def operator_funded_contracts(user) -> Section:
+def operator_funded_contracts(user, totals: dict) -> Section:
     """The contracts asking the user's operator for money, with what its lines ask and
-    what it committed, apart."""
-    lines = _operator_lines(user).filter(action__contract=OuterRef("pk"))
+    what it committed, apart. Counted by ``operator_totals``: a window count here would
+    make PostgreSQL test every contract against the operator's lines before the LIMIT."""
+    lines = FinancingLine.objects.filter(
+        funder__in=operator_codes(user), action__contract=OuterRef("pk")
+    )
 
     def total(queryset, column: str):
         summed = queryset.values("action__contract").annotate(s=Sum(column)).values("s")[:1]
@@ -374,21 +373,22 @@ def operator_funded_contracts(user) -> Section:
         )
         .order_by("-updated_at", "-pk")
     )
-    return section(contracts)
+    return Section(rows=list(contracts[:SECTION_SIZE]), counts={"total": totals["contracts"]})
 
 
-def operator_totals(user) -> dict:
-    """Over every submitted contract: what the operator is asked for and what it committed."""
-    totals = (
-        _operator_lines(user)
-        .filter(action__contract__submitted_at__isnull=False)
-        .aggregate(
-            requested=Coalesce(Sum("amount"), Value(0, output_field=MONEY)),
-            committed=Coalesce(
-                Sum("committed_amount", filter=Q(status=FinancingLine.Status.COMMITTED)),
-                Value(0, output_field=MONEY),
-            ),
-            actions=Count("action", distinct=True),
-        )
+def operator_totals(profile: Profile) -> dict:
+    """Over every submitted contract (the rule of ``cases.selectors.funded_contracts_for_user``,
+    on the funder codes the profile has read already): what the operator is asked for, what
+    it committed, on how many fiches-actions and contracts."""
+    totals = FinancingLine.objects.filter(
+        funder__in=profile.operators, action__contract__submitted_at__isnull=False
+    ).aggregate(
+        requested=Coalesce(Sum("amount"), Value(0, output_field=MONEY)),
+        committed=Coalesce(
+            Sum("committed_amount", filter=Q(status=FinancingLine.Status.COMMITTED)),
+            Value(0, output_field=MONEY),
+        ),
+        actions=Count("action", distinct=True),
+        contracts=Count("action__contract", distinct=True),
     )
     return totals

@@ -127,10 +127,11 @@ def ministry_context(today) -> dict:
 
 def operator_context(user, profile, today) -> dict:
     funder = profile.operators[0] if len(profile.operators) == 1 else ""
+    totals = selectors.operator_totals(profile)
     return {
         "opinions": selectors.operator_opinions(profile, today),
-        "contracts": selectors.operator_funded_contracts(user),
-        "totals": selectors.operator_totals(user),
+        "contracts": selectors.operator_funded_contracts(user, totals),
+        "totals": totals,
         "funders": [FUNDER_LABELS.get(code, code) for code in profile.operators],
         "contracts_url": list_url("contract-list", funder=funder),
         "actions_url": list_url("action-list", funder=funder),
