@@ -6,7 +6,7 @@ queries whatever the size of the programme.
 """
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
 from django.db.models import Case as SqlCase
 from django.db.models import (
@@ -24,11 +24,12 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Greatest
 
 from accounts.models import Membership, Role
 from accounts.scoping import epci_territories, piloted_territories
 from cases.models import (
+    EVENT_LABELS,
     Case,
     CaseEvent,
     DerogationRequest,
@@ -183,26 +184,40 @@ def epci_changes_asked(user) -> Section:
     return section(waiting)
 
 
+DECIDED_STATES = [State.SIGNED_OFF, State.CONTRACTUALISED, State.REJECTED, State.DECIDED]
+
+
 def epci_decisions(user) -> Section:
-    events = (
-        CaseEvent.objects.filter(
-            case__territory__in=epci_territories(user),
-            kind=CaseEvent.Kind.TRANSITION,
-            name__in=DECISIONS,
-            private=False,
+    """The last decided cases, latest first, each with its last decision's public event.
+
+    Read from the territory's cases (their decision dates), not by searching the events of
+    the whole programme: a territory has a few hundred cases, the programme millions of events.
+    """
+    last = CaseEvent.objects.filter(
+        case=OuterRef("pk"), kind=CaseEvent.Kind.TRANSITION, name__in=DECISIONS, private=False
+    ).order_by("-seq")
+    never = Value(datetime(1970, 1, 1, tzinfo=UTC))
+    decided = (
+        epci_cases(user)
+        .filter(state__in=DECIDED_STATES)
+        .annotate(
+            title=_case_title(),
+            decided_on=Greatest(
+                Coalesce("signed_off_at", never),
+                Coalesce("contractualised_at", never),
+                Coalesce("closed_at", never),
+                Coalesce("derogationrequest__decided_at", never),
+            ),
+            decision=Subquery(last.values("name")[:1]),
+            decision_at=Subquery(last.values("created_at")[:1]),
+            decision_comment=Subquery(last.values("comment")[:1]),
         )
-        .select_related("case__territory")
-        .annotate(case_title=_case_title_of_event())
-        .order_by("-created_at", "-pk")
+        .order_by("-decided_on", "-pk")
     )
-    return section(events)
-
-
-def _case_title_of_event():
-    return SqlCase(
-        When(case__kind=Case.Kind.CONTRACT, then=F("case__territorycontract__title")),
-        default=F("case__derogationrequest__title"),
-    )
+    rows: list = list(decided[:SECTION_SIZE])
+    for case in rows:
+        case.decision_label = EVENT_LABELS.get(case.decision or "", "")
+    return Section(rows=rows, counts={"total": len(rows)})
 
 
 # Region reviewer.

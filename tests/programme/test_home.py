@@ -147,6 +147,12 @@ def test_epci_agent_sees_drafts_changes_asked_and_decisions(client, world):
     assert w["signed"].reference in decisions and w["rejected"].reference in decisions
     assert "Validation ministérielle" in decisions and "Rejet" in decisions
     assert w["in_review"].reference not in decisions
+    rows = [
+        row.text for row in Page(raw).by_id("epci-decisions").find_all("tbody")[0].find_all("tr")
+    ]
+    # Latest first: the rejection came after the sign-off; its reason is shown.
+    assert w["rejected"].reference in rows[0] and "Motif" in rows[0]
+    assert w["signed"].reference in rows[1]
 
 
 def test_epci_agent_never_sees_a_private_note_nor_another_territory(client, world):
