@@ -2,7 +2,9 @@
 
 Each section is one query: its first rows, with the section's counts computed over all its
 rows by window functions (``COUNT(*) OVER ()``), so that a page costs the same number of
-queries whatever the size of the programme.
+queries whatever the size of the programme. Two sections do without the window, where it
+would make PostgreSQL read every candidate row before the LIMIT: the operator's contracts
+(counted with the operator's totals) and the EPCI's latest decisions (no count shown).
 """
 
 from dataclasses import dataclass, field
