@@ -1,4 +1,4 @@
-"""The user's own space: logging in and out, and the territories they work on.
+"""The user's own space: logging in and out, and the page of a territory they work on.
 
 The territory pages live here rather than in ``territories`` because what a user may see
 is decided by their memberships (``accounts.scoping``), and ``territories`` depends on nothing.
@@ -7,11 +7,9 @@ is decided by their memberships (``accounts.scoping``), and ``territories`` depe
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
 from django.shortcuts import get_object_or_404, render
 
 from accounts.forms import LoginForm
-from accounts.models import Membership
 from accounts.scoping import territories_for_user
 
 
@@ -23,22 +21,6 @@ class LoginView(auth_views.LoginView):
 
 class LogoutView(auth_views.LogoutView):
     pass
-
-
-@login_required
-def home(request):
-    territories = (
-        territories_for_user(request.user)
-        .select_related("pilot_region")
-        .annotate(epci_count=Count("links"))
-        .order_by("name")
-    )
-    memberships = Membership.objects.filter(user=request.user).select_related("organisation")
-    return render(
-        request,
-        "accounts/home.html",
-        {"territories": territories, "memberships": memberships, "title": "Mes territoires"},
-    )
 
 
 @login_required

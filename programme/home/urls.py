@@ -1,3 +1,8 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from programme.home import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("territoires/", views.territory_list, name="territory-list"),
+]

@@ -28,8 +28,8 @@ def test_seed_demo_is_idempotent_and_prints_passwords(capsys):
         ("region@demo.test", ["Vallée de l&#x27;Arve", "Grand Annecy"], ["Caen Industrie"]),
         ("epci.caen@demo.test", ["Caen Industrie"], ["Vallée de l&#x27;Arve"]),
         ("region.normandie@demo.test", ["Caen Industrie", "Axe Seine"], ["Grand Annecy"]),
-        ("ministere@demo.test", ["148 territoires"], []),
-        ("copil@demo.test", ["148 territoires"], []),
+        ("ministere@demo.test", ["148\u00a0territoires"], []),
+        ("copil@demo.test", ["148\u00a0territoires"], []),
         ("operateur@demo.test", ["Aucun territoire ne relève"], ["Caen Industrie"]),
     ],
 )
@@ -38,7 +38,8 @@ def test_each_demo_account_logs_in_and_sees_its_territories(client, email, expec
     password = next(a.password for a in DEMO_ACCOUNTS if a.email == email)
     response = client.post(reverse("login"), {"username": email, "password": password})
     assert response.status_code == 302, response.content.decode()[:500]
-    html = client.get(reverse("home")).content.decode()
+    assert response["Location"] == reverse("home")
+    html = client.get(reverse("territory-list")).content.decode()
     for text in expected:
         assert text in html
     for text in hidden:
@@ -50,3 +51,15 @@ def test_seed_demo_refuses_production(settings):
     with pytest.raises(CommandError, match="refusé en production"):
         call_command("seed_demo")
     assert not User.objects.exists()
+
+
+@pytest.mark.parametrize("account", DEMO_ACCOUNTS, ids=lambda account: account.email)
+def test_each_demo_account_has_its_home_page(client, account):
+    call_command("seed_demo")
+    client.post(reverse("login"), {"username": account.email, "password": account.password})
+    response = client.get(reverse("home"))
+    if account.email == "copil@demo.test":
+        assert response.status_code == 302 and response["Location"] == "/tableau-de-bord/"
+    else:
+        assert response.status_code == 200
+        assert "<h1>Accueil</h1>" in response.content.decode()

@@ -20,11 +20,15 @@ def test_login_page_is_dsfr_and_french(client):
     assert "dsfr.min.css" in html
 
 
-def test_login_by_email_then_home_lists_the_territories(client):
+def test_login_by_email_lands_on_the_home_and_the_menu_lists_the_territories(client):
     user = factories.epci_agent("200000172")
     response = client.post(reverse("login"), {"username": user.email.upper(), "password": PASSWORD})
     assert response.status_code == 302
-    html = client.get(reverse("home")).content.decode()
+    assert response["Location"] == reverse("home") == "/"
+    home = client.get(response["Location"]).content.decode()
+    assert "<h1>Accueil</h1>" in home and "Mes brouillons" in home
+    assert f'href="{reverse("territory-list")}"' in home
+    html = client.get(reverse("territory-list")).content.decode()
     assert "Vallée de l&#x27;Arve" in html
     assert "Caen Industrie" not in html
 

@@ -1,6 +1,7 @@
 """The browser tests' shared parts: one Chromium on a uvicorn server of the test database."""
 
 import os
+import re
 import shutil
 
 import pytest
@@ -50,5 +51,6 @@ def logged_in(chromium, url, user, **context_options):
     page.fill("input[name=username]", user.email)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{url}/")
+    # The home, or the dashboard that is the steering committee's home.
+    page.wait_for_url(re.compile(rf"^{re.escape(url)}/(tableau-de-bord/)?$"))
     return page

@@ -43,6 +43,8 @@ def world():
         "/taches/",
         "/notifications/",
         "/territoires/8414/",
+        "/territoires/",
+        "/territoires/?q=evry",
         *PUBLIC[1:],
     ]
     return {
@@ -114,6 +116,7 @@ def test_no_axe_violation_on_any_main_page_of_any_role(browser):
         "/vagues/<id>/",
         "/taches/<id>/",
         "/territoires/<id>/",
+        "/territoires/",
         "/notifications/",
         "/",
         "/connexion/",

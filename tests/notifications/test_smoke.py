@@ -42,8 +42,9 @@ def test_login_page_and_territories_over_http(server):
     with httpx.Client(base_url=server, timeout=10) as client:
         log_in(client, user.email)
         home = client.get("/")
-        assert home.status_code == 200
-        assert "Vallée de l&#x27;Arve" in home.text
+        assert home.status_code == 200 and "<h1>Accueil</h1>" in home.text
+        territories = client.get("/territoires/")
+        assert "Vallée de l&#x27;Arve" in territories.text
 
 
 async def ws_exchange(server: str, cookies: dict, user_id: int) -> tuple[dict, dict]:
