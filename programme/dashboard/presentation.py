@@ -3,6 +3,7 @@ written the French way and linked to the filtered list that makes it up."""
 
 import json
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -24,6 +25,31 @@ LIST_PARAMS = {
 }
 
 
+# The region map of DSFR Chart 2.0.4 names the Regions by their ISO 3166-2 codes (FR-ARA...)
+# and the overseas ones by their department number, not by the INSEE codes its README shows:
+# the programme's Regions carry INSEE codes, translated here.
+MAP_REGION_KEYS = {
+    "84": "ARA",
+    "27": "BFC",
+    "53": "BRE",
+    "24": "CVL",
+    "94": "20R",
+    "44": "GES",
+    "32": "HDF",
+    "11": "IDF",
+    "28": "NOR",
+    "75": "NAQ",
+    "76": "OCC",
+    "52": "PDL",
+    "93": "PAC",
+    "01": "971",
+    "02": "972",
+    "03": "973",
+    "04": "974",
+    "06": "976",
+}
+
+
 @dataclass
 class Cell:
     text: str
@@ -39,6 +65,15 @@ class Table:
     columns: list[str]
     rows: list[list[Cell]]
     foot: list[Cell] = field(default_factory=list)
+
+    @property
+    def heads(self) -> list[tuple[str, bool]]:
+        """Each column's title, aligned as its figures are (numbers to the right)."""
+        sample = self.rows[0] if self.rows else self.foot
+        return [
+            (column, index < len(sample) and sample[index].numeric)
+            for index, column in enumerate(self.columns)
+        ]
 
 
 @dataclass
@@ -104,7 +139,7 @@ def chart(tag: str, label: str, **attrs) -> Chart:
     return Chart(tag=tag, label=label, attrs=encoded)
 
 
-def territories_section(figures: dict, links: Links) -> Section:
+def territories_section(figures: dict, links: Links, today: date, national: bool) -> Section:
     block = figures["territories"]
     waves = figures["waves"]
     by_region = block["by_region"]
@@ -187,9 +222,17 @@ def territories_section(figures: dict, links: Links) -> Section:
         chart(
             "map-chart",
             "Carte des Régions : territoires ayant un contrat",
-            data={row["code"]: row["with_contract"] for row in by_region},
+            # Nationally every Region is on the map, those without a territory at zero.
+            data={
+                **({key: 0 for key in MAP_REGION_KEYS.values()} if national else {}),
+                **{
+                    MAP_REGION_KEYS.get(row["code"], row["code"]): row["with_contract"]
+                    for row in by_region
+                },
+            },
             value=str(block["with_contract"]),
             name="Territoires ayant un contrat",
+            date=french.date_fr(today),
             level="reg",
         ),
         chart(
@@ -541,10 +584,10 @@ def time_section(figures: dict) -> Section:
     )
 
 
-def sections(figures: dict, filters: Filters) -> list[Section]:
+def sections(figures: dict, filters: Filters, today: date, *, national: bool) -> list[Section]:
     links = Links(filters)
     return [
-        territories_section(figures, links),
+        territories_section(figures, links, today, national),
         actions_section(figures, links),
         money_section(figures, links),
         derogations_section(figures, links),

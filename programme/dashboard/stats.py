@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django.db import connection
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from accounts.models import Membership, Role
@@ -524,7 +524,15 @@ def derogations_block(scope: Scope, filters: Filters) -> dict:
     rules = (
         requests.exclude(rule_reference_key="")
         .values("rule_reference_key")
-        .annotate(count=Count("pk"), reference=Min("rule_reference"))
+        .annotate(
+            count=Count("pk"),
+            # Shown as it was first written, among the requests in scope.
+            reference=Subquery(
+                requests.filter(rule_reference_key=OuterRef("rule_reference_key"))
+                .order_by("pk")
+                .values("rule_reference")[:1]
+            ),
+        )
         .order_by("-count", "rule_reference_key")[:10]
     )
     return {

@@ -59,7 +59,9 @@ def _dashboard_page(request, figures: Figures, report_form: ReportForm | None = 
             "form": form,
             "filters": filters,
             "query": urlencode(filters.params()),
-            "sections": presentation.sections(data, filters),
+            "sections": presentation.sections(
+                data, filters, today, national=figures.scope.national
+            ),
             "scope_label": _scope_label(figures.scope, choices),
             "national": figures.scope.national,
             "report_form": report_form

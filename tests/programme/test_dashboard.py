@@ -193,7 +193,8 @@ def test_the_page_shows_the_figures_and_links_them_to_their_lists(client, users,
     # The charts are the State's web components, with their figures as attributes.
     assert "<map-chart " in page and 'level="reg"' in page
     assert "<bar-chart " in page and "<pie-chart " in page
-    assert '"84": 2' in page  # 8414 and 8401 have a contract
+    # 8414 and 8401 have a contract; the map names Auvergne-Rhône-Alpes by its ISO code.
+    assert '"ARA": 2' in page and '"NOR": 2' in page
     assert "/static/vendor/dsfr-chart/DSFRChart.js" in page
 
 
