@@ -7,6 +7,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
 from cases.models import STATE_LABELS
 from programme.dashboard.stats import (
@@ -173,19 +174,22 @@ def to_csv(rows: Rows) -> bytes:
 
 def to_xlsx(rows: Rows, title: str) -> bytes:
     header, body = rows
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.title = title[:31]
+    # Write-only: rows are streamed, several times faster on the thousands of rows of a
+    # national block than building the sheet in memory.
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title[:31])
     sheet.append(header)
     for row in body:
-        sheet.append(row)
-        for cell in sheet[sheet.max_row]:
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(sheet, value=value)
             if cell.data_type == "f":
                 # openpyxl takes text starting with "=" for a formula: user text stays text.
                 cell.data_type = "s"
-            elif isinstance(cell.value, Decimal):
+            elif isinstance(value, Decimal):
                 cell.number_format = AMOUNT_FORMAT
+            cells.append(cell)
+        sheet.append(cells)
     workbook.properties.title = title
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -43,6 +43,7 @@ def world():
         "/taches/",
         "/notifications/",
         "/territoires/8414/",
+        "/tableau-de-bord/",
         *PUBLIC[1:],
     ]
     return {

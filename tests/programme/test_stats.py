@@ -446,3 +446,12 @@ def test_by_region_rows_add_up_to_the_totals(world):
     assert sums["requested"] == data["money"]["requested"]
     assert sums["committed"] == data["money"]["committed"]
     assert sum(r["count"] for r in data["actions"]["by_region"]) == data["actions"]["count"]
+
+
+def test_a_comment_does_not_recompute_the_figures_but_a_transition_does(world):
+    contract = world.contracts["N1"]
+    generation = stats.generation()
+    services.comment_add(case=contract, actor=contract.created_by, body="Une question.")
+    assert stats.generation() == generation
+    services.run_transition(case=contract, actor=world.actors.reviewer("28"), name="approve")
+    assert stats.generation() != generation
