@@ -119,10 +119,13 @@ def progress_report(request):
     return response
 
 
+OPEN_RULE_THRESHOLD = 2
+
+
 def open_statistics(data: dict) -> dict:
     """The national figures that are public: counts and sums per Region, axis, funder and
-    state, the waves (public events) and the legal texts most targeted (public law). No case
-    reference, no title, no person: nothing finer than a Region."""
+    state, the waves (public events) and the legal texts most targeted (public law) by at
+    least two requests. No case reference, no title, no person: nothing finer than a Region."""
     territories, actions, money, derogations = (
         data["territories"],
         data["actions"],
@@ -232,9 +235,11 @@ def open_statistics(data: dict) -> dict:
                 {"decision": row["outcome"], "nombre": row["count"]}
                 for row in derogations["by_outcome"]
             ],
+            # A text asked by one request only would point at that request: left out.
             "textes_les_plus_vises": [
                 {"texte": row["reference"], "demandes": row["count"]}
                 for row in derogations["rules"]
+                if row["count"] >= OPEN_RULE_THRESHOLD
             ],
         },
         "delais": {

@@ -329,6 +329,10 @@ def test_open_statistics_hold_no_personal_data_and_no_case(client, world):
         assert contract.title not in body
         assert contract.territory.name not in body
     assert "Porteur" not in body and "Fiche 1" not in body
+    # The legal texts: those of several requests only (the labour code is asked once).
+    texts = json.loads(body)["derogations"]["textes_les_plus_vises"]
+    assert [text["demandes"] for text in texts] == [3]
+    assert "Code du travail" not in body
 
 
 def test_the_same_data_are_the_same_figures_for_every_national_role(client, users, world):
