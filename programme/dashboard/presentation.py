@@ -201,7 +201,14 @@ def territories_section(figures: dict, links: Links, today: date, national: bool
     wave_table = Table(
         id="contracts-by-wave",
         caption="Contrats par vague de contractualisation",
-        columns=["Vague", "Date", "État", "Contrats", "Contractualisés", "Territoires"],
+        columns=[
+            "Vague",
+            "Date",
+            "État",
+            "Contrats",
+            "Contractualisés",
+            "Territoires contractualisés",
+        ],
         rows=[
             [
                 Cell(row["name"], header=True),
@@ -218,23 +225,30 @@ def territories_section(figures: dict, links: Links, today: date, national: bool
             for row in waves
         ],
     )
-    charts = [
-        chart(
-            "map-chart",
-            "Carte des Régions : territoires ayant un contrat",
-            # Nationally every Region is on the map, those without a territory at zero.
-            data={
-                **({key: 0 for key in MAP_REGION_KEYS.values()} if national else {}),
-                **{
-                    MAP_REGION_KEYS.get(row["code"], row["code"]): row["with_contract"]
-                    for row in by_region
-                },
-            },
-            value=str(block["with_contract"]),
-            name="Territoires ayant un contrat",
-            date=french.date_fr(today),
-            level="reg",
-        ),
+    charts = []
+    if national:
+        # The map of the Regions, every one of them (those without a territory at zero). A
+        # Region's own dashboard has no map: one coloured Region among others left blank
+        # would say nothing, or suggest figures it may not see.
+        data = {key: 0 for key in MAP_REGION_KEYS.values()}
+        data.update(
+            {
+                MAP_REGION_KEYS.get(row["code"], row["code"]): row["with_contract"]
+                for row in by_region
+            }
+        )
+        charts.append(
+            chart(
+                "map-chart",
+                "Carte des Régions : territoires ayant un contrat",
+                data=data,
+                value=str(block["with_contract"]),
+                name="Territoires ayant un contrat",
+                date=french.date_fr(today),
+                level="reg",
+            )
+        )
+    charts += [
         chart(
             "bar-chart",
             "Contrats par état",

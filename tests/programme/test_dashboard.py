@@ -112,6 +112,7 @@ def test_a_region_sees_only_its_region_in_the_page_and_every_export(client, user
     page = client.get(DASHBOARD).content.decode()
     assert "Auvergne-Rhône-Alpes" in page
     assert "Normandie" not in page
+    assert "<map-chart" not in page  # a map of France would show Regions it may not see
     for url in EXPORTS:
         response = client.get(url)
         if url.endswith(".csv"):
