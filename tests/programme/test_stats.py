@@ -318,6 +318,16 @@ def test_a_region_scope_sees_only_its_region(world):
     assert other["territories"]["territories"] == 0 and other["actions"]["count"] == 0
 
 
+def test_a_region_scope_is_the_territories_its_region_pilots(reference_data):
+    from accounts.scoping import piloted_territories
+
+    reviewer = factories.region_reviewer("84")
+    scope = stats.scope_for(reviewer)
+    assert scope is not None
+    mine = set(Territory.objects.filter(stats.territory_q(scope, NO_FILTERS)).values_list("pk"))
+    assert mine == set(piloted_territories(reviewer).values_list("pk"))
+
+
 def test_scope_follows_memberships(reference_data):
     assert stats.scope_for(factories.ministry_agent()) == NATIONAL
     assert stats.scope_for(factories.steering_member()) == NATIONAL
