@@ -8,6 +8,8 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.urls import reverse
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 
 from cases import french
 from cases.models import Axis, FinancingLine, Outcome, State
@@ -56,6 +58,18 @@ class Cell:
     href: str = ""
     header: bool = False
     numeric: bool = False
+
+    def __html__(self) -> str:
+        # Written here rather than by an include per cell: a national page has a thousand
+        # cells, and an include each would cost more than the figures read from the cache.
+        text = mark_safe(french.typo(conditional_escape(self.text)))  # noqa: S308 - escaped
+        if self.href:
+            text = format_html('<a class="fr-link fr-text--sm" href="{}">{}</a>', self.href, text)
+        if self.header:
+            return format_html('<th scope="row">{}</th>', text)
+        if self.numeric:
+            return format_html('<td class="fr-cell--right">{}</td>', text)
+        return format_html("<td>{}</td>", text)
 
 
 @dataclass
