@@ -71,6 +71,9 @@ class Cell:
             return format_html('<td class="fr-cell--right">{}</td>', text)
         return format_html("<td>{}</td>", text)
 
+    # The template engine prints str(value): the safe markup above.
+    __str__ = __html__
+
 
 @dataclass
 class Table:
