@@ -14,7 +14,7 @@ configures a shared backend; the key holds everything, so several processes neve
 
 Measured at 100,000 contracts, 400,000 fiches-actions and 800,000 financing lines (the
 synthetic data set of ``seed_scale``), on two shared cores, through the test client: the page
-answers from the cache in 50 to 100 ms (p95 under 100 ms) with 8 queries (session, user,
+answers from the cache in about 25 ms (p95 30 ms) with 8 queries (session, user,
 scope, generation, the header's two notification figures, and the two statements of the
 database time-out middleware on PostgreSQL). Computing the national figures takes about
 2 s (10 more queries; the money block alone, a GROUP BY over the 800,000 lines joined to

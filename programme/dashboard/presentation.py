@@ -8,7 +8,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.urls import reverse
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from cases import french
@@ -59,20 +59,13 @@ class Cell:
     header: bool = False
     numeric: bool = False
 
-    def __html__(self) -> str:
-        # Written here rather than by an include per cell: a national page has a thousand
-        # cells, and an include each would cost more than the figures read from the cache.
-        text = mark_safe(french.typo(conditional_escape(self.text)))  # noqa: S308 - escaped
+    def markup(self) -> str:
+        text = french.typo(escape(self.text))
         if self.href:
-            text = format_html('<a class="fr-link fr-text--sm" href="{}">{}</a>', self.href, text)
+            text = f'<a class="fr-link fr-text--sm" href="{escape(self.href)}">{text}</a>'
         if self.header:
-            return format_html('<th scope="row">{}</th>', text)
-        if self.numeric:
-            return format_html('<td class="fr-cell--right">{}</td>', text)
-        return format_html("<td>{}</td>", text)
-
-    # The template engine prints str(value): the safe markup above.
-    __str__ = __html__
+            return f'<th scope="row">{text}</th>'
+        return f'<td class="fr-cell--right">{text}</td>' if self.numeric else f"<td>{text}</td>"
 
 
 @dataclass
@@ -82,6 +75,19 @@ class Table:
     columns: list[str]
     rows: list[list[Cell]]
     foot: list[Cell] = field(default_factory=list)
+
+    # The rows are written here rather than cell by cell in the template: a national page
+    # has a thousand cells, which the template engine would take longer to print than the
+    # figures take to read from the cache. Every text is escaped (``escape``) first.
+    @property
+    def body(self) -> str:
+        return mark_safe(  # noqa: S308 - every text escaped in Cell.markup
+            "".join(f"<tr>{''.join(cell.markup() for cell in row)}</tr>" for row in self.rows)
+        )
+
+    @property
+    def foot_row(self) -> str:
+        return mark_safe(f"<tr>{''.join(cell.markup() for cell in self.foot)}</tr>")  # noqa: S308
 
     @property
     def heads(self) -> list[tuple[str, bool]]:
