@@ -11,6 +11,7 @@ reviewer the territories its Region pilots, anyone else nothing (the views answe
 """
 
 import math
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -220,10 +221,13 @@ def filter_choices(scope: Scope) -> dict:
             ).values("wave_id")
         )
     return {
-        "regions": [
-            {"id": pk, "code": code, "name": name}
-            for pk, code, name in regions.order_by("name").values_list("pk", "code", "name")
-        ],
+        "regions": sorted(
+            (
+                {"id": pk, "code": code, "name": name}
+                for pk, code, name in regions.values_list("pk", "code", "name")
+            ),
+            key=lambda r: french_order(r["name"]),
+        ),
         "waves": [
             {"id": pk, "name": name, "date": day}
             for pk, name, day in waves.order_by("date", "pk").values_list("pk", "name", "date")
@@ -234,6 +238,12 @@ def filter_choices(scope: Scope) -> dict:
 # The blocks.
 
 REGION_FIELDS = ("territory__pilot_region_id", "territory__pilot_region__code")
+
+
+def french_order(name: str) -> str:
+    """Sorted the French way: « Île-de-France » among the I, not after the Z."""
+    letters = unicodedata.normalize("NFKD", name)
+    return "".join(c for c in letters if not unicodedata.combining(c)).casefold()
 
 
 def _region_row(rows: dict, region_id: int, code: str, name: str, **zeros: Any) -> dict:
@@ -298,7 +308,7 @@ def territories_block(scope: Scope, filters: Filters) -> dict:
             region["states"][state] = counts[f"c_{state}"]
             # A territory belongs to one Region: the national figure is the sum.
             state_territories[state] += counts[f"t_{state}"]
-    by_region = sorted(regions.values(), key=lambda r: r["name"])
+    by_region = sorted(regions.values(), key=lambda r: french_order(r["name"]))
     return {
         "territories": sum(r["territories"] for r in by_region),
         "with_contract": sum(r["with_contract"] for r in by_region),
@@ -411,8 +421,8 @@ def actions_block(scope: Scope, filters: Filters) -> dict:
             {"status": status, "label": str(ACTION_STATUS_LABELS[status]), **by_status[status]}
             for status in ActionSheet.Status.values
         ],
-        "by_region": sorted(regions.values(), key=lambda r: r["name"]),
-        "rows": sorted(rows, key=lambda r: (r["name"], r["axis"], r["status"])),
+        "by_region": sorted(regions.values(), key=lambda r: french_order(r["name"])),
+        "rows": sorted(rows, key=lambda r: (french_order(r["name"]), r["axis"], r["status"])),
     }
 
 
@@ -480,8 +490,8 @@ def money_block(scope: Scope, filters: Filters) -> dict:
         "by_axis": [
             {"axis": axis, "label": str(AXIS_LABELS[axis]), **by_axis[axis]} for axis in Axis.values
         ],
-        "by_region": sorted(regions.values(), key=lambda r: r["name"]),
-        "rows": sorted(rows, key=lambda r: (r["name"], r["axis"], r["funder"])),
+        "by_region": sorted(regions.values(), key=lambda r: french_order(r["name"])),
+        "rows": sorted(rows, key=lambda r: (french_order(r["name"]), r["axis"], r["funder"])),
     }
 
 
@@ -550,12 +560,12 @@ def derogations_block(scope: Scope, filters: Filters) -> dict:
             }
             for outcome in Outcome.values
         ],
-        "by_region": sorted(regions.values(), key=lambda r: r["name"]),
+        "by_region": sorted(regions.values(), key=lambda r: french_order(r["name"])),
         "rules": [
             {"key": row["rule_reference_key"], "reference": row["reference"], "count": row["count"]}
             for row in rules
         ],
-        "rows": sorted(rows, key=lambda r: (r["name"], r["state"], r["outcome"])),
+        "rows": sorted(rows, key=lambda r: (french_order(r["name"]), r["state"], r["outcome"])),
     }
 
 

@@ -465,3 +465,11 @@ def test_a_comment_does_not_recompute_the_figures_but_a_transition_does(world):
     assert stats.generation() == generation
     services.run_transition(case=contract, actor=world.actors.reviewer("28"), name="approve")
     assert stats.generation() != generation
+
+
+def test_regions_are_in_french_order(reference_data):
+    names = [row["name"] for row in stats.territories_block(NATIONAL, NO_FILTERS)["by_region"]]
+    assert names.index("Île-de-France") < names.index("La Réunion")
+    assert names.index("Grand Est") < names.index("Guadeloupe") < names.index("Île-de-France")
+    choices = [r["name"] for r in stats.filter_choices(NATIONAL)["regions"]]
+    assert choices.index("Île-de-France") < choices.index("La Réunion")
