@@ -45,6 +45,7 @@ def world():
         "/territoires/8414/",
         "/territoires/",
         "/territoires/?q=evry",
+        "/tableau-de-bord/",
         *PUBLIC[1:],
     ]
     return {
