@@ -263,10 +263,11 @@ class ListFilterForm(forms.Form):
 
     def set_choices(self, name: str, choices) -> None:
         field = cast(forms.ChoiceField, self.fields[name])
-        field.choices = [field.choices[0], *choices]  # type: ignore[index]
+        empty = list(cast(list, field.choices))[0]
+        field.choices = [empty, *choices]
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         since, until = data.get("since"), data.get("until")
         if since and until and until < since:
             self.add_error("until", "La date de fin doit suivre la date de début (ou l'égaler).")

@@ -151,7 +151,8 @@ def bounded_counts(*querysets: QuerySet, limit: int = COUNT_LIMIT) -> list[int |
     One query for all of them, each count stopping after ``limit + 1`` rows."""
     if not querysets:
         return []
-    parts, params = [], []
+    parts: list[str] = []
+    params: list = []
     for queryset in querysets:
         sql, part_params = queryset.order_by().values("pk")[: limit + 1].query.sql_with_params()
         parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS bounded)")  # noqa: S608 - ORM-made

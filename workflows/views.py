@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 from viewflow.workflow.status import STATUS
 
 from cases import selectors as case_selectors
+from cases import services as case_services
 from cases.pagination import (
     InvalidCursor,
     Keyset,
@@ -16,7 +17,6 @@ from cases.pagination import (
     page_query,
     paginate,
 )
-from cases import services as case_services
 from cases.views import (
     ConfirmationNeeded,
     case_url,
