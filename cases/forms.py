@@ -263,7 +263,7 @@ class ListFilterForm(forms.Form):
 
     def set_choices(self, name: str, choices) -> None:
         field = cast(forms.ChoiceField, self.fields[name])
-        empty = list(cast(list, field.choices))[0]
+        empty = next(iter(cast(list, field.choices)))
         field.choices = [empty, *choices]
 
     def clean(self):
