@@ -3,7 +3,8 @@ the others who may see a wave (its contracts' parties, the steering committee) r
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Sum
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,6 +14,8 @@ from django.views.decorators.http import require_POST
 from cases import forms, selectors, services, waves
 from cases import permissions as perms
 from cases.models import WaveDocument
+from cases.pagination import bounded_counts, count_label
+from cases.validators import validate_plain_text
 from cases.views import (
     FormRefused,
     apply_error,
@@ -99,21 +102,55 @@ def wave_page(request, wave, *, status: int = 200, **bound):
         "title": wave.name,
         "wave": wave,
         "composer": composer,
-        "add_form": forms.WaveAddForm(
-            initial={"version": wave.version},
-            contracts=waves.eligible_contracts()
-            .select_related("territory")
-            .order_by("territory__name", "pk"),
-        )
-        if composer
-        else None,
+        "add_form": None,
         "document": WaveDocument.objects.filter(wave=wave).first(),
         "whole_wave": selectors.sees_whole_wave(request.user),
         "events": selectors.wave_events_for_user(request.user, wave),
+        **(candidates(request) if composer else {}),
         **composition(wave, request.user),
         **bound,
     }
     return render(request, "cases/wave_detail.html", context, status=status)
+
+
+SEARCH_LIMIT = 20
+
+
+def candidates(request) -> dict:
+    """The signed-off contracts a wave may take, searched by reference or territory on the
+    server (there are thousands at the programme's scale): at most SEARCH_LIMIT of them,
+    those waiting longest first, and how many wait in all (bounded)."""
+    text = request.GET.get("q", "").strip()
+    eligible = waves.eligible_contracts()
+    problem = ""
+    if len(text) > 100:
+        text, problem = "", "La recherche est limitée à 100 caractères."
+    else:
+        try:
+            validate_plain_text(text)
+        except ValidationError as error:
+            text, problem = "", " ".join(error.messages)
+    (waiting,) = bounded_counts(eligible)
+    found = eligible
+    if text:
+        found = eligible.filter(Q(reference__icontains=text) | Q(territory__name__icontains=text))
+    rows = list(
+        found.select_related("territory__pilot_region").order_by("signed_off_at", "pk")[
+            : SEARCH_LIMIT + 1
+        ]
+    )
+    return {
+        "search": text,
+        "search_problem": problem,
+        "found": rows[:SEARCH_LIMIT],
+        "found_more": len(rows) > SEARCH_LIMIT,
+        "search_limit": SEARCH_LIMIT,
+        "waiting": (
+            f"{count_label(waiting, 'contrat validé', 'contrats validés')} par le ministère "
+            f"{'attend' if waiting == 1 else 'attendent'} une vague."
+        ),
+        "any_waiting": waiting != 0,
+    }
 
 
 @login_required
