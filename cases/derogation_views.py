@@ -77,7 +77,9 @@ def call_detail(request, pk: int):
 
 @login_required
 def derogation_list(request):
-    regions, _ = lists.territory_choices(territories_for_user(request.user))
+    regions, _, can_create = lists.territory_choices(
+        territories_for_user(request.user), creatable_territories(request.user)
+    )
     form = forms.DerogationFilterForm(
         request.GET or None, regions=regions, calls=lists.call_choices()
     )
@@ -87,10 +89,7 @@ def derogation_list(request):
         lambda data: lists.derogation_list(request.user, data),
         lists.CASE_ORDER,
         "cases/derogation_list.html",
-        {
-            "title": "Demandes de dérogation",
-            "can_create": creatable_territories(request.user).exists(),
-        },
+        {"title": "Demandes de dérogation", "can_create": can_create},
         noun=("demande", None, True),
     )
 

@@ -8,8 +8,21 @@ stops after its twenty rows instead of sorting them all.
 
 import unicodedata
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    BooleanField,
+    Count,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -26,6 +39,7 @@ from cases.models import (
 from cases.pagination import Keyset
 from territories.models import Territory
 
+ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=14, decimal_places=2))
 CASE_ORDER = Keyset((("updated_at", "datetime"), ("pk", "int")))
 ACTION_ORDER = Keyset((("pk", "int"),))
 
@@ -50,8 +64,16 @@ def period(field: str, since: date | None, until: date | None) -> Q:
     return condition
 
 
-def territory_choices(territories: QuerySet[Territory]) -> tuple[list, list]:
-    """The Regions and territories of the user's scope, for the filters, in one query."""
+def territory_choices(territories: QuerySet[Territory], creatable=None) -> tuple[list, list, bool]:
+    """The Regions and territories of the user's scope for the filters, and whether the
+    user may start a case on one of them (``creatable``, a queryset of territories), in one
+    query."""
+    if creatable is not None:
+        territories = territories.annotate(
+            creatable=ExpressionWrapper(
+                Q(pk__in=creatable.values("pk")), output_field=BooleanField()
+            )
+        )
     rows = list(territories.select_related("pilot_region"))
     regions = {territory.pilot_region.pk: territory.pilot_region.name for territory in rows}
     return (
@@ -60,6 +82,7 @@ def territory_choices(territories: QuerySet[Territory]) -> tuple[list, list]:
             ((territory.pk, territory.name) for territory in rows),
             key=lambda item: french_key(item[1]),
         ),
+        any(getattr(territory, "creatable", False) for territory in rows),
     )
 
 
@@ -117,12 +140,12 @@ def action_list(user, data: dict | None) -> QuerySet[ActionSheet]:
         ActionSheet.objects.filter(contract__in=selectors.contracts_for_user(user).values("pk"))
         .select_related("contract__territory__pilot_region")
         .annotate(
-            requested=Coalesce(Subquery(lines.annotate(s=Sum("amount")).values("s")), 0),
+            requested=Coalesce(Subquery(lines.annotate(s=Sum("amount")).values("s")), ZERO),
             committed=Coalesce(
                 Subquery(
                     lines.filter(status="committed").annotate(s=Sum("committed_amount")).values("s")
                 ),
-                0,
+                ZERO,
             ),
         )
     )

@@ -13,7 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import IntegerField, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from cases import french
 
@@ -98,6 +99,8 @@ class CursorPage:
     rows: list
     next_cursor: str | None
     previous_cursor: str | None
+    # How many rows the whole list holds, up to COUNT_LIMIT; None past it.
+    count: int | None = 0
 
     def __iter__(self):
         return iter(self.rows)
@@ -118,22 +121,44 @@ class CursorPage:
         return self.has_next or self.has_previous
 
 
+COUNT_ALIAS = "bounded_total"
+
+
+def with_bounded_count(queryset: QuerySet, limit: int = COUNT_LIMIT) -> QuerySet:
+    """``queryset`` with, on each row, how many rows it holds up to ``limit + 1``: a
+    subquery the database runs once, so that the page and its count are one query."""
+    sql, params = queryset.order_by().values("pk")[: limit + 1].query.sql_with_params()
+    return queryset.annotate(
+        **{
+            COUNT_ALIAS: RawSQL(  # noqa: S611 - the ORM compiled it, with its parameters
+                f"SELECT COUNT(*) FROM ({sql}) AS bounded",  # noqa: S608 - made by the ORM
+                params,
+                output_field=IntegerField(),
+            )
+        }
+    )
+
+
 def paginate(
     queryset: QuerySet, keyset: Keyset, cursor: str | None, size: int = PAGE_SIZE
 ) -> CursorPage:
     """One page of ``queryset`` in ``keyset``'s order, from ``cursor`` (the first page when
-    empty). Raises InvalidCursor on a cursor this list did not make. One query."""
+    empty), with the list's bounded count. Raises InvalidCursor on a cursor this list did
+    not make. One query (two for an empty page past the first)."""
     backwards = False
+    counted = with_bounded_count(queryset)
     if cursor:
         values, backwards = keyset.decode(cursor)
-        queryset = queryset.filter(keyset.after(values, backwards))
-    rows = list(queryset.order_by(*keyset.order(backwards))[: size + 1])
+        counted = counted.filter(keyset.after(values, backwards))
+    rows = list(counted.order_by(*keyset.order(backwards))[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
     if backwards:
         rows.reverse()
     if not rows:
-        return CursorPage(rows, None, None)
+        count = bounded_counts(queryset)[0] if cursor else 0
+        return CursorPage(rows, None, None, count)
+    total = getattr(rows[0], COUNT_ALIAS)
     first, last = keyset.values_of(rows[0]), keyset.values_of(rows[-1])
     # Going forward there is a previous page whenever a cursor led here; going back, there
     # is a next page (the one we came from).
@@ -143,6 +168,7 @@ def paginate(
         rows,
         keyset.encode(last, backwards=False) if has_next else None,
         keyset.encode(first, backwards=True) if has_previous else None,
+        total if total <= COUNT_LIMIT else None,
     )
 
 

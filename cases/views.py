@@ -197,8 +197,9 @@ def contract_or_404(request, reference: str):
 
 @login_required
 def contract_list(request):
-    territories = territories_for_user(request.user)
-    regions, territory_choices = lists.territory_choices(territories)
+    regions, territory_choices, can_create = lists.territory_choices(
+        territories_for_user(request.user), creatable_territories(request.user)
+    )
     form = forms.ContractFilterForm(
         request.GET or None,
         regions=regions,
@@ -211,10 +212,7 @@ def contract_list(request):
         lambda data: lists.contract_list(request.user, data),
         lists.CASE_ORDER,
         "cases/contract_list.html",
-        {
-            "title": "Contrats de territoire",
-            "can_create": creatable_territories(request.user).exists(),
-        },
+        {"title": "Contrats de territoire", "can_create": can_create},
         noun=("contrat", None, False),
     )
 
@@ -236,7 +234,6 @@ def list_page(request, form, rows, order, template: str, context: dict, *, noun)
     except pagination.InvalidCursor as error:
         problems.append(error.message)
         page = pagination.paginate(queryset, order, None)
-    (count,) = pagination.bounded_counts(queryset)
     singular, plural, feminine = noun
     return render(
         request,
@@ -245,7 +242,7 @@ def list_page(request, form, rows, order, template: str, context: dict, *, noun)
             **context,
             "form": form,
             "page": page,
-            "caption": pagination.count_label(count, singular, plural, feminine=feminine),
+            "caption": pagination.count_label(page.count, singular, plural, feminine=feminine),
             "query": pagination.page_query(request),
             "problems": problems,
         },
@@ -596,7 +593,7 @@ def document_download(request, pk: int):
 def action_list(request):
     """The fiches-actions of the contracts the user may see, filtered the way the dashboard
     counts them, so that each of its figures opens the rows that make it up."""
-    regions, _ = lists.territory_choices(territories_for_user(request.user))
+    regions, _, _ = lists.territory_choices(territories_for_user(request.user))
     form = forms.ActionFilterForm(
         request.GET or None, regions=regions, waves=lists.wave_choices(request.user)
     )

@@ -12,7 +12,6 @@ from cases import services as case_services
 from cases.pagination import (
     InvalidCursor,
     Keyset,
-    bounded_counts,
     count_label,
     page_query,
     paginate,
@@ -76,7 +75,6 @@ def task_list(request):
         except InvalidCursor as error:
             problems.append(error.message)
             pages[name] = paginate(rows, TASK_ORDER, None)
-    counts = dict(zip(SECTIONS, bounded_counts(*scoped.values()), strict=True))
     query = page_query(request, drop=("cursor", "section"))
     return render(
         request,
@@ -85,7 +83,7 @@ def task_list(request):
             "title": "Mes tâches",
             **pages,
             "captions": {
-                name: count_label(counts[name], "tâche", feminine=True) for name in SECTIONS
+                name: count_label(pages[name].count, "tâche", feminine=True) for name in SECTIONS
             },
             "query": query,
             "problems": problems,

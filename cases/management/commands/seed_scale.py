@@ -312,16 +312,7 @@ class Command(BaseCommand):
             )
         started = time.monotonic()
         with transaction.atomic():
-            people = self.people(territories)
-            builder = Builder(
-                rng=random.Random(seed),  # noqa: S311 (a reproducible draw, not a secret)
-                territories=territories,
-                people=people,
-                now=timezone.now().astimezone(UTC),
-                out=self.stdout.write,
-                started=started,
-            )
-            builder.run(contracts)
+            builder = build(contracts, seed=seed, out=self.stdout.write)
         with connection.cursor() as cursor:
             # The planner needs the new rows' statistics before the first measurement.
             for model in (Case, TerritoryContract, ActionSheet, FinancingLine, CaseEvent):
@@ -338,83 +329,130 @@ class Command(BaseCommand):
             )
         )
 
-    def people(self, territories: list[Territory]) -> People:
-        self.stdout.write("Comptes synthétiques…")
-        national = national_organisations()
-        unusable = make_password(None)
-        users: list[User] = []
-        memberships: list[tuple[User, Organisation, str]] = []
 
-        def account(local: str, last_name: str, organisation: Organisation, role: str) -> User:
-            user = User(
-                email=f"{local}@{DOMAIN}",
-                first_name=SYNTHETIC,
-                last_name=last_name,
-                password=unusable,
-            )
-            users.append(user)
-            memberships.append((user, organisation, role))
-            return user
+def make_people(territories: list[Territory]) -> People:
+    """The synthetic accounts, created."""
+    national = national_organisations()
+    unusable = make_password(None)
+    users: list[User] = []
+    memberships: list[tuple[User, Organisation, str]] = []
 
-        epci_users, epci_organisations, region_users = {}, {}, {}
-        for territory in territories:
-            epci = territory.intercommunalities.order_by("siren").first()
-            if epci is None:
-                continue
-            organisation = Organisation.objects.get_or_create(
-                intercommunality=epci, defaults={"kind": Organisation.Kind.EPCI, "name": epci.name}
-            )[0]
-            epci_organisations[territory.pk] = organisation.pk
-            epci_users[territory.pk] = account(
-                f"epci-{territory.code}",
-                f"Agent EPCI {territory.code}",
-                organisation,
-                Role.EPCI_AGENT,
-            )
-        for region in {territory.pilot_region for territory in territories}:
-            organisation = Organisation.objects.get_or_create(
-                region=region,
-                defaults={"kind": Organisation.Kind.REGION, "name": f"Région {region.name}"},
-            )[0]
-            region_users[region.pk] = [
-                account(
-                    f"region-{region.code}-{n}",
-                    f"Instructeur Région {region.code} {NO}{n}",
-                    organisation,
-                    Role.REGION_REVIEWER,
-                )
-                for n in (1, 2)
-            ]
-        ministry = [
+    def account(local: str, last_name: str, organisation: Organisation, role: str) -> User:
+        user = User(
+            email=f"{local}@{DOMAIN}",
+            first_name=SYNTHETIC,
+            last_name=last_name,
+            password=unusable,
+        )
+        users.append(user)
+        memberships.append((user, organisation, role))
+        return user
+
+    epci_users, epci_organisations, region_users = {}, {}, {}
+    for territory in territories:
+        epci = territory.intercommunalities.order_by("siren").first()
+        if epci is None:
+            continue
+        organisation = Organisation.objects.get_or_create(
+            intercommunality=epci, defaults={"kind": Organisation.Kind.EPCI, "name": epci.name}
+        )[0]
+        epci_organisations[territory.pk] = organisation.pk
+        epci_users[territory.pk] = account(
+            f"epci-{territory.code}",
+            f"Agent EPCI {territory.code}",
+            organisation,
+            Role.EPCI_AGENT,
+        )
+    for region in {territory.pilot_region for territory in territories}:
+        organisation = Organisation.objects.get_or_create(
+            region=region,
+            defaults={"kind": Organisation.Kind.REGION, "name": f"Région {region.name}"},
+        )[0]
+        region_users[region.pk] = [
             account(
-                f"ministere-{n}",
-                f"Agent du ministère {NO}{n}",
-                national["ministry"],
-                Role.MINISTRY_AGENT,
+                f"region-{region.code}-{n}",
+                f"Instructeur Région {region.code} {NO}{n}",
+                organisation,
+                Role.REGION_REVIEWER,
             )
-            for n in (1, 2, 3)
+            for n in (1, 2)
         ]
-        account("copil", "Membre du comité de pilotage", national["ministry"], Role.STEERING_MEMBER)
-        operators = {}
-        for organisation in national.values():
-            if organisation.operator:
-                operators[organisation.operator] = account(
-                    f"operateur-{organisation.operator.replace('_', '-')}",
-                    f"Agent {organisation.name}",
-                    organisation,
-                    Role.OPERATOR_AGENT,
-                )
-        User.objects.bulk_create(users)
-        Membership.objects.bulk_create(
-            [Membership(user=u, organisation=o, role=role) for u, o, role in memberships]
+    ministry = [
+        account(
+            f"ministere-{n}",
+            f"Agent du ministère {NO}{n}",
+            national["ministry"],
+            Role.MINISTRY_AGENT,
         )
-        return People(
-            epci={pk: user.pk for pk, user in epci_users.items()},
-            epci_organisation=epci_organisations,
-            region={pk: [user.pk for user in group] for pk, group in region_users.items()},
-            ministry=[user.pk for user in ministry],
-            operators={code: user.pk for code, user in operators.items()},
-        )
+        for n in (1, 2, 3)
+    ]
+    account("copil", "Membre du comité de pilotage", national["ministry"], Role.STEERING_MEMBER)
+    operators = {}
+    for organisation in national.values():
+        if organisation.operator:
+            operators[organisation.operator] = account(
+                f"operateur-{organisation.operator.replace('_', '-')}",
+                f"Agent {organisation.name}",
+                organisation,
+                Role.OPERATOR_AGENT,
+            )
+    User.objects.bulk_create(users)
+    Membership.objects.bulk_create(
+        [Membership(user=u, organisation=o, role=role) for u, o, role in memberships]
+    )
+    return People(
+        epci={pk: user.pk for pk, user in epci_users.items()},
+        epci_organisation=epci_organisations,
+        region={pk: [user.pk for user in group] for pk, group in region_users.items()},
+        ministry=[user.pk for user in ministry],
+        operators={code: user.pk for code, user in operators.items()},
+    )
+
+
+def existing_people(territories: list[Territory]) -> People | None:
+    """The synthetic accounts of an earlier run, read back; None if there are none."""
+    memberships = Membership.objects.filter(user__email__endswith=f"@{DOMAIN}").select_related(
+        "user", "organisation"
+    )
+    by_code = {territory.code: territory.pk for territory in territories}
+    people = People(epci={}, epci_organisation={}, region={}, ministry=[], operators={})
+    for membership in memberships.order_by("user__email"):
+        user, organisation = membership.user, membership.organisation
+        if membership.role == Role.EPCI_AGENT:
+            territory = by_code.get(user.email.split("@")[0].removeprefix("epci-"))
+            if territory is not None:
+                people.epci[territory] = user.pk
+                people.epci_organisation[territory] = organisation.pk
+        elif membership.role == Role.REGION_REVIEWER and organisation.region_id:
+            people.region.setdefault(organisation.region_id, []).append(user.pk)
+        elif membership.role == Role.MINISTRY_AGENT:
+            people.ministry.append(user.pk)
+        elif membership.role == Role.OPERATOR_AGENT and organisation.operator:
+            people.operators[organisation.operator] = user.pk
+    return people if people.ministry else None
+
+
+def build(contracts: int, *, seed: int = 2019, out=lambda message: None) -> "Builder":
+    """Write ``contracts`` synthetic contracts and what hangs off them, reusing the synthetic
+    accounts if an earlier run made them. The command refuses a second run (a bench base
+    must not double by mistake); the tests call this to grow a data set and show that the
+    pages' queries do not grow with it."""
+    started = time.monotonic()
+    territories = list(Territory.objects.select_related("pilot_region").order_by("code"))
+    people = existing_people(territories)
+    if people is None:
+        out("Comptes synthétiques…")
+        people = make_people(territories)
+    builder = Builder(
+        rng=random.Random(seed),  # noqa: S311 (a reproducible draw, not a secret)
+        territories=territories,
+        people=people,
+        now=timezone.now().astimezone(UTC),
+        out=out,
+        started=started,
+    )
+    builder.run(contracts)
+    return builder
 
 
 @dataclass
@@ -627,11 +665,13 @@ class Builder:
 
     def run(self, total: int) -> None:
         self.plan_waves()
-        self.call = CallForProjects.objects.create(
+        self.call, _ = CallForProjects.objects.get_or_create(
             name=f"{SYNTHETIC} Appel à projets France Expérimentation",
-            description=f"{SYNTHETIC} Appel à projets des données de mesure.",
-            opens_at=self.first_day - timedelta(days=30),
-            closes_at=self.now + timedelta(days=3650),
+            defaults={
+                "description": f"{SYNTHETIC} Appel à projets des données de mesure.",
+                "opens_at": self.first_day - timedelta(days=30),
+                "closes_at": self.now + timedelta(days=3650),
+            },
         )
         done = 0
         while done < total:
