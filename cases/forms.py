@@ -3,6 +3,9 @@ from decimal import Decimal
 from typing import cast
 
 from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from cases.documents import SIZE_HINT
 from cases.models import (
@@ -232,6 +235,25 @@ def _date_field(label: str) -> forms.DateField:
     )
 
 
+class QuickSelect(forms.Select):
+    """A select written in Python: a list's filters offer the 148 territories, and rendering
+    each option through its own template cost more than all the page's queries."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        final = self.build_attrs(self.attrs, attrs)
+        final["name"] = name
+        chosen = set(self.format_value(value))
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (code, mark_safe(" selected") if str(code) in chosen else "", label)
+                for code, label in self.choices
+            ),
+        )
+        return format_html("<select{}>{}</select>", flatatt(final), options)
+
+
 def _pk_choice(label: str, empty: str, unknown: str) -> forms.TypedChoiceField:
     """A choice of rows listed by the view (one query, in the user's scope), cleaned to a pk:
     a value outside that list is refused like any other bad input."""
@@ -241,6 +263,7 @@ def _pk_choice(label: str, empty: str, unknown: str) -> forms.TypedChoiceField:
         coerce=int,
         empty_value=None,
         choices=[("", empty)],
+        widget=QuickSelect,
         error_messages={"invalid_choice": unknown},
     )
 
@@ -250,6 +273,7 @@ def _code_choice(label: str, empty: str, choices, unknown: str) -> forms.ChoiceF
         label=label,
         required=False,
         choices=[("", empty), *choices],
+        widget=QuickSelect,
         error_messages={"invalid_choice": unknown},
     )
 

@@ -432,3 +432,17 @@ def test_wave_search_offers_at_most_twenty_and_adds_unchanged(client, reference_
     assert refused.status_code == 400
     assert "Rien n'a été ajouté" in unescape(refused.content.decode())
     assert not WaveItem.objects.filter(contract=draft).exists()
+
+
+def test_filter_form_keeps_the_choices_made(client, reference_data):
+    contract = factories.contract_in_state("regional_review")
+    client.force_login(factories.region_reviewer("84"))
+    region = contract.territory.pilot_region_id
+    html = client.get(
+        reverse("contract-list"), {"state": "regional_review", "axis": "innover", "region": region}
+    ).content.decode()
+    assert '<option value="regional_review" selected>' in html
+    assert '<option value="innover" selected>' in html
+    assert f'<option value="{region}" selected>' in html
+    assert '<select class="fr-select" id="id_state" name="state">' in html
+    assert contract.reference in html
