@@ -222,11 +222,11 @@ def list_page(request, form, rows, order, template: str, context: dict, *, noun)
     cursor answer 400 with the errors, the list shown unfiltered from its first page."""
     problems = []
     data = None
-    if form.is_bound:
-        if form.is_valid():
-            data = form.cleaned_data
-        else:
-            problems.append("Les filtres contiennent des erreurs : la liste n'est pas filtrée.")
+    refused_filters = form.is_bound and not form.is_valid()
+    if refused_filters:
+        problems.append("Les filtres contiennent des erreurs : la liste n'est pas filtrée.")
+    elif form.is_bound:
+        data = form.cleaned_data
     queryset = rows(data)
     cursor = request.GET.get("cursor") if not problems else None
     try:
@@ -243,7 +243,8 @@ def list_page(request, form, rows, order, template: str, context: dict, *, noun)
             "form": form,
             "page": page,
             "caption": pagination.count_label(page.count, singular, plural, feminine=feminine),
-            "query": pagination.page_query(request),
+            # The pages of a list shown unfiltered are those of the unfiltered list.
+            "query": "" if refused_filters else pagination.page_query(request),
             "problems": problems,
         },
         status=400 if problems else 200,
