@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from django.db.models import Count, Exists, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
 from accounts.models import Membership, Role
 from accounts.scoping import NATIONAL_ROLES, territories_for_user
@@ -90,8 +90,15 @@ def contracts_for_user(user) -> QuerySet[TerritoryContract]:
     for money (which its agents read, and answer on their own lines only)."""
     if not user.is_authenticated or not user.is_active:
         return TerritoryContract.objects.none()
+    # The funded contracts as a correlated EXISTS, not as ``pk IN (…)``: with the IN, the
+    # planner sorted all 100,000 contracts for every list page instead of reading the
+    # (updated_at, id) index down to its twenty rows (150 ms against 0.3 ms).
+    lines = FinancingLine.objects.filter(
+        action__contract=OuterRef("pk"), funder__in=operator_codes(user)
+    )
     return TerritoryContract.objects.filter(
-        Q(territory__in=territories_for_user(user)) | Q(pk__in=_funded(user))
+        Q(territory__in=territories_for_user(user))
+        | Q(Q(submitted_at__isnull=False) & Exists(lines))
     ).select_related("territory__pilot_region")
 
 

@@ -2,11 +2,13 @@
 the others who may see a wave (its contracts' parties, the steering committee) read it."""
 
 from decimal import Decimal
+from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum, Value
+from django.forms import ModelChoiceField
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,7 +19,14 @@ from accounts.models import Membership, Role
 from accounts.scoping import NATIONAL_ROLES
 from cases import forms, selectors, services, waves
 from cases import permissions as perms
-from cases.models import ActionSheet, Axis, FinancingLine, Funder, WaveDocument
+from cases.models import (
+    ActionSheet,
+    Axis,
+    FinancingLine,
+    Funder,
+    TerritoryContract,
+    WaveDocument,
+)
 from cases.pagination import (
     COUNT_ALIAS,
     COUNT_LIMIT,
@@ -240,11 +249,24 @@ def wave_add(request, pk: int):
                 request,
                 wave_for_page(request, pk),
                 status=error.status,
-                add_form=apply_error(form, error),
+                add_form=only_the_posted_choice(apply_error(form, error)),
             ),
         )
     messages.success(request, f"{form.cleaned_data['contract'].reference} ajouté à la vague.")
     return redirect(back)
+
+
+def only_the_posted_choice(form):
+    """The refused form shown again offers the contract it was sent, not the thousands a
+    wave may take (the search below finds the others); its errors are already computed."""
+    posted = str(form.data.get("contract", ""))
+    field = cast(ModelChoiceField, form.fields["contract"])
+    field.queryset = (
+        TerritoryContract.objects.filter(pk=int(posted))
+        if posted.isdigit() and len(posted) < 19
+        else TerritoryContract.objects.none()
+    )
+    return form
 
 
 @login_required
