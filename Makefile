@@ -12,7 +12,7 @@ PORT ?= 8000
 
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench bench-dashboard clean
 
 $(UV):
 	@test -n "$(PYTHON)" || { echo "Python 3.12 ou plus est introuvable : installez python3.12." >&2; exit 1; }
@@ -45,6 +45,11 @@ bench: install
 	$(PY) scripts/with_services.py $(PY) -m bench.transitions
 	$(PY) scripts/with_services.py $(PY) -m bench.waves
 	$(PY) scripts/with_services.py $(PY) -m bench.notify_latency
+	$(PY) scripts/with_services.py $(PY) -m bench.dashboard
+
+# The pages at scale (BENCH_CONTRACTS synthetic contracts, 100000 by default) against their SQL.
+bench-dashboard: install
+	$(PY) scripts/with_services.py $(PY) -m bench.dashboard
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -7,7 +7,7 @@
   about, which the case selectors grant case by case.
 """
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, Q, QuerySet
 
 from accounts.models import Membership, Role
 from territories.models import Territory, TerritoryIntercommunality
@@ -41,12 +41,15 @@ def piloted_territories(user) -> QuerySet[Territory]:
 
 
 def territories_for_user(user) -> QuerySet[Territory]:
+    """Lazy: the national check is a condition of the query (evaluated once by the database),
+    not a query of its own, so that a page may scope several lists without paying for it
+    each time."""
     if not user.is_authenticated or not user.is_active:
         return Territory.objects.none()
-    if Membership.objects.filter(user=user, role__in=NATIONAL_ROLES).exists():
-        return Territory.objects.all()
+    national = Membership.objects.filter(user=user, role__in=NATIONAL_ROLES)
     return Territory.objects.filter(
-        Q(pk__in=epci_territories(user).values("pk"))
+        Q(Exists(national))
+        | Q(pk__in=epci_territories(user).values("pk"))
         | Q(pk__in=piloted_territories(user).values("pk"))
     )
 

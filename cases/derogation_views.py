@@ -5,8 +5,6 @@ Every lookup goes through a selector scoped to the user, every change through a 
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -16,11 +14,10 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Organisation
 from accounts.scoping import territories_for_user
-from cases import derogations, forms, selectors, services, uploads
+from cases import derogations, forms, lists, selectors, services, uploads
 from cases import permissions as perms
 from cases.models import CallForProjects, Opinion
 from cases.views import (
-    PAGE_SIZE,
     TRANSITION_ID,
     ConfirmationNeeded,
     FormRefused,
@@ -31,13 +28,13 @@ from cases.views import (
     decide,
     decided,
     form_status,
+    list_page,
     refusal_json,
     refused,
     transition_choices,
     transition_form_for,
     wants_json,
 )
-from territories.models import Region
 
 
 def request_or_404(request, reference: str):
@@ -80,42 +77,20 @@ def call_detail(request, pk: int):
 
 @login_required
 def derogation_list(request):
-    territories = territories_for_user(request.user)
-    form = forms.DerogationFilterForm(
-        request.GET or None,
-        regions=Region.objects.filter(piloted_territories__in=territories).distinct(),
+    regions, _, can_create = lists.territory_choices(
+        territories_for_user(request.user), creatable_territories(request.user)
     )
-    requests = selectors.derogations_for_user(request.user).order_by("-updated_at", "-pk")
-    if form.is_valid():
-        data = form.cleaned_data
-        if data["q"]:
-            requests = requests.filter(
-                Q(title__icontains=data["q"])
-                | Q(reference__icontains=data["q"])
-                | Q(rule_reference__icontains=data["q"])
-                | Q(territory__name__icontains=data["q"])
-            )
-        for name, lookup in (
-            ("call", "call"),
-            ("state", "state"),
-            ("outcome", "outcome"),
-            ("region", "territory__pilot_region"),
-        ):
-            if data[name]:
-                requests = requests.filter(**{lookup: data[name]})
-    page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
+    form = forms.DerogationFilterForm(
+        request.GET or None, regions=regions, calls=lists.call_choices()
+    )
+    return list_page(
         request,
+        form,
+        lambda data: lists.derogation_list(request.user, data),
+        lists.CASE_ORDER,
         "cases/derogation_list.html",
-        {
-            "title": "Demandes de dérogation",
-            "form": form,
-            "page": page,
-            "query": query.urlencode(),
-            "can_create": creatable_territories(request.user).exists(),
-        },
+        {"title": "Demandes de dérogation", "can_create": can_create},
+        noun=("demande", None, True),
     )
 
 

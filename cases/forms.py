@@ -3,13 +3,18 @@ from decimal import Decimal
 from typing import cast
 
 from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from cases.documents import SIZE_HINT
 from cases.models import (
     PLAIN_TEXT,
     ActionSheet,
+    Axis,
     CallForProjects,
     DerogationRequest,
+    FinancingLine,
     Funder,
     OpinionVerdict,
     Outcome,
@@ -144,14 +149,13 @@ class ActionForm(forms.ModelForm):
 
 
 class FinancingForm(forms.Form):
-    """A line the EPCI requests: who is asked, for how much. No status: the funder answers
-    (``cases.commitments``). ``line`` names the line edited, so that its answer is kept."""
-
-    line = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
     funder = forms.ChoiceField(
         label="Financeur", choices=[("", "—"), *Funder.choices], required=False
     )
-    amount = AmountField(label="Montant demandé (€)", required=False)
+    amount = AmountField(label="Montant (€)", required=False)
+    status = forms.ChoiceField(
+        label="Statut", choices=FinancingLine.Status.choices, initial="requested"
+    )
 
     def clean(self):
         cleaned = super().clean() or {}
@@ -185,7 +189,7 @@ FinancingFormSet = forms.formset_factory(
     absolute_max=MAX_FINANCING_LINES,
     validate_max=True,
 )
-FINANCING_KEYS = ("line", "funder", "amount")
+FINANCING_KEYS = ("funder", "amount", "status")
 
 
 def posted_initial(form_class, data) -> dict:
@@ -272,24 +276,138 @@ class FinancingAnswerForm(VersionedForm):
         return cleaned
 
 
-class ContractFilterForm(forms.Form):
-    q = forms.CharField(label="Recherche", required=False, validators=PLAIN_TEXT)
-    state = forms.ChoiceField(
-        label="État",
+DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
+BAD_DATE = "Saisissez une date valide, par exemple 2019-03-05 ou 05/03/2019."
+
+
+def _date_field(label: str) -> forms.DateField:
+    return forms.DateField(
+        label=label,
         required=False,
-        choices=[("", "Tous"), *[(s.value, s.label) for s in State if s != State.DECIDED]],
-    )
-    region: forms.ModelChoiceField = forms.ModelChoiceField(
-        label="Région pilote", queryset=None, required=False, empty_label="Toutes"
-    )
-    territory: forms.ModelChoiceField = forms.ModelChoiceField(
-        label="Territoire", queryset=None, required=False, empty_label="Tous"
+        widget=DATE_WIDGET,
+        input_formats=DATE_INPUT_FORMATS,
+        error_messages={"invalid": BAD_DATE},
     )
 
-    def __init__(self, *args, regions, territories, **kwargs):
+
+class QuickSelect(forms.Select):
+    """A select written in Python: a list's filters offer the 148 territories, and rendering
+    each option through its own template cost more than all the page's queries."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        final = self.build_attrs(self.attrs, attrs)
+        final["name"] = name
+        chosen = set(self.format_value(value))
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (code, mark_safe(" selected") if str(code) in chosen else "", label)
+                for code, label in self.choices
+            ),
+        )
+        return format_html("<select{}>{}</select>", flatatt(final), options)
+
+
+def _pk_choice(label: str, empty: str, unknown: str) -> forms.TypedChoiceField:
+    """A choice of rows listed by the view (one query, in the user's scope), cleaned to a pk:
+    a value outside that list is refused like any other bad input."""
+    return forms.TypedChoiceField(
+        label=label,
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", empty)],
+        widget=QuickSelect,
+        error_messages={"invalid_choice": unknown},
+    )
+
+
+def _code_choice(label: str, empty: str, choices, unknown: str) -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label=label,
+        required=False,
+        choices=[("", empty), *choices],
+        widget=QuickSelect,
+        error_messages={"invalid_choice": unknown},
+    )
+
+
+class ListFilterForm(forms.Form):
+    """The filters of a list, read from the query string. ``since`` and ``until`` bound the
+    date of submission (both days included)."""
+
+    since = _date_field("Déposé depuis le")
+    until = _date_field("Déposé jusqu'au")
+
+    def set_choices(self, name: str, choices) -> None:
+        field = cast(forms.ChoiceField, self.fields[name])
+        empty = next(iter(cast(list, field.choices)))
+        field.choices = [empty, *choices]
+
+    def clean(self):
+        data = super().clean() or {}
+        since, until = data.get("since"), data.get("until")
+        if since and until and until < since:
+            self.add_error("until", "La date de fin doit suivre la date de début (ou l'égaler).")
+        return data
+
+
+STATE_CHOICES = [(s.value, s.label) for s in State if s != State.DECIDED]
+UNKNOWN_REGION = "Cette Région n'est pas dans la liste : choisissez-en une de votre périmètre."
+UNKNOWN_FUNDER = "Choisissez un financeur de la liste."
+UNKNOWN_WAVE = "Cette vague n'est pas dans la liste : choisissez-en une de la liste."
+
+
+class ContractFilterForm(ListFilterForm):
+    q = forms.CharField(label="Recherche", required=False, max_length=100, validators=PLAIN_TEXT)
+    state = _code_choice("État", "Tous", STATE_CHOICES, "Choisissez un état de la liste.")
+    region = _pk_choice("Région pilote", "Toutes", UNKNOWN_REGION)
+    territory = _pk_choice(
+        "Territoire",
+        "Tous",
+        "Ce territoire n'est pas dans la liste : choisissez-en un de votre périmètre.",
+    )
+    wave = _pk_choice("Vague", "Toutes", UNKNOWN_WAVE)
+    axis = _code_choice("Axe", "Tous", Axis.choices, "Choisissez un axe de la liste.")
+    funder = _code_choice("Financeur", "Tous", Funder.choices, UNKNOWN_FUNDER)
+    field_order = ["q", "state", "region", "territory", "wave", "axis", "funder", "since", "until"]
+
+    def __init__(self, *args, regions, territories, waves, **kwargs):
         super().__init__(*args, **kwargs)
-        cast(forms.ModelChoiceField, self.fields["region"]).queryset = regions
-        cast(forms.ModelChoiceField, self.fields["territory"]).queryset = territories
+        self.set_choices("region", regions)
+        self.set_choices("territory", territories)
+        self.set_choices("wave", waves)
+
+
+class ActionFilterForm(ListFilterForm):
+    region = _pk_choice("Région pilote", "Toutes", UNKNOWN_REGION)
+    axis = _code_choice("Axe", "Tous", Axis.choices, "Choisissez un axe de la liste.")
+    status = _code_choice(
+        "Statut de la fiche",
+        "Tous",
+        ActionSheet.Status.choices,
+        "Choisissez un statut de la liste.",
+    )
+    funder = _code_choice("Financeur", "Tous", Funder.choices, UNKNOWN_FUNDER)
+    line_status = _code_choice(
+        "Statut du financement",
+        "Tous",
+        FinancingLine.Status.choices,
+        "Choisissez un statut de financement de la liste.",
+    )
+    wave = _pk_choice("Vague", "Toutes", UNKNOWN_WAVE)
+    state = _code_choice(
+        "État du contrat", "Tous", STATE_CHOICES, "Choisissez un état de la liste."
+    )
+    field_order = [
+        "region", "axis", "status", "funder", "line_status", "wave", "state", "since", "until",
+    ]  # fmt: skip
+
+    def __init__(self, *args, regions, waves, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.set_choices("region", regions)
+        self.set_choices("wave", waves)
 
 
 class TransitionForm(VersionedForm):
@@ -381,28 +499,37 @@ class DerogationCreateForm(DerogationForm):
         self.order_fields(["territory", "call"])
 
 
-class DerogationFilterForm(forms.Form):
-    q = forms.CharField(label="Recherche", required=False, max_length=100, validators=PLAIN_TEXT)
-    call = forms.ModelChoiceField(
-        queryset=CallForProjects.objects.all(), label="Appel", required=False, empty_label="Tous"
-    )
-    state = forms.ChoiceField(label="État", required=False)
-    outcome = forms.ChoiceField(
-        label="Décision", required=False, choices=[("", "Toutes"), *Outcome.choices]
-    )
-    region: forms.ModelChoiceField = forms.ModelChoiceField(
-        queryset=None, label="Région pilote", required=False, empty_label="Toutes"
-    )
+DEROGATION_STATES = ["draft", "regional_review", "ministerial_review", "decided", "withdrawn"]
 
-    def __init__(self, *args, regions, **kwargs):
+
+class DerogationFilterForm(ListFilterForm):
+    q = forms.CharField(label="Recherche", required=False, max_length=100, validators=PLAIN_TEXT)
+    call = _pk_choice(
+        "Appel", "Tous", "Cet appel à projets n'est pas dans la liste : choisissez-en un."
+    )
+    state = _code_choice(
+        "État",
+        "Tous",
+        [(value, dict(State.choices)[value]) for value in DEROGATION_STATES],
+        "Choisissez un état de la liste.",
+    )
+    outcome = _code_choice(
+        "Décision", "Toutes", Outcome.choices, "Choisissez une décision de la liste."
+    )
+    region = _pk_choice("Région pilote", "Toutes", UNKNOWN_REGION)
+    rule = forms.CharField(
+        label="Texte visé",
+        required=False,
+        max_length=300,
+        validators=PLAIN_TEXT,
+        help_text="la référence du texte, écrite comme on veut : « code env. art. R122-2 »",
+    )
+    field_order = ["q", "call", "state", "outcome", "region", "rule", "since", "until"]
+
+    def __init__(self, *args, regions, calls, **kwargs):
         super().__init__(*args, **kwargs)
-        states = ["draft", "regional_review", "ministerial_review", "decided", "withdrawn"]
-        labels = dict(State.choices)
-        cast(forms.ChoiceField, self.fields["state"]).choices = [
-            ("", "Tous"),
-            *[(value, labels[value]) for value in states],
-        ]
-        cast(forms.ModelChoiceField, self.fields["region"]).queryset = regions
+        self.set_choices("region", regions)
+        self.set_choices("call", calls)
 
 
 class RegionOpinionForm(VersionedForm):

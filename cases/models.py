@@ -94,7 +94,13 @@ class Case(FSMModelMixin, models.Model):
     class Meta:
         verbose_name = "dossier"
         ordering = ["-updated_at"]
-        indexes = [models.Index(fields=["kind", "state"])]
+        indexes = [
+            models.Index(fields=["kind", "state"]),
+            # The lists' keyset order (most recent first, the id breaking ties) and their
+            # filter on the date of submission.
+            models.Index(fields=["updated_at", "id"], name="case_updated_id_idx"),
+            models.Index(fields=["submitted_at"], name="case_submitted_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.reference or f"dossier {self.pk}"
@@ -335,6 +341,8 @@ class FinancingLine(models.Model):
         verbose_name = "ligne de financement"
         verbose_name_plural = "lignes de financement"
         ordering = ["pk"]
+        # The lists and the dashboard filter and sum by funder and by what it answered.
+        indexes = [models.Index(fields=["funder", "status"], name="line_funder_status_idx")]
         constraints = [
             models.CheckConstraint(name="financing_not_negative", condition=Q(amount__gte=0)),
             models.CheckConstraint(

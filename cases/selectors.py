@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
 from accounts.models import Membership, Role
 from accounts.scoping import NATIONAL_ROLES, territories_for_user
@@ -90,8 +90,15 @@ def contracts_for_user(user) -> QuerySet[TerritoryContract]:
     for money (which its agents read, and answer on their own lines only)."""
     if not user.is_authenticated or not user.is_active:
         return TerritoryContract.objects.none()
+    # The funded contracts as a correlated EXISTS, not as ``pk IN (…)``: with the IN, the
+    # planner sorted all 100,000 contracts for every list page instead of reading the
+    # (updated_at, id) index down to its twenty rows (150 ms against 0.3 ms).
+    lines = FinancingLine.objects.filter(
+        action__contract=OuterRef("pk"), funder__in=operator_codes(user)
+    )
     return TerritoryContract.objects.filter(
-        Q(territory__in=territories_for_user(user)) | Q(pk__in=_funded(user))
+        Q(territory__in=territories_for_user(user))
+        | Q(Q(submitted_at__isnull=False) & Exists(lines))
     ).select_related("territory__pilot_region")
 
 
@@ -182,11 +189,12 @@ def waves_for_user(user) -> QuerySet[Wave]:
     """National roles see every wave; the others, the waves holding a contract they see."""
     if not user.is_authenticated or not user.is_active:
         return Wave.objects.none()
-    if _is_national(user):
-        return Wave.objects.all()
+    # The national check inside the query, not a query of its own (see territories_for_user).
+    national = Membership.objects.filter(user=user, role__in=NATIONAL_ROLES)
     visible = contracts_for_user(user).values("pk")
     return Wave.objects.filter(
-        pk__in=WaveItem.objects.filter(active=True, contract__in=visible).values("wave_id")
+        Q(Exists(national))
+        | Q(pk__in=WaveItem.objects.filter(active=True, contract__in=visible).values("wave_id"))
     )
 
 
@@ -213,11 +221,12 @@ def wave_contracts_for_user(user, wave: Wave) -> QuerySet[TerritoryContract]:
     )
 
 
-def wave_events_for_user(user, wave: Wave) -> list[WaveEvent]:
+def wave_events_for_user(user, wave: Wave, *, whole: bool | None = None) -> list[WaveEvent]:
     """The wave's history, without the contracts the user may not see: the entries adding
-    or removing one are left out, and the validation lists only the visible ones."""
+    or removing one are left out, and the validation lists only the visible ones.
+    ``whole``: what ``sees_whole_wave(user)`` answers, when the caller already knows it."""
     events = list(wave.events.select_related("actor").order_by("seq"))
-    if sees_whole_wave(user):
+    if sees_whole_wave(user) if whole is None else whole:
         return events
     named = {event.payload.get("contract") for event in events} | {
         reference for event in events for reference in event.payload.get("contracts", [])

@@ -61,4 +61,5 @@ urlpatterns = [
     path("vagues/<int:pk>/valider/", wv.wave_validate, name="wave-validate"),
     path("vagues/<int:pk>/export.<str:fmt>", wv.wave_export, name="wave-export"),
     path("vagues/<int:pk>/document.pdf", wv.wave_document, name="wave-document"),
+    path("fiches-actions/", views.action_list, name="action-list"),
 ]

@@ -6,8 +6,6 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS
-from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.http import FileResponse, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,11 +15,10 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.scoping import territories_for_user
-from cases import commitments, forms, selectors, services, uploads
+from cases import commitments, forms, lists, pagination, selectors, services, uploads
 from cases import permissions as perms
 from cases.french import date_fr, euros
 from cases.models import FUNDER_LABELS, ActionSheet, FinancingLine
-from territories.models import Region
 
 PAGE_SIZE = 20
 
@@ -202,41 +199,57 @@ def contract_or_404(request, reference: str):
 
 @login_required
 def contract_list(request):
-    visible = selectors.contracts_for_user(request.user)
-    territories = territories_for_user(request.user)
+    regions, territory_choices, can_create = lists.territory_choices(
+        territories_for_user(request.user), creatable_territories(request.user)
+    )
     form = forms.ContractFilterForm(
         request.GET or None,
-        regions=Region.objects.filter(piloted_territories__in=territories).distinct(),
-        territories=territories.order_by("name"),
+        regions=regions,
+        territories=territory_choices,
+        waves=lists.wave_choices(request.user),
     )
-    contracts = visible.annotate(action_count=Count("actions")).order_by("-updated_at", "-pk")
-    if form.is_valid():
+    return list_page(
+        request,
+        form,
+        lambda data: lists.contract_list(request.user, data),
+        lists.CASE_ORDER,
+        "cases/contract_list.html",
+        {"title": "Contrats de territoire", "can_create": can_create},
+        noun=("contrat", None, False),
+    )
+
+
+def list_page(request, form, rows, order, template: str, context: dict, *, noun):
+    """A filtered list, one keyset page of it and a bounded count. Bad filters or a bad
+    cursor answer 400 with the errors, the list shown unfiltered from its first page."""
+    problems = []
+    data = None
+    refused_filters = form.is_bound and not form.is_valid()
+    if refused_filters:
+        problems.append("Les filtres contiennent des erreurs : la liste n'est pas filtrée.")
+    elif form.is_bound:
         data = form.cleaned_data
-        if data["q"]:
-            contracts = contracts.filter(
-                Q(title__icontains=data["q"])
-                | Q(reference__icontains=data["q"])
-                | Q(territory__name__icontains=data["q"])
-            )
-        if data["state"]:
-            contracts = contracts.filter(state=data["state"])
-        if data["region"]:
-            contracts = contracts.filter(territory__pilot_region=data["region"])
-        if data["territory"]:
-            contracts = contracts.filter(territory=data["territory"])
-    page = Paginator(contracts, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    queryset = rows(data)
+    cursor = request.GET.get("cursor") if not problems else None
+    try:
+        page = pagination.paginate(queryset, order, cursor)
+    except pagination.InvalidCursor as error:
+        problems.append(error.message)
+        page = pagination.paginate(queryset, order, None)
+    singular, plural, feminine = noun
     return render(
         request,
-        "cases/contract_list.html",
+        template,
         {
-            "title": "Contrats de territoire",
+            **context,
             "form": form,
             "page": page,
-            "query": query.urlencode(),
-            "can_create": creatable_territories(request.user).exists(),
+            "caption": pagination.count_label(page.count, singular, plural, feminine=feminine),
+            # The pages of a list shown unfiltered are those of the unfiltered list.
+            "query": "" if refused_filters else pagination.page_query(request),
+            "problems": problems,
         },
+        status=400 if problems else 200,
     )
 
 
@@ -703,3 +716,22 @@ def document_download(request, pk: int):
     )
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@login_required
+def action_list(request):
+    """The fiches-actions of the contracts the user may see, filtered the way the dashboard
+    counts them, so that each of its figures opens the rows that make it up."""
+    regions, _, _ = lists.territory_choices(territories_for_user(request.user))
+    form = forms.ActionFilterForm(
+        request.GET or None, regions=regions, waves=lists.wave_choices(request.user)
+    )
+    return list_page(
+        request,
+        form,
+        lambda data: lists.action_list(request.user, data),
+        lists.ACTION_ORDER,
+        "cases/action_list.html",
+        {"title": "Fiches-actions"},
+        noun=("fiche-action", "fiches-actions", True),
+    )

@@ -1,18 +1,40 @@
 """Pages of the contractualisation waves. Composing and validating are for ministry agents;
 the others who may see a wave (its contracts' parties, the steering committee) read it."""
 
+from decimal import Decimal
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Sum
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum, Value
+from django.forms import ModelChoiceField
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts.models import Membership, Role
+from accounts.scoping import NATIONAL_ROLES
 from cases import forms, selectors, services, waves
 from cases import permissions as perms
-from cases.models import WaveDocument
+from cases.models import (
+    ActionSheet,
+    Axis,
+    FinancingLine,
+    Funder,
+    TerritoryContract,
+    WaveDocument,
+)
+from cases.pagination import (
+    COUNT_ALIAS,
+    COUNT_LIMIT,
+    bounded_counts,
+    count_label,
+    with_bounded_count,
+)
+from cases.validators import validate_plain_text
 from cases.views import (
     FormRefused,
     apply_error,
@@ -78,7 +100,7 @@ def composition(wave, user) -> dict:
             action_count=Count("actions", distinct=True), action_total=Sum("actions__total_cost")
         )
     )
-    by_axis, by_funder = waves.totals(contracts)
+    by_axis, by_funder = totals_of(contracts)
     return {
         "contracts": contracts,
         "by_axis": by_axis,
@@ -87,33 +109,120 @@ def composition(wave, user) -> dict:
     }
 
 
+def totals_of(contracts) -> tuple[list[tuple[str, Decimal]], list[tuple[str, Decimal]]]:
+    """The costs by axis and the money asked by funder of these contracts, as
+    ``waves.totals`` gives them, in one query (one UNION ALL of the two sums)."""
+    zero = Decimal("0")
+    ids = [contract.pk for contract in contracts]
+    axes = (
+        ActionSheet.objects.filter(contract_id__in=ids)
+        .order_by()
+        .values("axis")
+        .annotate(kind=Value("axis"), total=Sum("total_cost"))
+        .values_list("kind", "axis", "total")
+    )
+    funders = (
+        FinancingLine.objects.filter(action__contract_id__in=ids)
+        .order_by()
+        .values("funder")
+        .annotate(kind=Value("funder"), total=Sum("amount"))
+        .values_list("kind", "funder", "total")
+    )
+    by_axis = dict.fromkeys(Axis.values, zero)
+    by_funder: dict[str, Decimal] = {}
+    for kind, key, total in axes.union(funders, all=True).order_by() if ids else []:
+        (by_axis if kind == "axis" else by_funder)[key] = total or zero
+    labels = dict(Funder.choices)
+    return (
+        [(label, by_axis[value]) for value, label in Axis.choices],
+        [(labels[code], by_funder[code]) for code in sorted(by_funder)],
+    )
+
+
+def wave_for_page(request, pk: int):
+    """The wave with what its page asks about the viewer and its document, in one query."""
+    memberships = Membership.objects.filter(user=request.user)
+    documents = WaveDocument.objects.filter(wave=OuterRef("pk"))
+    return get_object_or_404(
+        selectors.waves_for_user(request.user)
+        .select_related("validated_by")
+        .annotate(
+            viewer_composes=Exists(memberships.filter(role=Role.MINISTRY_AGENT)),
+            viewer_national=Exists(memberships.filter(role__in=NATIONAL_ROLES)),
+            document_sha256=Subquery(documents.values("sha256")[:1]),
+        ),
+        pk=pk,
+    )
+
+
 @login_required
 def wave_detail(request, pk: int):
-    return wave_page(request, wave_or_404(request, pk))
+    return wave_page(request, wave_for_page(request, pk))
 
 
 def wave_page(request, wave, *, status: int = 200, **bound):
-    """The wave's page; ``bound`` are the refused forms shown again with their errors."""
-    composer = perms.is_ministry_agent(request.user) and wave.state == "planned"
+    """The wave's page; ``bound`` are the refused forms shown again with their errors.
+    ``wave`` comes from ``wave_for_page``."""
+    composer = wave.viewer_composes and wave.state == "planned"
+    whole_wave = wave.viewer_national
+    events = selectors.wave_events_for_user(request.user, wave, whole=whole_wave)
     context = {
         "title": wave.name,
         "wave": wave,
         "composer": composer,
-        "add_form": forms.WaveAddForm(
-            initial={"version": wave.version},
-            contracts=waves.eligible_contracts()
-            .select_related("territory")
-            .order_by("territory__name", "pk"),
-        )
-        if composer
-        else None,
-        "document": WaveDocument.objects.filter(wave=wave).first(),
-        "whole_wave": selectors.sees_whole_wave(request.user),
-        "events": selectors.wave_events_for_user(request.user, wave),
+        "add_form": None,
+        "document": {"sha256": wave.document_sha256} if wave.document_sha256 else None,
+        "whole_wave": whole_wave,
+        "events": events,
+        **(candidates(request) if composer else {}),
         **composition(wave, request.user),
         **bound,
     }
     return render(request, "cases/wave_detail.html", context, status=status)
+
+
+SEARCH_LIMIT = 20
+
+
+def candidates(request) -> dict:
+    """The signed-off contracts a wave may take, searched by reference or territory on the
+    server (there are thousands at the programme's scale): at most SEARCH_LIMIT of them,
+    those waiting longest first, and how many wait in all (bounded)."""
+    text = request.GET.get("q", "").strip()
+    eligible = waves.eligible_contracts()
+    problem = ""
+    if len(text) > 100:
+        text, problem = "", "La recherche est limitée à 100 caractères."
+    else:
+        try:
+            validate_plain_text(text)
+        except ValidationError as error:
+            text, problem = "", " ".join(error.messages)
+    found = with_bounded_count(eligible)  # the count is of every contract waiting
+    if text:
+        found = found.filter(Q(reference__icontains=text) | Q(territory__name__icontains=text))
+    rows = list(
+        found.select_related("territory__pilot_region").order_by("signed_off_at", "pk")[
+            : SEARCH_LIMIT + 1
+        ]
+    )
+    if rows:
+        waiting = getattr(rows[0], COUNT_ALIAS)
+        waiting = waiting if waiting <= COUNT_LIMIT else None
+    else:
+        (waiting,) = bounded_counts(eligible) if text else (0,)
+    return {
+        "search": text,
+        "search_problem": problem,
+        "found": rows[:SEARCH_LIMIT],
+        "found_more": len(rows) > SEARCH_LIMIT,
+        "search_limit": SEARCH_LIMIT,
+        "waiting": (
+            f"{count_label(waiting, 'contrat validé', 'contrats validés')} par le ministère "
+            f"{'attend' if waiting == 1 else 'attendent'} une vague."
+        ),
+        "any_waiting": waiting != 0,
+    }
 
 
 @login_required
@@ -138,13 +247,26 @@ def wave_add(request, pk: int):
             error,
             lambda error: wave_page(
                 request,
-                wave_or_404(request, pk),
+                wave_for_page(request, pk),
                 status=error.status,
-                add_form=apply_error(form, error),
+                add_form=only_the_posted_choice(apply_error(form, error)),
             ),
         )
     messages.success(request, f"{form.cleaned_data['contract'].reference} ajouté à la vague.")
     return redirect(back)
+
+
+def only_the_posted_choice(form):
+    """The refused form shown again offers the contract it was sent, not the thousands a
+    wave may take (the search below finds the others); its errors are already computed."""
+    posted = str(form.data.get("contract", ""))
+    field = cast(ModelChoiceField, form.fields["contract"])
+    field.queryset = (
+        TerritoryContract.objects.filter(pk=int(posted))
+        if posted.isdigit() and len(posted) < 19
+        else TerritoryContract.objects.none()
+    )
+    return form
 
 
 @login_required
@@ -199,7 +321,7 @@ def wave_cancel(request, pk: int):
         if wants_json(request):
             return refusal_json(error)
         messages.error(request, error.text)
-        return wave_page(request, wave_or_404(request, pk), status=error.status)
+        return wave_page(request, wave_for_page(request, pk), status=error.status)
     messages.success(request, "La vague est annulée ; ses contrats peuvent entrer dans une autre.")
     return redirect(back)
 

@@ -9,6 +9,13 @@ from viewflow.workflow.status import STATUS
 
 from cases import selectors as case_selectors
 from cases import services as case_services
+from cases.pagination import (
+    InvalidCursor,
+    Keyset,
+    count_label,
+    page_query,
+    paginate,
+)
 from cases.views import (
     ConfirmationNeeded,
     case_url,
@@ -40,21 +47,48 @@ def task_or_404(request, pk: int):
     return get_object_or_404(selectors.tasks_for_user(request.user), pk=pk)
 
 
+TASK_ORDER = Keyset((("created", "datetime"), ("pk", "int")), descending=False)
+SECTIONS = ("mine", "queue", "others")
+
+
 @login_required
 def task_list(request):
-    tasks = list(
-        selectors.open_tasks_for_user(request.user).select_related(
-            "process__caseprocess__case__territorycontract",
-            "process__caseprocess__case__derogationrequest",
-        )
+    """Each section of the inbox (taken by me, waiting, taken by a colleague) is paged on
+    its own, oldest first; ``section`` says which one the cursor pages."""
+    tasks = selectors.open_tasks_for_user(request.user).select_related(
+        "process__caseprocess__case__territorycontract",
+        "process__caseprocess__case__derogationrequest",
     )
-    mine = [task for task in tasks if task.owner_id == request.user.pk]
-    queue = [task for task in tasks if task.owner_id is None]
-    others = [task for task in tasks if task.owner_id not in (None, request.user.pk)]
+    me = request.user.pk
+    scoped = {
+        "mine": tasks.filter(owner_id=me),
+        "queue": tasks.filter(owner__isnull=True),
+        "others": tasks.filter(owner__isnull=False).exclude(owner_id=me),
+    }
+    paged = request.GET.get("section")
+    problems = []
+    pages = {}
+    for name, rows in scoped.items():
+        cursor = request.GET.get("cursor") if name == paged else None
+        try:
+            pages[name] = paginate(rows, TASK_ORDER, cursor)
+        except InvalidCursor as error:
+            problems.append(error.message)
+            pages[name] = paginate(rows, TASK_ORDER, None)
+    query = page_query(request, drop=("cursor", "section"))
     return render(
         request,
         "workflows/task_list.html",
-        {"title": "Mes tâches", "mine": mine, "queue": queue, "others": others},
+        {
+            "title": "Mes tâches",
+            **pages,
+            "captions": {
+                name: count_label(pages[name].count, "tâche", feminine=True) for name in SECTIONS
+            },
+            "query": query,
+            "problems": problems,
+        },
+        status=400 if problems else 200,
     )
 
 
