@@ -39,7 +39,7 @@ class WaveSummary:
     validated_by: str
     lines: list[WaveLine]
     by_axis: list[tuple[str, Decimal]]
-    by_funder: list[tuple[str, Decimal]]
+    by_funder: list[tuple[str, Decimal, Decimal]]
     derogations: list[str]
 
 
@@ -95,7 +95,11 @@ def render_wave_pdf(summary: WaveSummary) -> bytes:
     story.append(Spacer(1, 3 * mm))
     story.append(Paragraph("Financements par financeur", bold))
     story += [
-        Paragraph(markup(f"{label} : {euros(total)}"), body) for label, total in summary.by_funder
+        Paragraph(
+            markup(f"{label} : {euros(requested)} demandés, dont {euros(committed)} engagés"),
+            body,
+        )
+        for label, requested, committed in summary.by_funder
     ] or [Paragraph("Aucun financement.", body)]
     if summary.derogations:
         story.append(Spacer(1, 3 * mm))
@@ -129,8 +133,9 @@ EXPORT_HEADER = [
     "statut de la fiche",
     "coût total (€)",
     "financeur",
-    "montant (€)",
+    "montant demandé (€)",
     "statut du financement",
+    "montant engagé (€)",
 ]
 
 
@@ -149,7 +154,7 @@ def export_rows(contracts) -> list[list]:
         ]
         actions = list(contract.actions.all())
         if not actions:
-            rows.append([*head, "", "", "", "", None, "", None, ""])
+            rows.append([*head, "", "", "", "", None, "", None, "", None])
         for action in actions:
             fiche = [
                 action.title,
@@ -160,10 +165,18 @@ def export_rows(contracts) -> list[list]:
             ]
             lines = list(action.financings.all())
             if not lines:
-                rows.append([*head, *fiche, "", None, ""])
+                rows.append([*head, *fiche, "", None, "", None])
             for line in lines:
+                committed = line.committed_amount if line.status == "committed" else None
                 rows.append(
-                    [*head, *fiche, funders[line.funder], line.amount, line.get_status_display()]
+                    [
+                        *head,
+                        *fiche,
+                        funders[line.funder],
+                        line.amount,
+                        line.get_status_display(),
+                        committed,
+                    ]
                 )
     return rows
 
@@ -197,7 +210,7 @@ def export_xlsx(rows: list[list], title: str) -> bytes:
             if cell.data_type == "f":
                 # openpyxl takes text starting with "=" for a formula: user text stays text.
                 cell.data_type = "s"
-    for column in ("J", "L"):
+    for column in ("J", "L", "N"):
         for cell in sheet[column][1:]:
             cell.number_format = '#,##0.00 "€"'
     workbook.properties.title = title

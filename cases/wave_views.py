@@ -7,7 +7,7 @@ from typing import cast
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, Exists, OuterRef, Q, Subquery, Sum, Value
 from django.forms import ModelChoiceField
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -109,33 +109,45 @@ def composition(wave, user) -> dict:
     }
 
 
-def totals_of(contracts) -> tuple[list[tuple[str, Decimal]], list[tuple[str, Decimal]]]:
-    """The costs by axis and the money asked by funder of these contracts, as
-    ``waves.totals`` gives them, in one query (one UNION ALL of the two sums)."""
+def totals_of(contracts) -> tuple[list[tuple[str, Decimal]], list[tuple[str, Decimal, Decimal]]]:
+    """The costs by axis and, by funder, the money requested and committed of these
+    contracts, as ``waves.totals`` gives them, in one query (one UNION ALL of the sums)."""
     zero = Decimal("0")
     ids = [contract.pk for contract in contracts]
+    money = DecimalField(max_digits=16, decimal_places=2)
     axes = (
         ActionSheet.objects.filter(contract_id__in=ids)
         .order_by()
         .values("axis")
-        .annotate(kind=Value("axis"), total=Sum("total_cost"))
-        .values_list("kind", "axis", "total")
+        .annotate(
+            kind=Value("axis"),
+            total=Sum("total_cost"),
+            committed=Value(None, output_field=money),
+        )
+        .values_list("kind", "axis", "total", "committed")
     )
     funders = (
         FinancingLine.objects.filter(action__contract_id__in=ids)
         .order_by()
         .values("funder")
-        .annotate(kind=Value("funder"), total=Sum("amount"))
-        .values_list("kind", "funder", "total")
+        .annotate(
+            kind=Value("funder"),
+            total=Sum("amount"),
+            committed=Sum("committed_amount", filter=Q(status=FinancingLine.Status.COMMITTED)),
+        )
+        .values_list("kind", "funder", "total", "committed")
     )
     by_axis = dict.fromkeys(Axis.values, zero)
-    by_funder: dict[str, Decimal] = {}
-    for kind, key, total in axes.union(funders, all=True).order_by() if ids else []:
-        (by_axis if kind == "axis" else by_funder)[key] = total or zero
+    by_funder: dict[str, tuple[Decimal, Decimal]] = {}
+    for kind, key, total, committed in axes.union(funders, all=True).order_by() if ids else []:
+        if kind == "axis":
+            by_axis[key] = total or zero
+        else:
+            by_funder[key] = (total or zero, committed or zero)
     labels = dict(Funder.choices)
     return (
         [(label, by_axis[value]) for value, label in Axis.choices],
-        [(labels[code], by_funder[code]) for code in sorted(by_funder)],
+        [(labels[code], *by_funder[code]) for code in sorted(by_funder)],
     )
 
 

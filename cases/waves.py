@@ -301,7 +301,8 @@ def _finish_validation(locked: Wave, actor, contracts, derogations, document, no
     _event(locked, actor, "validate", payload, now, fields=fields)
 
 
-def totals(contracts) -> tuple[list[tuple[str, Decimal]], list[tuple[str, Decimal]]]:
+def totals(contracts) -> tuple[list[tuple[str, Decimal]], list[tuple[str, Decimal, Decimal]]]:
+    """The costs by axis, and by funder the money requested and the money committed."""
     zero = Decimal("0")
     axis_totals = dict.fromkeys(Axis.values, zero)
     for row in (
@@ -312,11 +313,12 @@ def totals(contracts) -> tuple[list[tuple[str, Decimal]], list[tuple[str, Decima
         if row["actions__axis"]:
             axis_totals[row["actions__axis"]] = row["total"] or zero
     funders = dict(Funder.choices)
+    committed = Q(status=FinancingLine.Status.COMMITTED)
     by_funder = [
-        (funders[row["funder"]], row["total"] or zero)
+        (funders[row["funder"]], row["requested"] or zero, row["committed"] or zero)
         for row in FinancingLine.objects.filter(action__contract__in=[c.pk for c in contracts])
         .values("funder")
-        .annotate(total=Sum("amount"))
+        .annotate(requested=Sum("amount"), committed=Sum("committed_amount", filter=committed))
         .order_by("funder")
     ]
     return [(label, axis_totals[value]) for value, label in Axis.choices], by_funder

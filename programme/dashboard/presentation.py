@@ -15,10 +15,7 @@ from cases import french
 from cases.models import Axis, FinancingLine, Outcome, State
 from programme.dashboard.stats import AXIS_LABELS, CONTRACT_STATES, OUTCOME_LABELS, Filters
 
-# The fiches-actions list is built beside this page (helper SCALE); its route name is not on
-# this branch yet, so its path is written here once.
-ACTION_LIST_PATH = "/fiches-actions/"
-# The parameters each list understands (COMMON.md): the dashboard's filters it cannot apply
+# The parameters each list understands: the dashboard's filters it cannot apply
 # are left out rather than silently misread.
 LIST_PARAMS = {
     "contracts": {"region", "wave", "axis", "funder", "since", "until"},
@@ -148,7 +145,7 @@ class Links:
         return self._url(reverse("contract-list"), "contracts", extra)
 
     def actions(self, **extra) -> str:
-        return self._url(ACTION_LIST_PATH, "actions", extra)
+        return self._url(reverse("action-list"), "actions", extra)
 
     def derogations(self, **extra) -> str:
         return self._url(reverse("derogation-list"), "derogations", extra)

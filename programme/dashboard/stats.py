@@ -125,7 +125,7 @@ class Filters:
         return repr((self.region, self.wave, self.axis, self.funder, self.since, self.until))
 
     def params(self) -> dict[str, str]:
-        """The filters as the lists' query parameters (see COMMON.md), empty ones left out."""
+        """The filters as the lists' query parameters, empty ones left out."""
         values = {
             "region": self.region,
             "wave": self.wave,

@@ -184,7 +184,7 @@ def test_exports_hold_every_financing_line_and_the_totals():
     assert sum(Decimal(str(row[9])) for row in values[1:]) == Decimal("200000")
     by_axis, by_funder = waves.totals(contracts)
     assert dict(by_axis)["Innover"] == Decimal("200000.00")
-    assert by_funder == [("Bpifrance", Decimal("80000.00"))]
+    assert by_funder == [("Bpifrance", Decimal("80000.00"), Decimal("0"))]
 
 
 def test_text_that_looks_like_a_formula_stays_text():
@@ -195,3 +195,26 @@ def test_text_that_looks_like_a_formula_stays_text():
     sheet = load_workbook(io.BytesIO(export_xlsx(rows, "Vague"))).active
     cell = sheet.cell(row=2, column=6)
     assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK")
+
+
+def test_the_wave_shows_money_requested_and_committed_apart(client):
+    from cases import commitments
+    from cases.models import FinancingLine
+
+    wave, minister = factories.wave_of(2)
+    line = FinancingLine.objects.filter(action__contract__wave_items__wave=wave).first()
+    contract = Case.objects.get(pk=line.action.contract_id)
+    commitments.financing_commit(
+        line=line,
+        actor=factories.operator_agent("Bpifrance"),
+        amount=Decimal("25000"),
+        committed_on=date(2019, 3, 1),
+        expected_version=contract.version,
+    )
+    _, by_funder = waves.totals(list(waves.contracts_of(wave)))
+    assert by_funder == [("Bpifrance", Decimal("80000.00"), Decimal("25000.00"))]
+    client.force_login(minister)
+    page = client.get(f"/vagues/{wave.pk}/").content.decode()
+    row = page[page.index('id="wave-funders"') :]
+    row = row[row.index("Bpifrance") : row.index("</tr>")]
+    assert "80\u202f000,00\xa0€" in row and "25\u202f000,00\xa0€" in row
