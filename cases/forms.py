@@ -149,13 +149,14 @@ class ActionForm(forms.ModelForm):
 
 
 class FinancingForm(forms.Form):
+    """A line the EPCI requests: who is asked, for how much. No status: the funder answers
+    (``cases.commitments``). ``line`` names the line edited, so that its answer is kept."""
+
+    line = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
     funder = forms.ChoiceField(
         label="Financeur", choices=[("", "—"), *Funder.choices], required=False
     )
-    amount = AmountField(label="Montant (€)", required=False)
-    status = forms.ChoiceField(
-        label="Statut", choices=FinancingLine.Status.choices, initial="requested"
-    )
+    amount = AmountField(label="Montant demandé (€)", required=False)
 
     def clean(self):
         cleaned = super().clean() or {}
@@ -189,7 +190,7 @@ FinancingFormSet = forms.formset_factory(
     absolute_max=MAX_FINANCING_LINES,
     validate_max=True,
 )
-FINANCING_KEYS = ("funder", "amount", "status")
+FINANCING_KEYS = ("line", "funder", "amount")
 
 
 def posted_initial(form_class, data) -> dict:
