@@ -93,12 +93,15 @@ def contracts_for_user(user) -> QuerySet[TerritoryContract]:
     # The funded contracts as a correlated EXISTS, not as ``pk IN (…)``: with the IN, the
     # planner sorted all 100,000 contracts for every list page instead of reading the
     # (updated_at, id) index down to its twenty rows (150 ms against 0.3 ms).
+    # The uncorrelated EXISTS first, evaluated once: for whoever is no operator's agent the
+    # correlated one is never run, row after row.
+    operator = Membership.objects.filter(user=user, role=Role.OPERATOR_AGENT)
     lines = FinancingLine.objects.filter(
         action__contract=OuterRef("pk"), funder__in=operator_codes(user)
     )
     return TerritoryContract.objects.filter(
         Q(territory__in=territories_for_user(user))
-        | Q(Q(submitted_at__isnull=False) & Exists(lines))
+        | (Q(Exists(operator)) & Q(submitted_at__isnull=False) & Q(Exists(lines)))
     ).select_related("territory__pilot_region")
 
 

@@ -40,6 +40,7 @@ def world():
         "/appels/",
         f"/appels/{request.call_id}/",
         "/vagues/",
+        "/fiches-actions/",
         "/taches/",
         "/notifications/",
         "/territoires/8414/",
