@@ -215,6 +215,7 @@ def test_the_wave_shows_money_requested_and_committed_apart(client):
     assert by_funder == [("Bpifrance", Decimal("80000.00"), Decimal("25000.00"))]
     client.force_login(minister)
     page = client.get(f"/vagues/{wave.pk}/").content.decode()
-    row = page[page.index('id="wave-funders"') :]
-    row = row[row.index("Bpifrance") : row.index("</tr>")]
+    table = page[page.index('id="wave-funders"') :]
+    row = table[table.index("<td>Bpifrance") :]
+    row = row[: row.index("</tr>")]
     assert "80\u202f000,00\xa0€" in row and "25\u202f000,00\xa0€" in row
