@@ -24,6 +24,7 @@ def bare_env(**values: str) -> dict[str, str]:
     for name in (
         "DATABASE_URL",
         "REDIS_URL",
+        "CACHE_URL",
         "SECRET_KEY",
         "DEBUG",
         "ALLOWED_HOSTS",
@@ -127,3 +128,17 @@ def test_fast_password_hasher_is_honoured_outside_production():
     result = run_python(code, FAST_PASSWORD_HASHER="1")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "django.contrib.auth.hashers.MD5PasswordHasher"
+
+
+CACHE_PROBE = (
+    "import json, django; django.setup(); from django.conf import settings as s; "
+    "print(json.dumps(s.CACHES['default']))"
+)
+
+
+def test_the_dashboard_cache_is_shared_when_cache_url_names_a_redis():
+    shared = json.loads(run_python(CACHE_PROBE, CACHE_URL="redis://cache:6379/1").stdout)
+    assert shared["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert shared["LOCATION"] == "redis://cache:6379/1"
+    alone = json.loads(run_python(CACHE_PROBE).stdout)
+    assert alone["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
