@@ -68,10 +68,18 @@ class SerialInbox(AsyncConsumer):
     async def __call__(self, scope, receive, send):
         self.scope = scope
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
-        self.channel_name = await self.channel_layer.new_channel()
         self.base_send = send
+        sources = [receive]
+        try:
+            # The pub/sub layer subscribes the new channel in Redis at once.
+            self.channel_name = await self.channel_layer.new_channel()
+        except Exception:
+            # Without Redis the socket still opens and serves the rows, with no live pushes.
+            logger.warning("Couche de canaux indisponible : socket sans direct")
+            self.channel_name = None
+        else:
+            sources.append(functools.partial(self.channel_layer.receive, self.channel_name))
         inbox: asyncio.Queue = asyncio.Queue(maxsize=1)
-        sources = (receive, functools.partial(self.channel_layer.receive, self.channel_name))
         feeders = [asyncio.create_task(_feed(source, inbox)) for source in sources]
         try:
             while True:
@@ -108,6 +116,8 @@ class NotificationConsumer(SerialInbox, AsyncJsonWebsocketConsumer):
 
     async def join(self, group: str) -> bool:
         """Join a group; without Redis the socket still serves the rows, only later."""
+        if self.channel_name is None:
+            return False
         try:
             await self.channel_layer.group_add(group, self.channel_name)
         except Exception:
@@ -117,6 +127,8 @@ class NotificationConsumer(SerialInbox, AsyncJsonWebsocketConsumer):
 
     async def disconnect(self, code):
         if getattr(self, "user", None) is None or not self.user.is_authenticated:
+            return
+        if self.channel_name is None:
             return
         groups = [user_group(self.user.pk), *(case_group(case) for case in self.watched)]
         for group in groups:

@@ -76,3 +76,25 @@ def test_a_burst_while_redis_is_down_loses_nothing(reference_data, own_redis):
     )
     assert len(expected) == BURST
     assert received == expected
+
+
+def test_a_socket_opened_while_redis_is_down_still_serves_the_rows(reference_data, own_redis):
+    author, reviewer = factories.epci_agent("200000172"), factories.region_reviewer("84")
+    with uvicorn_server(connection.settings_dict["NAME"], REDIS_URL=own_redis.url) as server:
+        cookies = session_cookies(server, reviewer)
+
+        async def scenario():
+            async with opened(server, cookies) as socket:
+                await say_hello(socket)
+            own_redis.stop()
+            await in_thread(submitted, 2, author)
+            # Its channel cannot be subscribed: the handshake is still accepted, not a 500.
+            async with opened(server, cookies) as socket:
+                return await say_hello(socket, timeout=10)
+
+        caught = asyncio.run(scenario())
+        own_redis.start()
+    received = [m["notification"]["id"] for m in caught if m["type"] == "notification"]
+    expected = Notification.objects.filter(recipient=reviewer).order_by("pk")
+    assert received == list(expected.values_list("pk", flat=True))
+    assert caught[-1] == {**caught[-1], "type": "caught_up", "live": False}
