@@ -8,6 +8,11 @@ the task inbox and the fiches-actions list; and beside each page, in the same ro
 very queries that page ran (captured once, then replayed through ``connection.cursor()``):
 what the database must do for it. Ratio page / raw on the 95th percentiles.
 
+The dashboard is measured in the three states of its kept figures (programme.dashboard.
+figures): current; behind the data, as after any write (served at once, one refresh queued
+for the worker); and none kept yet, the first view ever of a scope and set of filters, which
+computes them while the reader waits (shown, not held to the 300 ms goal).
+
 Goals: every page p95 ≤ 2 × its raw SQL p95; the dashboard ≤ 300 ms p95; queries per page
 ≤ 10 (without the two statements of config.middleware that set and reset the timeouts).
 Reproduce with: BENCH_CONTRACTS=100000 make bench-dashboard   (part of make bench)
@@ -93,6 +98,25 @@ def main() -> int:
             current, number = f"{url}?{unescape(found.group(1))}", number + 1
         return current, number
 
+    from django_tasks_db.models import DBTaskResult
+
+    from programme.models import DashboardSnapshot
+
+    def behind():
+        # What a write does to the kept figures; the queued task is removed, so that each
+        # round queues one again (and its replayed INSERT finds its id free).
+        DashboardSnapshot.objects.update(generation="(0,)", refresh_requested_at=None)
+        DBTaskResult.objects.all().delete()
+
+    def none_kept():
+        DashboardSnapshot.objects.all().delete()
+        cache.clear()
+
+    prepares = {
+        "/tableau-de-bord/ (écriture)": behind,
+        "/tableau-de-bord/ (1er calcul)": none_kept,
+    }
+
     rows = []
     for email, who in (
         ("ministere-1@synthetique.invalid", "ministère"),
@@ -104,11 +128,13 @@ def main() -> int:
         far, number = far_page(client, reverse("contract-list"))
         pages = [("/ (accueil)", "/")]
         if dashboard:
-            # Once computed from the cache (what repeated views cost), once computed afresh
-            # (what the first view after a write costs).
+            # Three states of the kept figures (programme.dashboard.figures): current; behind
+            # the data, as after any write (served at once, a refresh queued for the worker);
+            # none yet, the first view ever of a scope and filters (computed while one waits).
             pages[:0] = [
-                ("/tableau-de-bord/ (cache)", dashboard),
-                ("/tableau-de-bord/ (calcul)", dashboard),
+                ("/tableau-de-bord/ (à jour)", dashboard),
+                ("/tableau-de-bord/ (écriture)", dashboard),
+                ("/tableau-de-bord/ (1er calcul)", dashboard),
             ]
         pages += [
             ("/contrats/ page 1", reverse("contract-list")),
@@ -117,18 +143,17 @@ def main() -> int:
             ("/fiches-actions/", reverse("action-list")),
         ]
         for name, url in pages:
-            cold = name.endswith("(calcul)")
-            client.get(url)  # a cached figure is in place before its statements are read
-            if cold:
-                cache.clear()
+            client.get(url)  # the kept figures are in place before its statements are read
+            prepare = prepares.get(name, lambda: None)
+            prepare()
             statements, count = capture(client, url)
 
-            def page(url=url, client=client, cold=cold):
-                if cold:
-                    cache.clear()
+            def page(url=url, client=client, prepare=prepare):
+                prepare()
                 client.get(url)
 
-            def raw(statements=statements):
+            def raw(statements=statements, prepare=prepare):
+                prepare()
                 with connection.cursor() as cursor:
                     for sql in statements:
                         cursor.execute(sql)
@@ -155,7 +180,7 @@ def main() -> int:
         f"{ROUNDS} mesures alternées par page, en ms".replace(",", "\u202f")
     )
     header = (
-        f"{'rôle':<12} {'page':<26} {'req.':>4} {'p50':>7} {'p95':>7} "
+        f"{'rôle':<12} {'page':<30} {'req.':>4} {'p50':>7} {'p95':>7} "
         f"{'SQL p50':>8} {'SQL p95':>8} {'ratio':>6}  objectif"
     )
     print(header)
@@ -166,12 +191,12 @@ def main() -> int:
         ratio = page_p95 / raw_p95 if raw_p95 else float("inf")
         goals = [f"≤ {PAGE_GOAL:g}× SQL", f"≤ {MAX_QUERIES} req."]
         ok = ratio <= PAGE_GOAL and count <= MAX_QUERIES
-        if name.startswith("/tableau-de-bord/"):
+        if name.startswith("/tableau-de-bord/") and not name.endswith("calcul)"):
             goals.append(f"≤ {DASHBOARD_GOAL_MS} ms")
             ok = ok and page_p95 <= DASHBOARD_GOAL_MS
         failures += not ok
         print(
-            f"{who:<12} {name:<26} {count:>4} {statistics.median(page_times) * 1000:>7.1f} "
+            f"{who:<12} {name:<30} {count:>4} {statistics.median(page_times) * 1000:>7.1f} "
             f"{page_p95:>7.1f} {statistics.median(raw_times) * 1000:>8.1f} {raw_p95:>8.1f} "
             f"{ratio:>6.2f}  {', '.join(goals)} : {'atteint' if ok else 'MANQUÉ'}"
         )

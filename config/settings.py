@@ -169,8 +169,9 @@ DB_LOCK_TIMEOUT_MS = int(os.environ.get("DB_LOCK_TIMEOUT_MS", "5000"))
 DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS", "30000"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# The dashboard's computed figures (programme.dashboard.figures) live in Django's cache: one
-# per process unless CACHE_URL names a Redis shared by every web process and the worker.
+# Django's cache (the dashboard's filter choices, programme.dashboard.figures): one per process
+# unless CACHE_URL names a Redis shared by every web process and the worker. The dashboard's
+# figures themselves are kept in the database, shared by all of them.
 if os.environ.get("CACHE_URL"):
     CACHES = {
         "default": {

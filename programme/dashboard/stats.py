@@ -90,6 +90,13 @@ class Scope:
     def key(self) -> str:
         return "national" if self.national else "regions:" + ",".join(map(str, self.region_ids))
 
+    def as_json(self) -> dict:
+        return {"national": self.national, "region_ids": list(self.region_ids)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Scope":
+        return cls(national=bool(data["national"]), region_ids=tuple(data["region_ids"]))
+
 
 NATIONAL = Scope(national=True)
 
@@ -139,6 +146,27 @@ class Filters:
     @property
     def active(self) -> bool:
         return bool(self.params())
+
+    def as_json(self) -> dict:
+        return {
+            "region": self.region,
+            "wave": self.wave,
+            "axis": self.axis,
+            "funder": self.funder,
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Filters":
+        return cls(
+            region=data["region"],
+            wave=data["wave"],
+            axis=data["axis"],
+            funder=data["funder"],
+            since=date.fromisoformat(data["since"]) if data["since"] else None,
+            until=date.fromisoformat(data["until"]) if data["until"] else None,
+        )
 
 
 NO_FILTERS = Filters()

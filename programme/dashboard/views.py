@@ -48,7 +48,8 @@ def _dashboard_page(request, figures: Figures, report_form: ReportForm | None = 
     # The report's « since » is not the filters' « since »: a refused report shows the page
     # unfiltered, with the report's error on its own field.
     form, filters = _filtered(request.GET if report_form is None else None, figures)
-    data = figures.dashboard(filters)
+    latest = figures.latest(filters)
+    data = latest.data
     choices = figures.choices()
     today = timezone.localdate()
     return render(
@@ -64,6 +65,8 @@ def _dashboard_page(request, figures: Figures, report_form: ReportForm | None = 
             ),
             "scope_label": _scope_label(figures.scope, choices),
             "national": figures.scope.national,
+            "computed_at": latest.computed_at,
+            "current": latest.current,
             "report_form": report_form
             or ReportForm(initial={"since": today - timedelta(days=30)}, auto_id="report_%s"),
         },
@@ -261,9 +264,14 @@ def open_statistics(data: dict) -> dict:
 @require_GET
 def api_stats(request):
     """Open data: public, without login, the national figures only."""
-    data = Figures(NATIONAL).dashboard(stats.NO_FILTERS)
+    latest = Figures(NATIONAL).latest(stats.NO_FILTERS)
     response = JsonResponse(
-        {"date": timezone.localdate().isoformat(), **open_statistics(data)},
+        {
+            "date": timezone.localdate().isoformat(),
+            # When the figures were computed: a few seconds behind the last writes at most.
+            "calcule_le": timezone.localtime(latest.computed_at).replace(microsecond=0).isoformat(),
+            **open_statistics(latest.data),
+        },
         json_dumps_params={"ensure_ascii": False},
     )
     response["Access-Control-Allow-Origin"] = "*"

@@ -24,6 +24,7 @@ from cases.models import Case
 from programme.dashboard import exports, stats
 from programme.dashboard.stats import NATIONAL, NO_FILTERS
 from programme.dashboard.views import open_statistics
+from programme.models import DashboardSnapshot
 from territories.models import Region
 from tests import factories
 from tests.cases.test_french import plain_spaces_before_punctuation
@@ -313,7 +314,7 @@ def test_open_statistics_are_public_and_national(client, world):
     expected = json.loads(
         json.dumps(open_statistics(stats.dashboard(NATIONAL, NO_FILTERS)), default=str)
     )
-    assert {k: v for k, v in data.items() if k != "date"} == expected
+    assert {k: v for k, v in data.items() if k not in ("date", "calcule_le")} == expected
 
 
 def test_open_statistics_hold_no_personal_data_and_no_case(client, world):
@@ -350,17 +351,26 @@ def count_queries(client, url) -> int:
     return len(captured)
 
 
+def dashboard_queries(client) -> tuple[int, int, int]:
+    """Queries of the page with no figures kept (computed while the reader waits), with
+    figures behind the data (served, a refresh queued) and with current figures."""
+    cache.clear()
+    DashboardSnapshot.objects.all().delete()
+    cold = count_queries(client, DASHBOARD)
+    current = count_queries(client, DASHBOARD)
+    DashboardSnapshot.objects.update(generation="(0,)")
+    behind = count_queries(client, DASHBOARD)
+    return cold, behind, current
+
+
 def test_queries_stay_few_and_do_not_grow_with_the_data(client, users, world):
     """Measured on the known data set, then again with five times more contracts: the same
-    number of queries, cold (figures computed) and warm (figures from the cache)."""
+    number of queries, whether the figures are computed, behind or current."""
     small = {}
     for role in ("ministry", "region84"):
         client.force_login(users[role])
-        cache.clear()
-        small_cold = count_queries(client, DASHBOARD)
-        small_warm = count_queries(client, DASHBOARD)
-        assert small_warm <= 10, small_warm
-        small[role] = (small_cold, small_warm)
+        small[role] = dashboard_queries(client)
+        assert max(small[role][1:]) <= 10, small[role]
     codes = ["8403", "8404", "8405", "2804", "2805", "2806", "8406", "8407", "2807", "2808"]
     for number, code in enumerate(codes * 3):
         make_contract(
@@ -375,17 +385,15 @@ def test_queries_stay_few_and_do_not_grow_with_the_data(client, users, world):
     factories.derogation_in_state("decided", territory_code="8405")
     for role in ("ministry", "region84"):
         client.force_login(users[role])
-        cache.clear()
-        large_cold = count_queries(client, DASHBOARD)
-        large_warm = count_queries(client, DASHBOARD)
-        assert (large_cold, large_warm) == small[role], role
+        assert dashboard_queries(client) == small[role], role
     # The exports and the open statistics, warm, as few.
     client.force_login(users["ministry"])
     client.get("/tableau-de-bord/export/fiches.csv")
     assert count_queries(client, "/tableau-de-bord/export/fiches.csv") <= 10
     client.logout()
     client.get("/api/stats/")
-    assert count_queries(client, "/api/stats/") <= 3
+    # The database time-outs' two statements, the generation, the kept figures.
+    assert count_queries(client, "/api/stats/") <= 4
 
 
 def test_the_warm_page_within_ten_queries(client, users, world, django_assert_max_num_queries):
