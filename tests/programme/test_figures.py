@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from programme.dashboard import stats
-from programme.dashboard.figures import REFRESH_GUARD, Figures, refresh_dashboard
+from programme.dashboard.figures import REFRESH_GUARD, REFRESH_INTERVAL, Figures, refresh_dashboard
 from programme.dashboard.stats import NATIONAL, NO_FILTERS, Filters
 from programme.models import DashboardSnapshot
 from tests.programme.test_stats_world import build_world, make_contract
@@ -151,3 +151,20 @@ def test_figures_older_than_the_setting_are_refreshed(client, world, settings):
     with time_machine.travel(timezone.now() + timedelta(seconds=130)):
         assert BEHIND in client.get(DASHBOARD).content.decode()
     assert len(refreshes()) == 1
+
+
+def test_under_a_stream_of_writes_a_scope_is_refreshed_at_most_every_interval(client, world):
+    client.force_login(world.actors.minister)
+    client.get(DASHBOARD)
+    computed_at = DashboardSnapshot.objects.get().computed_at
+    add_contract(world)
+    client.get(DASHBOARD)
+    (young,) = refreshes()
+    assert young.run_after == computed_at + REFRESH_INTERVAL
+    young.delete()
+    DashboardSnapshot.objects.update(refresh_requested_at=None)
+    later = timezone.now() + REFRESH_INTERVAL + timedelta(seconds=1)
+    with time_machine.travel(later, tick=False):
+        client.get(DASHBOARD)
+    (old,) = refreshes()
+    assert old.run_after == later
