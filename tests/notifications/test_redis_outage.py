@@ -37,15 +37,20 @@ def own_redis(settings):
     channel_layers.backends.clear()
 
 
+async def hello_then_stop(server, cookies, redis) -> None:
+    """A socket that was live, so that the server holds a Redis connection; then Redis goes."""
+    async with opened(server, cookies) as socket:
+        await say_hello(socket)
+    redis.stop()
+
+
 def test_a_burst_while_redis_is_down_loses_nothing(reference_data, own_redis):
     author, reviewer = factories.epci_agent("200000172"), factories.region_reviewer("84")
     with uvicorn_server(connection.settings_dict["NAME"], REDIS_URL=own_redis.url) as server:
         cookies = session_cookies(server, reviewer)
 
         async def scenario():
-            async with opened(server, cookies) as socket:
-                await say_hello(socket)
-            own_redis.stop()
+            await hello_then_stop(server, cookies, own_redis)
             contracts = await in_thread(submitted, BURST, author)
             own_redis.start()
             async with opened(server, cookies) as socket:
@@ -84,9 +89,7 @@ def test_a_socket_opened_while_redis_is_down_still_serves_the_rows(reference_dat
         cookies = session_cookies(server, reviewer)
 
         async def scenario():
-            async with opened(server, cookies) as socket:
-                await say_hello(socket)
-            own_redis.stop()
+            await hello_then_stop(server, cookies, own_redis)
             await in_thread(submitted, 2, author)
             # Its channel cannot be subscribed: the handshake is still accepted, not a 500.
             async with opened(server, cookies) as socket:
