@@ -168,3 +168,16 @@ def test_under_a_stream_of_writes_a_scope_is_refreshed_at_most_every_interval(cl
         client.get(DASHBOARD)
     (old,) = refreshes()
     assert old.run_after == later
+
+
+def test_figures_computed_by_an_export_release_the_queued_refresh(client, world):
+    """Whoever computes the figures clears the claim: the next write can queue at once."""
+    client.force_login(world.actors.minister)
+    client.get(DASHBOARD)
+    add_contract(world)
+    client.get(DASHBOARD)
+    (queued,) = refreshes()
+    client.get("/tableau-de-bord/export/fiches.csv")  # computes them in the request
+    assert DashboardSnapshot.objects.get().refresh_requested_at is None
+    refresh_dashboard.call(*queued.args_kwargs["args"])  # then finds nothing to do
+    assert DashboardSnapshot.objects.get().computed_at > queued.enqueued_at
