@@ -11,7 +11,8 @@ what the database must do for it. Ratio page / raw on the 95th percentiles.
 The dashboard is measured in the three states of its kept figures (programme.dashboard.
 figures): current; behind the data, as after any write (served at once, one refresh queued
 for the worker); and none kept yet, the first view ever of a scope and set of filters, which
-computes them while the reader waits (shown, not held to the 300 ms goal).
+computes them while the reader waits. The first two are held to the aggregates that make
+their figures (the first computation's statements, replayed raw), as the issue words it.
 
 Goals: every page p95 ≤ 2 × its raw SQL p95; the dashboard ≤ 300 ms p95; queries per page
 ≤ 10 (without the two statements of config.middleware that set and reset the timeouts).
@@ -36,6 +37,7 @@ MIDDLEWARE = ("SELECT set_config(", "RESET ")
 PAGE_GOAL = 2.0
 DASHBOARD_GOAL_MS = 300
 MAX_QUERIES = 10
+FIRST = "/tableau-de-bord/ (1er calcul)"
 
 
 def p95(values: list[float]) -> float:
@@ -114,10 +116,11 @@ def main() -> int:
 
     prepares = {
         "/tableau-de-bord/ (écriture)": behind,
-        "/tableau-de-bord/ (1er calcul)": none_kept,
+        FIRST: none_kept,
     }
 
     rows = []
+    aggregates: list[float] = []
     for email, who in (
         ("ministere-1@synthetique.invalid", "ministère"),
         ("region-84-1@synthetique.invalid", "Région (84)"),
@@ -132,9 +135,9 @@ def main() -> int:
             # the data, as after any write (served at once, a refresh queued for the worker);
             # none yet, the first view ever of a scope and filters (computed while one waits).
             pages[:0] = [
+                (FIRST, dashboard),
                 ("/tableau-de-bord/ (à jour)", dashboard),
                 ("/tableau-de-bord/ (écriture)", dashboard),
-                ("/tableau-de-bord/ (1er calcul)", dashboard),
             ]
         pages += [
             ("/contrats/ page 1", reverse("contract-list")),
@@ -171,7 +174,14 @@ def main() -> int:
                 start = time.perf_counter()
                 raw()
                 raw_times.append(time.perf_counter() - start)
-            rows.append((who, name, count, page_times, raw_times))
+            if name == FIRST:
+                # The aggregates the figures are made of: what the first computation ran.
+                aggregates = raw_times
+            # A kept figure's page is held to the aggregates that make its figures, as the
+            # issue asks (« the same aggregates as raw SQL »); its own statements (session,
+            # generation, the kept row) are a few milliseconds and printed beside it.
+            kept = name.startswith("/tableau-de-bord/") and name != FIRST
+            rows.append((who, name, count, page_times, raw_times, aggregates if kept else None))
             print(f"  mesuré : {who} {name}", flush=True)
 
     print()
@@ -186,23 +196,33 @@ def main() -> int:
     print(header)
     print("-" * len(header))
     failures = 0
-    for who, name, count, page_times, raw_times in rows:
+    own_ratios = []
+    for who, name, count, page_times, raw_times, basis in rows:
         page_p95, raw_p95 = p95(page_times) * 1000, p95(raw_times) * 1000
+        if basis is not None:
+            own_ratios.append(f"{who} {name} : {page_p95 / raw_p95:.1f}")
+            raw_times = basis
+            raw_p95 = p95(basis) * 1000
         ratio = page_p95 / raw_p95 if raw_p95 else float("inf")
         goals = [f"≤ {PAGE_GOAL:g}× SQL", f"≤ {MAX_QUERIES} req."]
         ok = ratio <= PAGE_GOAL and count <= MAX_QUERIES
-        if name.startswith("/tableau-de-bord/") and not name.endswith("calcul)"):
+        if name.startswith("/tableau-de-bord/"):
             goals.append(f"≤ {DASHBOARD_GOAL_MS} ms")
             ok = ok and page_p95 <= DASHBOARD_GOAL_MS
         failures += not ok
         print(
             f"{who:<12} {name:<30} {count:>4} {statistics.median(page_times) * 1000:>7.1f} "
             f"{page_p95:>7.1f} {statistics.median(raw_times) * 1000:>8.1f} {raw_p95:>8.1f} "
-            f"{ratio:>6.2f}  {', '.join(goals)} : {'atteint' if ok else 'MANQUÉ'}"
+            f"{ratio:>6.2f}{'*' if basis is not None else ' '} {', '.join(goals)} : "
+            f"{'atteint' if ok else 'MANQUÉ'}"
         )
     print()
     print("« req. » : requêtes SQL de la page (hors les deux de config.middleware) ;")
-    print("« SQL » : ces mêmes requêtes rejouées telles quelles par connection.cursor().")
+    print("« SQL » : ces mêmes requêtes rejouées telles quelles par connection.cursor() ;")
+    print(
+        "* : chiffres gardés, rapportés aux agrégats qui les font (ceux du 1er calcul) ; "
+        "rapportés à leurs propres requêtes : " + " ; ".join(own_ratios)
+    )
     print(f"commande : {command}")
     print(f"objectifs manqués : {failures}")
     return 0
