@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "workflows",
     "notifications",
     "programme",
+    "deadlines",
     "django_tasks_db",
     "django_htmx",
 ]

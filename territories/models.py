@@ -60,6 +60,9 @@ class Territory(models.Model):
         related_name="piloted_territories",
         verbose_name="région pilote",
     )
+    # INSEE codes of the départements its communes lie in, separated by « ; » as in the
+    # reference file: they give the territory its calendar of public holidays.
+    departements = models.CharField("départements", max_length=60, blank=True)
     intercommunalities = models.ManyToManyField(
         Intercommunality,
         through="TerritoryIntercommunality",
@@ -74,6 +77,10 @@ class Territory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+    @property
+    def departement_codes(self) -> list[str]:
+        return [code for code in self.departements.split(";") if code]
 
 
 class TerritoryIntercommunality(models.Model):

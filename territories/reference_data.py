@@ -26,6 +26,9 @@ COVERAGE = {
     "partielle": TerritoryIntercommunality.Coverage.PARTIAL,
 }
 MAX_REPORTED_ERRORS = 20
+# One or more INSEE codes of départements (01–95, 2A, 2B, 971–976), separated by « ; ».
+DEPARTEMENT = r"(?:0[1-9]|[1-8][0-9]|9[0-5]|2A|2B|97[1-6])"
+DEPARTEMENTS = rf"{DEPARTEMENT}(?:;{DEPARTEMENT})*"
 
 
 class ReferenceDataError(Exception):
@@ -173,10 +176,12 @@ def parse_intercommunalities(data_dir: Path, data: ReferenceData, errors: Errors
 
 def parse_territories(data_dir: Path, data: ReferenceData, errors: Errors) -> None:
     for row in read_rows(
-        data_dir / TERRITORIES_FILE, ("code_ti", "libelle_ti", "code_region_pilote")
+        data_dir / TERRITORIES_FILE,
+        ("code_ti", "libelle_ti", "code_region_pilote", "codes_departements"),
     ):
-        code, name, region = (
-            row.values[c] for c in ("code_ti", "libelle_ti", "code_region_pilote")
+        code, name, region, departements = (
+            row.values[c]
+            for c in ("code_ti", "libelle_ti", "code_region_pilote", "codes_departements")
         )
         if not re.fullmatch(r"[0-9]{4}", code):
             errors.add(row, "code_ti", "code de territoire invalide (4 chiffres attendus).")
@@ -189,8 +194,19 @@ def parse_territories(data_dir: Path, data: ReferenceData, errors: Errors) -> No
             continue
         if not _name_is_valid(row, "libelle_ti", 200, errors):
             continue
+        if not re.fullmatch(DEPARTEMENTS, departements):
+            errors.add(
+                row,
+                "codes_departements",
+                "codes INSEE de départements invalides (par exemple 57 ou 54;57 ou 976).",
+            )
+            continue
         if _check_unique(data.territories, code, row, "code_ti", errors):
-            data.territories[code] = {"name": name, "region": region}
+            data.territories[code] = {
+                "name": name,
+                "region": region,
+                "departements": departements,
+            }
 
 
 def parse_links(data_dir: Path, data: ReferenceData, errors: Errors) -> None:
@@ -333,7 +349,11 @@ def load_reference_data(
             Territory,
             "code",
             {
-                code: {"name": v["name"], "pilot_region_id": regions[v["region"]].pk}
+                code: {
+                    "name": v["name"],
+                    "pilot_region_id": regions[v["region"]].pk,
+                    "departements": v["departements"],
+                }
                 for code, v in data.territories.items()
             },
             counts[2],

@@ -68,6 +68,11 @@ def test_counts_after_import(empty_reference_tables, capsys):
     assert "Régions : 18 (18 créé(s)" in out
     assert "Liens territoire–EPCI : 537 (537 créé(s)" in out
     assert "Intercommunalités (1255)…" in out  # progress
+    departements = dict(Territory.objects.values_list("code", "departements"))
+    assert departements["8414"] == "74"
+    assert departements["0101"] == "971"
+    assert Territory.objects.get(code="4408").departement_codes == ["54", "55", "57"]
+    assert all(departements.values())
 
 
 def test_known_rows(empty_reference_tables):
@@ -179,6 +184,20 @@ BAD_INPUTS = {
         "C" * 201,
     ),
     "region code in non-ASCII digits": ("regions.csv", "84,Auvergne", "٨٤,Auvergne", None, "٨٤"),
+    "malformed département code": (
+        "territoires_industrie_2020.csv",
+        "Auvergne-Rhône-Alpes,17,74,84,",
+        "Auvergne-Rhône-Alpes,17,74;7X,84,",
+        None,
+        "74;7X",
+    ),
+    "no département": (
+        "territoires_industrie_2020.csv",
+        "Auvergne-Rhône-Alpes,17,74,84,",
+        "Auvergne-Rhône-Alpes,17,,84,",
+        None,
+        "codes_departements",
+    ),
     "malformed territory code": (
         "territoires_industrie_2020.csv",
         "8414,Vallée",

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class DeadlinesConfig(AppConfig):
+    name = "deadlines"
+    verbose_name = "Délais"
+
+    def ready(self) -> None:
+        from deadlines.calendar import check_subdivisions
+
+        # At start-up, not at the first deadline: a code the package no longer knows would
+        # otherwise give the national calendar without a word.
+        check_subdivisions()
