@@ -1,0 +1,201 @@
+"""A case's clock: when its answer is due, read from its transitions and its rule.
+
+The clock starts at receipt (the first submission). A request for changes pauses it; the
+next submission resumes it (the paused days are added to the period) or restarts it whole,
+as the rule says. While the case is in a review stage, that stage has its own internal
+target, in working days from the day it entered the stage. A withdrawn, rejected or decided
+case (or one signed off and waiting for its wave) has no clock.
+
+``compute`` is a pure function of the rule, the territory's calendar and the transitions;
+``refresh`` keeps the case's ``Clock`` row in step, inside the transition's transaction
+(``on_case_event``, registered on cases' hook).
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.utils import timezone
+
+from cases.hooks import CaseAnnouncement
+from cases.models import Case, CaseEvent, State
+from deadlines.calendar import FrenchCalendar, add_days, add_months
+from deadlines.models import Clock, DeadlineRule, OnChanges, Reminder, Unit
+
+REVIEW_STAGES = (State.REGIONAL_REVIEW.value, State.MINISTERIAL_REVIEW.value)
+SUBMIT, REQUEST_CHANGES = "submit", "request_changes"
+# Late: the Region's leads are told the day after the due date, the ministry this many
+# working days later.
+ESCALATION_WORKING_DAYS = 5
+LATE, LATER = "retard-1", "retard-2"
+
+
+@dataclass(frozen=True)
+class Step:
+    """A transition as the clock reads it: its name, the state it led to, its local day."""
+
+    name: str
+    to_state: str
+    day: date
+
+
+@dataclass
+class ClockState:
+    received_on: date
+    pauses: list[list[date | None]] = field(default_factory=list)
+    # The last day of the legal period, as counted (None while paused).
+    legal_end_on: date | None = None
+    stage: str = ""
+    stage_started_on: date | None = None
+    stage_due_on: date | None = None
+    calendar: FrenchCalendar = field(default_factory=FrenchCalendar)
+
+    @property
+    def paused(self) -> bool:
+        return bool(self.pauses) and self.pauses[-1][1] is None
+
+    @property
+    def legal_due_on(self) -> date | None:
+        """The legal date moved to the next working day when it falls on a day off."""
+        return self.calendar.next_working_day(self.legal_end_on) if self.legal_end_on else None
+
+    @property
+    def due_on(self) -> date | None:
+        dates = [d for d in (self.stage_due_on, self.legal_due_on) if d is not None]
+        return min(dates) if dates else None
+
+
+def _paused_amount(rule: DeadlineRule, calendar: FrenchCalendar, pauses) -> int:
+    """The days the finished pauses add to the period, counted in the period's own days."""
+    total = 0
+    for start, end in pauses:
+        if end is None:
+            continue
+        if rule.unit == Unit.WORKING_DAYS:
+            total += calendar.working_days_between(start, end)
+        else:
+            total += (end - start).days
+    return total
+
+
+def period_end(rule: DeadlineRule, calendar: FrenchCalendar, start: date, extra: int) -> date:
+    if rule.unit == Unit.MONTHS:
+        return add_days(add_months(start, rule.period), extra)
+    if rule.unit == Unit.CALENDAR_DAYS:
+        return add_days(start, rule.period + extra)
+    return calendar.add_working_days(start, rule.period + extra)
+
+
+def compute(rule: DeadlineRule, calendar: FrenchCalendar, steps: list[Step]) -> ClockState | None:
+    """The clock after ``steps`` (the case's transitions, in order), or None when the case
+    has none: never submitted, or out of review for good."""
+    submissions = [s for s in steps if s.name == SUBMIT]
+    if not submissions:
+        return None
+    current = steps[-1]
+    if current.to_state not in (*REVIEW_STAGES, State.DRAFT):
+        return None
+    state = ClockState(received_on=submissions[0].day, calendar=calendar)
+    legal_start = state.received_on
+    for step in steps:
+        if step.name == REQUEST_CHANGES:
+            state.pauses.append([step.day, None])
+        elif step.name == SUBMIT and state.paused:
+            state.pauses[-1][1] = step.day
+            if rule.on_changes == OnChanges.RESTART:
+                legal_start = step.day
+    if current.to_state == State.DRAFT:
+        return state  # paused: nothing is due until the next submission
+    extra = (
+        0 if rule.on_changes == OnChanges.RESTART else _paused_amount(rule, calendar, state.pauses)
+    )
+    state.legal_end_on = period_end(rule, calendar, legal_start, extra)
+    state.stage, state.stage_started_on = current.to_state, current.day
+    days = rule.stage_days(current.to_state)
+    if days is not None:
+        state.stage_due_on = calendar.add_working_days(current.day, days)
+    return state
+
+
+def schedule(rule: DeadlineRule, calendar: FrenchCalendar, due_on: date) -> dict[str, date]:
+    """Each step of reminders and escalation, with the day it is due."""
+    steps = {f"J-{offset}": due_on - timedelta(days=offset) for offset in rule.offsets}
+    steps[LATE] = due_on + timedelta(days=1)
+    steps[LATER] = calendar.add_working_days(due_on, ESCALATION_WORKING_DAYS)
+    return steps
+
+
+def next_reminder(
+    rule: DeadlineRule, calendar: FrenchCalendar, due_on: date | None, sent: set[str]
+) -> date | None:
+    if due_on is None:
+        return None
+    pending = [day for step, day in schedule(rule, calendar, due_on).items() if step not in sent]
+    return min(pending) if pending else None
+
+
+# The database side.
+
+
+def rule_for(case: Case) -> DeadlineRule | None:
+    # A derogation request's call may have a rule of its own.
+    call_id = getattr(case, "call_id", None)
+    rules = DeadlineRule.objects.filter(kind=case.kind)
+    if call_id:
+        specific = rules.filter(call_id=call_id).first()
+        if specific is not None:
+            return specific
+    return rules.filter(call__isnull=True).first()
+
+
+def steps_of(case: Case) -> list[Step]:
+    rows = (
+        CaseEvent.objects.filter(case_id=case.pk, kind=CaseEvent.Kind.TRANSITION)
+        .order_by("seq")
+        .values_list("name", "to_state", "created_at")
+    )
+    return [Step(name, to_state, timezone.localdate(at)) for name, to_state, at in rows]
+
+
+def sent_steps(case_id: int, stage: str, started_on: date | None) -> set[str]:
+    if started_on is None:
+        return set()
+    return set(
+        Reminder.objects.filter(
+            case_id=case_id, stage=stage, stage_started_on=started_on
+        ).values_list("step", flat=True)
+    )
+
+
+def refresh(case: Case) -> ClockState | None:
+    """Bring the case's Clock row in step with its transitions; return its state."""
+    rule = rule_for(case)
+    state = None
+    if rule is not None:
+        calendar = FrenchCalendar.for_territory(case.territory)
+        state = compute(rule, calendar, steps_of(case))
+    if state is None:
+        Clock.objects.filter(case_id=case.pk).delete()
+        return None
+    assert rule is not None
+    sent = sent_steps(case.pk, state.stage, state.stage_started_on)
+    Clock.objects.update_or_create(
+        case_id=case.pk,
+        defaults={
+            "rule": rule,
+            "received_on": state.received_on,
+            "pauses": [[d.isoformat() if d else None for d in pause] for pause in state.pauses],
+            "legal_end_on": state.legal_end_on,
+            "legal_due_on": state.legal_due_on,
+            "stage": state.stage,
+            "stage_started_on": state.stage_started_on,
+            "stage_due_on": state.stage_due_on,
+            "due_on": state.due_on,
+            "next_reminder_on": next_reminder(rule, state.calendar, state.due_on, sent),
+        },
+    )
+    return state
+
+
+def on_case_event(announcement: CaseAnnouncement) -> None:
+    if announcement.event.kind == CaseEvent.Kind.TRANSITION:
+        refresh(announcement.case)
