@@ -14,12 +14,13 @@ case (or one signed off and waiting for its wave) has no clock.
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from django.db.models import F, Q
 from django.utils import timezone
 
 from cases.hooks import CaseAnnouncement
 from cases.models import Case, CaseEvent, State
 from deadlines.calendar import FrenchCalendar, add_days, add_months
-from deadlines.models import Clock, DeadlineRule, OnChanges, Reminder, Unit
+from deadlines.models import Clock, DeadlineRule, OnChanges, Unit
 
 REVIEW_STAGES = (State.REGIONAL_REVIEW.value, State.MINISTERIAL_REVIEW.value)
 SUBMIT, REQUEST_CHANGES = "submit", "request_changes"
@@ -31,11 +32,13 @@ LATE, LATER = "retard-1", "retard-2"
 
 @dataclass(frozen=True)
 class Step:
-    """A transition as the clock reads it: its name, the state it led to, its local day."""
+    """A transition as the clock reads it: its name, the state it led to, its local day,
+    and its number in the case's audit chain."""
 
     name: str
     to_state: str
     day: date
+    seq: int = 0
 
 
 @dataclass
@@ -46,6 +49,7 @@ class ClockState:
     legal_end_on: date | None = None
     stage: str = ""
     stage_started_on: date | None = None
+    stage_entry: int | None = None
     stage_due_on: date | None = None
     calendar: FrenchCalendar = field(default_factory=FrenchCalendar)
 
@@ -110,6 +114,7 @@ def compute(rule: DeadlineRule, calendar: FrenchCalendar, steps: list[Step]) -> 
     )
     state.legal_end_on = period_end(rule, calendar, legal_start, extra)
     state.stage, state.stage_started_on = current.to_state, current.day
+    state.stage_entry = current.seq
     days = rule.stage_days(current.to_state)
     if days is not None:
         state.stage_due_on = calendar.add_working_days(current.day, days)
@@ -137,62 +142,66 @@ def next_reminder(
 
 
 def rule_for(case: Case) -> DeadlineRule | None:
+    """The rule of the case's call when it has one, else that of its kind: one query."""
     # A derogation request's call may have a rule of its own.
     call_id = getattr(case, "call_id", None)
-    rules = DeadlineRule.objects.filter(kind=case.kind)
-    if call_id:
-        specific = rules.filter(call_id=call_id).first()
-        if specific is not None:
-            return specific
-    return rules.filter(call__isnull=True).first()
+    return (
+        DeadlineRule.objects.filter(kind=case.kind)
+        .filter(Q(call__isnull=True) | Q(call_id=call_id))
+        .order_by(F("call_id").asc(nulls_last=True))
+        .first()
+    )
 
 
-def steps_of(case: Case) -> list[Step]:
-    rows = (
+def steps_of(case: Case) -> tuple[list[Step], list[str]]:
+    """The case's transitions and its territory's départements, in one query."""
+    rows = list(
         CaseEvent.objects.filter(case_id=case.pk, kind=CaseEvent.Kind.TRANSITION)
         .order_by("seq")
-        .values_list("name", "to_state", "created_at")
+        .values_list("name", "to_state", "created_at", "seq", "case__territory__departements")
     )
-    return [Step(name, to_state, timezone.localdate(at)) for name, to_state, at in rows]
+    steps = [Step(name, to, timezone.localdate(at), seq) for name, to, at, seq, _ in rows]
+    departements = rows[0][4].split(";") if rows else []
+    return steps, [code for code in departements if code]
 
 
-def sent_steps(case_id: int, stage: str, started_on: date | None) -> set[str]:
-    if started_on is None:
-        return set()
-    return set(
-        Reminder.objects.filter(
-            case_id=case_id, stage=stage, stage_started_on=started_on
-        ).values_list("step", flat=True)
+def store(case_id: int, rule: DeadlineRule, state: ClockState, sent: set[str]) -> None:
+    """Write the case's Clock row in one statement."""
+    values = {
+        "rule": rule,
+        "received_on": state.received_on,
+        "pauses": [[d.isoformat() if d else None for d in pause] for pause in state.pauses],
+        "legal_end_on": state.legal_end_on,
+        "legal_due_on": state.legal_due_on,
+        "stage": state.stage,
+        "stage_started_on": state.stage_started_on,
+        "stage_entry": state.stage_entry,
+        "stage_due_on": state.stage_due_on,
+        "due_on": state.due_on,
+        "next_reminder_on": next_reminder(rule, state.calendar, state.due_on, sent),
+    }
+    Clock.objects.bulk_create(
+        [Clock(case_id=case_id, **values)],
+        update_conflicts=True,
+        unique_fields=["case"],
+        update_fields=[name if name != "rule" else "rule_id" for name in values],
     )
 
 
-def refresh(case: Case) -> ClockState | None:
-    """Bring the case's Clock row in step with its transitions; return its state."""
+def refresh(case: Case, sent: set[str] | None = None) -> ClockState | None:
+    """Bring the case's Clock row in step with its transitions; return its state. Three
+    statements: the rule, the transitions with the territory, the row's upsert (or its
+    removal). ``sent``: the reminders already sent for the current stage entry (none right
+    after a transition, which always enters a new one)."""
     rule = rule_for(case)
     state = None
     if rule is not None:
-        calendar = FrenchCalendar.for_territory(case.territory)
-        state = compute(rule, calendar, steps_of(case))
-    if state is None:
+        steps, departements = steps_of(case)
+        state = compute(rule, FrenchCalendar.for_departements(departements), steps)
+    if state is None or rule is None:
         Clock.objects.filter(case_id=case.pk).delete()
         return None
-    assert rule is not None
-    sent = sent_steps(case.pk, state.stage, state.stage_started_on)
-    Clock.objects.update_or_create(
-        case_id=case.pk,
-        defaults={
-            "rule": rule,
-            "received_on": state.received_on,
-            "pauses": [[d.isoformat() if d else None for d in pause] for pause in state.pauses],
-            "legal_end_on": state.legal_end_on,
-            "legal_due_on": state.legal_due_on,
-            "stage": state.stage,
-            "stage_started_on": state.stage_started_on,
-            "stage_due_on": state.stage_due_on,
-            "due_on": state.due_on,
-            "next_reminder_on": next_reminder(rule, state.calendar, state.due_on, sent),
-        },
-    )
+    store(case.pk, rule, state, sent or set())
     return state
 
 

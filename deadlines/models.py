@@ -112,6 +112,8 @@ class Clock(models.Model):
     legal_due_on = models.DateField("échéance légale", null=True)
     stage = models.CharField("étape", max_length=20, blank=True)
     stage_started_on = models.DateField("étape commencée le", null=True)
+    # The number of the audit event that entered the stage: what a reminder is sent for.
+    stage_entry = models.PositiveIntegerField(null=True)
     stage_due_on = models.DateField("échéance de l'étape", null=True)
     # The nearest running date (stage or legal, moved to a working day): what lists sort on.
     due_on = models.DateField("échéance", null=True)
@@ -140,7 +142,9 @@ class Reminder(models.Model):
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
     stage = models.CharField(max_length=20)
-    stage_started_on = models.DateField()
+    # The audit event that entered the stage (its number in the case's chain): a stage
+    # entered again, even the same day, is a new entry with reminders of its own.
+    stage_entry = models.PositiveIntegerField()
     # "J-15", "J-5", "J-1", or "retard-1" (the Region's leads), "retard-2" (the ministry).
     step = models.CharField(max_length=12)
     due_on = models.DateField()
@@ -149,7 +153,7 @@ class Reminder(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["case", "stage", "stage_started_on", "step"], name="one_reminder_per_step"
+                fields=["case", "stage_entry", "step"], name="one_reminder_per_step"
             )
         ]
 
