@@ -382,6 +382,9 @@ EVENT_LABELS = {
     "task_takeover": "Reprise de la tâche",
     "financing_commit": "Engagement d'un financement",
     "financing_decline": "Financement décliné",
+    "acknowledgement": "Accusé de réception",
+    "reminder": "Rappel d'échéance",
+    "escalation": "Échéance dépassée",
 }
 
 

@@ -10,5 +10,6 @@ urlpatterns = [
     path("", include("cases.urls")),
     path("", include("workflows.urls")),
     path("", include("notifications.urls")),
+    path("", include("deadlines.urls")),
     path("admin/", admin.site.urls),
 ]

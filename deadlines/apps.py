@@ -8,7 +8,7 @@ class DeadlinesConfig(AppConfig):
     def ready(self) -> None:
         from cases.hooks import register
         from deadlines.calendar import check_subdivisions
-        from deadlines.clocks import on_case_event
+        from deadlines.listeners import on_case_event
 
         register(on_case_event)
         # At start-up, not at the first deadline: a code the package no longer knows would

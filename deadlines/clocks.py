@@ -17,7 +17,6 @@ from datetime import date, timedelta
 from django.db.models import F, Q
 from django.utils import timezone
 
-from cases.hooks import CaseAnnouncement
 from cases.models import Case, CaseEvent, State
 from deadlines.calendar import FrenchCalendar, add_days, add_months
 from deadlines.models import Clock, DeadlineRule, OnChanges, Unit
@@ -52,6 +51,7 @@ class ClockState:
     stage_entry: int | None = None
     stage_due_on: date | None = None
     calendar: FrenchCalendar = field(default_factory=FrenchCalendar)
+    rule: DeadlineRule | None = None
 
     @property
     def paused(self) -> bool:
@@ -98,7 +98,7 @@ def compute(rule: DeadlineRule, calendar: FrenchCalendar, steps: list[Step]) -> 
     current = steps[-1]
     if current.to_state not in (*REVIEW_STAGES, State.DRAFT):
         return None
-    state = ClockState(received_on=submissions[0].day, calendar=calendar)
+    state = ClockState(received_on=submissions[0].day, calendar=calendar, rule=rule)
     legal_start = state.received_on
     for step in steps:
         if step.name == REQUEST_CHANGES:
@@ -203,8 +203,3 @@ def refresh(case: Case, sent: set[str] | None = None) -> ClockState | None:
         return None
     store(case.pk, rule, state, sent or set())
     return state
-
-
-def on_case_event(announcement: CaseAnnouncement) -> None:
-    if announcement.event.kind == CaseEvent.Kind.TRANSITION:
-        refresh(announcement.case)

@@ -159,3 +159,24 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.step} {self.case_id}"
+
+
+class Acknowledgement(models.Model):
+    """The acknowledgement of receipt of one submission, as the PDF given to the applicant.
+    Its bytes are kept in the database, written in the submission's own transaction (a
+    rolled-back submission leaves no acknowledgement behind); their hash is in the case's
+    audit chain."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="+")
+    received_at = models.DateTimeField("reçu le")
+    silence_on = models.DateField("date à laquelle le silence vaut décision", null=True)
+    content = models.BinaryField()
+    sha256 = models.CharField("SHA-256", max_length=64)
+
+    class Meta:
+        verbose_name = "accusé de réception"
+        verbose_name_plural = "accusés de réception"
+        ordering = ["-received_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Accusé de réception {self.case_id} du {self.received_at:%Y-%m-%d}"

@@ -1,6 +1,6 @@
 from django import template
 
-from deadlines.models import Clock
+from deadlines.models import Acknowledgement, Clock
 from deadlines.presentation import clock_view
 
 register = template.Library()
@@ -10,4 +10,7 @@ register = template.Library()
 def case_clock(case) -> dict:
     """The case's deadlines for its page (nothing for a case without a clock)."""
     clock = Clock.objects.select_related("rule").filter(case_id=case.pk).first()
-    return {"clock": clock_view(clock) if clock else None}
+    latest = (
+        Acknowledgement.objects.filter(case_id=case.pk).only("pk", "received_at").first()
+    )
+    return {"clock": clock_view(clock) if clock else None, "acknowledgement": latest}

@@ -1,0 +1,16 @@
+"""What deadlines does when a case moves, called by cases' hook inside the transition's
+transaction: the clock follows, and a submission is acknowledged."""
+
+from cases.hooks import CaseAnnouncement
+from cases.models import CaseEvent
+from deadlines.acknowledgement import acknowledge
+from deadlines.clocks import SUBMIT, refresh
+
+
+def on_case_event(announcement: CaseAnnouncement) -> None:
+    event = announcement.event
+    if event.kind != CaseEvent.Kind.TRANSITION:
+        return
+    state = refresh(announcement.case)
+    if event.name == SUBMIT and state is not None and state.rule is not None:
+        acknowledge(announcement.case, event, announcement.actor, state.rule, state)
