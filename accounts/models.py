@@ -190,6 +190,12 @@ class Membership(models.Model):
         verbose_name="organisation",
     )
     role = models.CharField("rôle", max_length=20, choices=Role.choices)
+    # A Region's lead reviewers are told when one of its cases is late (deadlines).
+    lead = models.BooleanField(
+        "référent",
+        default=False,
+        help_text="Prévenu quand un dossier de son organisation dépasse son échéance.",
+    )
 
     class Meta:
         verbose_name = "appartenance"

@@ -16,6 +16,8 @@ CONSULTED = "consulted"
 PARTIES = "parties"
 REVIEWERS = "reviewers"
 TERRITORY = "territory"
+# Whom the service that wrote the event named (extra["recipients"]): deadlines' reminders.
+NAMED = "named"
 
 # Event name -> who is told.
 WHO_IS_TOLD = {
@@ -35,6 +37,9 @@ WHO_IS_TOLD = {
     # A funder answered a line: the EPCI that asked and the Region that reviews are told.
     "financing_commit": TERRITORY,
     "financing_decline": TERRITORY,
+    # A due date near or past: deadlines decides who must act, or who is next in line.
+    "reminder": NAMED,
+    "escalation": NAMED,
 }
 
 
@@ -64,6 +69,8 @@ def audience(case: Case, who: str, extra: dict) -> Q:
         return epci | region | ministry
     if who == TERRITORY:
         return epci | region
+    if who == NAMED:
+        return Q(pk__in=extra.get("recipients", []))
     if who == CONSULTED:
         organisation = Opinion.objects.values_list("organisation_id", flat=True).get(
             pk=extra["opinion"]

@@ -6,8 +6,12 @@ from territories.reference_data import load_reference_data
 
 
 def ensure_reference_data() -> None:
+    from deadlines.defaults import create_default_rules
+
     if Region.objects.count() != 18 or Intercommunality.objects.count() != 1255:
         load_reference_data()
+    # A transactional test's flush removes the rules the data migration wrote.
+    create_default_rules()
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -3,13 +3,15 @@ from django.core.management.base import BaseCommand
 from django.tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from deadlines.reminders import ensure_planned
 from notifications.emails import schedule_next_digest, send_digests
 
 
 class Command(BaseCommand):
     help = (
-        "Lance le travailleur de tâches de fond (envoi des courriels), après avoir planifié "
-        "le prochain récapitulatif quotidien s'il ne l'est pas."
+        "Lance le travailleur de tâches de fond (courriels, rappels d'échéance), après avoir "
+        "planifié le prochain récapitulatif quotidien et le prochain passage des rappels "
+        "s'ils ne le sont pas."
     )
 
     def add_arguments(self, parser):
@@ -22,6 +24,8 @@ class Command(BaseCommand):
         )
         if not planned.exists():
             schedule_next_digest()
+        # The first pass at once: what fell due while no worker ran is caught up now.
+        ensure_planned()
         call_command(
             "db_worker",
             interval=interval,

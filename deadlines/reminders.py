@@ -1,0 +1,186 @@
+"""Reminders before a due date, and escalation after it, sent by a pass of the worker.
+
+Each open case's clock says the first day it has something to send (``next_reminder_on``,
+indexed): a pass reads only those due, so its cost follows the number due, not the number
+open. For each, inside one transaction:
+
+- the case's row is locked first, as a transition locks it (a case being moved is skipped
+  and left for the next pass, never waited on: no deadlock, no double send);
+- each step due and not yet recorded (J-15, J-5, J-1, then late) gets its ``Reminder`` row,
+  whose unique key makes a second worker or a restarted one find it there;
+- the step is an audit event of the case, and the notifications and e-mails tell whoever
+  must act: the reviewer who took the task, else the reviewing organisation's members;
+  when late, the Region's lead reviewers (« référents »), then the ministry.
+
+A pass after a stop catches up: every step whose day has passed is sent, once.
+The pass plans the next one (``PASS_MINUTES`` later) when it ends.
+"""
+
+import logging
+from datetime import date, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.tasks import TaskResultStatus, task
+from django.utils import timezone
+
+from accounts.models import Membership, Role, User
+from cases import french
+from cases.models import STATE_LABELS, Case, CaseEvent, State
+from cases.services import record_event
+from deadlines.calendar import FrenchCalendar
+from deadlines.clocks import LATE, LATER, schedule
+from deadlines.models import Clock, Reminder
+from deadlines.presentation import days_left, long_date
+
+logger = logging.getLogger(__name__)
+PASS_MINUTES = 15
+BATCH = 200
+
+
+def _members(**filters) -> Q:
+    return Q(memberships__in=Membership.objects.filter(**filters))
+
+
+def _assignee(case_id: int) -> list[int]:
+    """The reviewer who took the case's open task, if someone did."""
+    from viewflow.workflow.models import Task
+
+    owners = (
+        Task.objects.filter(process__caseprocess__case_id=case_id, owner__isnull=False)
+        .exclude(status__in=["DONE", "CANCELED"])
+        .values_list("owner_id", flat=True)
+    )
+    return list(owners)
+
+
+def recipients(case: Case, stage: str, step: str) -> list[int]:
+    region = _members(
+        role=Role.REGION_REVIEWER,
+        organisation__region__piloted_territories__id=case.territory_id,
+    )
+    ministry = _members(role=Role.MINISTRY_AGENT)
+    if step == LATER:
+        audience = ministry
+    elif step == LATE:
+        leads = region & Q(memberships__lead=True)
+        audience = leads if stage == State.REGIONAL_REVIEW else ministry
+    else:
+        owners = _assignee(case.pk)
+        if owners:
+            return sorted(set(owners))
+        audience = region if stage == State.REGIONAL_REVIEW else ministry
+    users = User.objects.filter(audience, is_active=True).values_list("pk", flat=True)
+    return sorted(set(users))
+
+
+def _detail(clock: Clock, today: date) -> str:
+    """« instruction régionale : réponse attendue le mercredi 17 juin 2026, dans 5 jours »."""
+    assert clock.due_on is not None
+    stage = str(STATE_LABELS.get(clock.stage, clock.stage)).lower()
+    due, left = long_date(clock.due_on), days_left(clock.due_on, today)
+    return f"{stage}{french.NBSP}: réponse attendue le {due}, {left}"
+
+
+def remind(case_id: int, today: date) -> int:
+    """Send what is due for one case; the number of steps sent. The caller's transaction."""
+    locked = Case.objects.select_for_update(skip_locked=True).filter(pk=case_id).first()
+    if locked is None:
+        return 0  # being moved right now: the next pass sees its new clock
+    clock = Clock.objects.select_related("rule", "case__territory").filter(case_id=case_id).first()
+    if clock is None or clock.due_on is None or clock.stage_entry is None:
+        return 0
+    calendar = FrenchCalendar.for_territory(clock.case.territory)
+    steps = schedule(clock.rule, calendar, clock.due_on)
+    if clock.stage != State.REGIONAL_REVIEW:
+        steps.pop(LATER)  # the ministry is the last level
+    sent = set(
+        Reminder.objects.filter(case_id=case_id, stage_entry=clock.stage_entry).values_list(
+            "step", flat=True
+        )
+    )
+    done = 0
+    for step, day in sorted(steps.items(), key=lambda item: item[1]):
+        if step in sent or day > today:
+            continue
+        _send(locked, clock, step, today)
+        sent.add(step)
+        done += 1
+    pending = [day for step, day in steps.items() if step not in sent]
+    Clock.objects.filter(case_id=case_id).update(next_reminder_on=min(pending) if pending else None)
+    return done
+
+
+def _send(locked: Case, clock: Clock, step: str, today: date) -> None:
+    assert clock.due_on is not None and clock.stage_entry is not None
+    Reminder.objects.create(
+        case_id=locked.pk,
+        stage=clock.stage,
+        stage_entry=clock.stage_entry,
+        step=step,
+        due_on=clock.due_on,
+        sent_at=timezone.now(),
+    )
+    escalation = step in (LATE, LATER)
+    users = recipients(locked, clock.stage, step)
+    record_event(
+        locked,
+        None,
+        fields=[],
+        kind=CaseEvent.Kind.EDIT,
+        name="escalation" if escalation else "reminder",
+        private=True,
+        payload={
+            "step": step,
+            "stage": clock.stage,
+            "due_on": clock.due_on.isoformat(),
+            "recipients": users,
+        },
+        extra={"recipients": users, "detail": _detail(clock, today)},
+    )
+
+
+def run_pass(today: date | None = None, batch: int = BATCH) -> int:
+    """One pass over the cases with something due; the number of steps sent."""
+    today = today or timezone.localdate()
+    done, last = 0, 0
+    while True:
+        # By case id from the last one seen: the cases handled leave the set as they go.
+        due = list(
+            Clock.objects.filter(next_reminder_on__lte=today, case_id__gt=last)
+            .order_by("case_id")
+            .values_list("case_id", flat=True)[:batch]
+        )
+        for case_id in due:
+            try:
+                with transaction.atomic():
+                    done += remind(case_id, today)
+            except Exception:
+                # One case's failure must not hold the others back; it is tried next pass.
+                logger.exception("Rappel non envoyé pour le dossier %s", case_id)
+        if len(due) < batch:
+            return done
+        last = due[-1]
+
+
+@task()
+def deadline_pass() -> str:
+    try:
+        return f"{run_pass()} rappel(s)"
+    finally:
+        schedule_next_pass()
+
+
+def schedule_next_pass() -> None:
+    deadline_pass.using(run_after=timezone.now() + timedelta(minutes=PASS_MINUTES)).enqueue()
+
+
+def ensure_planned() -> None:
+    """At the worker's start: a pass planned, unless one is already waiting."""
+    from django_tasks_db.models import DBTaskResult
+
+    waiting = DBTaskResult.objects.filter(
+        task_path=deadline_pass.module_path, status=TaskResultStatus.READY
+    )
+    if not waiting.exists():
+        deadline_pass.enqueue()
