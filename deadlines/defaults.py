@@ -11,7 +11,6 @@ DEFAULTS = [
         "on_changes": "pause",
         "regional_days": 30,
         "ministerial_days": 20,
-        "opinion_days": 15,
         "reminders": "15,5,1",
     },
     {
@@ -25,7 +24,6 @@ DEFAULTS = [
         "on_changes": "restart",
         "regional_days": 20,
         "ministerial_days": 20,
-        "opinion_days": 15,
         "reminders": "15,5,1",
     },
 ]

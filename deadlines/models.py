@@ -59,7 +59,6 @@ class DeadlineRule(models.Model):
     on_changes = models.CharField("demande de compléments", max_length=8, choices=OnChanges.choices)
     regional_days = models.PositiveSmallIntegerField("instruction régionale (jours ouvrés)")
     ministerial_days = models.PositiveSmallIntegerField("validation ministérielle (jours ouvrés)")
-    opinion_days = models.PositiveSmallIntegerField("avis d'un opérateur (jours ouvrés)")
     reminders = models.CharField(
         "rappels (jours avant l'échéance)",
         max_length=40,

@@ -26,11 +26,11 @@ from django.utils import timezone
 
 from accounts.models import Membership, Role, User
 from cases import french
-from cases.models import STATE_LABELS, Case, CaseEvent, State
+from cases.models import STATE_LABELS, Case, CaseEvent, Opinion, State
 from cases.services import record_event
 from deadlines.calendar import FrenchCalendar
-from deadlines.clocks import LATE, LATER, schedule
-from deadlines.models import Clock, Reminder
+from deadlines.clocks import LATE, LATER, rule_for, schedule
+from deadlines.models import Clock, DeadlineRule, Reminder
 from deadlines.presentation import days_left, long_date
 
 logger = logging.getLogger(__name__)
@@ -140,9 +140,103 @@ def _send(locked: Case, clock: Clock, step: str, today: date) -> None:
     )
 
 
+# Opinions asked of an operator or another ministry: the consulted organisation is reminded
+# before the date the ministry set, and the agent who asked is told when it has passed.
+OPINION = "opinion"
+
+
+def opinion_steps(offsets: list[int], due_on: date) -> dict[str, date]:
+    steps = {f"J-{offset}": due_on - timedelta(days=offset) for offset in offsets}
+    steps[LATE] = due_on + timedelta(days=1)
+    return steps
+
+
+def remind_opinion(opinion_id: int, today: date) -> int:
+    opinion = Opinion.objects.filter(pk=opinion_id).values_list("case_id", flat=True).first()
+    if opinion is None:
+        return 0
+    locked = Case.objects.select_for_update(skip_locked=True).filter(pk=opinion).first()
+    if locked is None:
+        return 0
+    current = Opinion.objects.select_related("organisation").get(pk=opinion_id)
+    if current.answered_at is not None or locked.state != State.MINISTERIAL_REVIEW:
+        return 0
+    rule = rule_for(locked)
+    offsets = rule.offsets if rule else []
+    sent = set(
+        Reminder.objects.filter(
+            case_id=locked.pk, stage=OPINION, stage_entry=current.pk
+        ).values_list("step", flat=True)
+    )
+    done = 0
+    for step, day in sorted(opinion_steps(offsets, current.due_on).items(), key=lambda i: i[1]):
+        if step in sent or day > today:
+            continue
+        late = step == LATE
+        users = (
+            [current.requested_by_id]
+            if late
+            else sorted(
+                User.objects.filter(
+                    _members(organisation_id=current.organisation_id), is_active=True
+                ).values_list("pk", flat=True)
+            )
+        )
+        Reminder.objects.create(
+            case_id=locked.pk,
+            stage=OPINION,
+            stage_entry=current.pk,
+            step=step,
+            due_on=current.due_on,
+            sent_at=timezone.now(),
+        )
+        left = days_left(current.due_on, today)
+        record_event(
+            locked,
+            None,
+            fields=[],
+            kind=CaseEvent.Kind.EDIT,
+            name="escalation" if late else "reminder",
+            private=True,
+            payload={"step": step, "opinion": current.pk, "recipients": users},
+            extra={
+                "recipients": users,
+                "detail": f"avis de {current.organisation} attendu le "
+                f"{long_date(current.due_on)}, {left}",
+            },
+        )
+        done += 1
+    return done
+
+
+def _open_opinions(today: date, horizon: int) -> list[int]:
+    """The unanswered opinions whose first reminder day has come (the cost follows them)."""
+    return list(
+        Opinion.objects.filter(
+            answered_at__isnull=True,
+            case__state=State.MINISTERIAL_REVIEW,
+            due_on__lte=today + timedelta(days=horizon),
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def run_pass(today: date | None = None, batch: int = BATCH) -> int:
-    """One pass over the cases with something due; the number of steps sent."""
+    """One pass over the cases and the opinions with something due; the steps sent."""
     today = today or timezone.localdate()
+    done = _cases_pass(today, batch)
+    horizon = max((max(rule.offsets, default=0) for rule in DeadlineRule.objects.all()), default=0)
+    for opinion_id in _open_opinions(today, horizon):
+        try:
+            with transaction.atomic():
+                done += remind_opinion(opinion_id, today)
+        except Exception:
+            logger.exception("Rappel d'avis non envoyé (%s)", opinion_id)
+    return done
+
+
+def _cases_pass(today: date, batch: int) -> int:
     done, last = 0, 0
     while True:
         # By case id from the last one seen: the cases handled leave the set as they go.

@@ -23,7 +23,6 @@ def rule(**changes) -> DeadlineRule:
         "on_changes": "pause",
         "regional_days": 30,
         "ministerial_days": 20,
-        "opinion_days": 15,
         "reminders": "15,5,1",
     }
     return DeadlineRule(**{**values, **changes})

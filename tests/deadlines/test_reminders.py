@@ -171,3 +171,31 @@ def test_the_worker_runs_the_passes_itself(reference_data):
             assert time.monotonic() < deadline, steps(contract)
             time.sleep(0.2)
     assert steps(contract) == ["J-1", "J-15", "J-5", "retard-1"]
+
+
+@pytest.mark.django_db
+def test_an_opinion_is_reminded_to_the_consulted_then_its_lateness_to_who_asked(reference_data):
+    from accounts.models import Organisation
+    from cases import derogations
+
+    minister = factories.ministry_agent()
+    operator = factories.operator_agent("Bpifrance")
+    derogation = factories.derogation_in_state("ministerial_review")
+    with time_machine.travel(datetime(2026, 6, 1, 10, 0, tzinfo=PARIS), tick=False):
+        opinion = derogations.opinion_request(
+            case=derogation,
+            actor=minister,
+            organisation=Organisation.objects.get(operator="bpifrance"),
+            due_on=date(2026, 6, 20),
+            question="Votre avis ?",
+        )
+    assert run_pass(today=date(2026, 6, 4)) == 0
+    assert run_pass(today=date(2026, 6, 5)) == 1  # J-15
+    assert run_pass(today=date(2026, 6, 5)) == 0
+    (text,) = told(operator)
+    assert "avis de Bpifrance attendu le samedi 20\u00a0juin 2026, dans 15\u00a0jours" in text
+    assert run_pass(today=date(2026, 6, 22)) == 3  # J-5, J-1 and late, caught up
+    assert len(told(operator)) == 3
+    assert len(told(minister, "escalation")) == 1
+    kept = Reminder.objects.filter(stage="opinion", stage_entry=opinion.pk)
+    assert sorted(kept.values_list("step", flat=True)) == ["J-1", "J-15", "J-5", "retard-1"]
