@@ -45,6 +45,7 @@ bench: install
 	$(PY) scripts/with_services.py $(PY) -m bench.transitions
 	$(PY) scripts/with_services.py $(PY) -m bench.waves
 	$(PY) scripts/with_services.py $(PY) -m bench.notify_latency
+	$(PY) scripts/with_services.py $(PY) -m bench.deadlines
 	$(PY) scripts/with_services.py $(PY) -m bench.dashboard
 
 # The pages at scale (BENCH_CONTRACTS synthetic contracts, 100000 by default) against their SQL.

@@ -199,3 +199,36 @@ def test_an_opinion_is_reminded_to_the_consulted_then_its_lateness_to_who_asked(
     assert len(told(minister, "escalation")) == 1
     kept = Reminder.objects.filter(stage="opinion", stage_entry=opinion.pk)
     assert sorted(kept.values_list("step", flat=True)) == ["J-1", "J-15", "J-5", "retard-1"]
+
+
+def pass_statements(today) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        run_pass(today=today)
+    return len(captured)
+
+
+@pytest.mark.django_db
+def test_a_pass_costs_per_case_due_and_nothing_per_case_open(reference_data):
+    """bench/deadlines.py measures it at scale; here its statements are counted."""
+    factories.region_reviewer("84")
+    contracts = [submitted() for _ in range(3)]
+    today = DUE - timedelta(days=15)
+    Clock.objects.exclude(case=contracts[0]).update(next_reminder_on=DUE)
+    one_due = pass_statements(today)
+    Reminder.objects.all().delete()
+    Clock.objects.update(next_reminder_on=today)
+    three_due = pass_statements(today)
+    # Open cases not due cost nothing: the same pass with many more of them.
+    Reminder.objects.all().delete()
+    Clock.objects.exclude(case=contracts[0]).update(next_reminder_on=DUE)
+    for _ in range(5):
+        submitted()
+    Clock.objects.update(next_reminder_on=DUE)
+    Clock.objects.filter(case=contracts[0]).update(next_reminder_on=today)
+    assert pass_statements(today) == one_due
+    per_case = (three_due - one_due) // 2
+    assert three_due == one_due + 2 * per_case
+    assert per_case <= 16, per_case
