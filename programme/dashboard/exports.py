@@ -135,6 +135,31 @@ def durations(figures: dict) -> Rows:
     return header, rows
 
 
+def due(figures: dict) -> Rows:
+    header = [
+        "Région",
+        "Code INSEE de la Région",
+        "Dossiers",
+        "Étape",
+        "En cours",
+        "En retard",
+        "Bientôt dus",
+    ]
+    rows = [
+        [
+            row["name"],
+            row["code"],
+            row["kind_label"],
+            row["label"],
+            row["open"],
+            row["late"],
+            row["soon"],
+        ]
+        for row in figures["due"]["rows"]
+    ]
+    return header, rows
+
+
 BLOCKS: dict[str, tuple[str, Callable[[dict], Rows]]] = {
     "territoires": ("Territoires par Région", territories),
     "vagues": ("Contrats par vague", waves),
@@ -143,6 +168,7 @@ BLOCKS: dict[str, tuple[str, Callable[[dict], Rows]]] = {
     "derogations": ("Demandes de dérogation", derogations),
     "textes": ("Textes visés", rules),
     "delais": ("Délais par étape", durations),
+    "echeances": ("Échéances par Région", due),
 }
 AMOUNT_FORMAT = '#,##0.00 "€"'
 

@@ -47,6 +47,9 @@ REFRESH_GUARD = timedelta(minutes=1)
 # ones cost a core about 1.5 s at 100,000 contracts.
 REFRESH_INTERVAL = timedelta(seconds=10)
 RETENTION = timedelta(days=30)
+# Part of every kept figure's key: figures kept by an earlier version of their shape (a block
+# added, say) are never read back by a newer one.
+SHAPE = 2
 
 
 def _timeout() -> int:
@@ -100,7 +103,7 @@ class Figures:
         return self._figures(filters, wait=False)
 
     def _figures(self, filters: Filters, *, wait: bool) -> Latest:
-        key = _digest("dashboard", self.scope.key, filters.key)
+        key = _digest("dashboard", SHAPE, self.scope.key, filters.key)
         row = DashboardSnapshot.objects.filter(key=key).first()
         if row is not None:
             current = (

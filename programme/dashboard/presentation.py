@@ -590,11 +590,40 @@ def time_section(figures: dict) -> Section:
             for row in stages
         ],
     )
+    due = figures["due"]
+    due_table = Table(
+        id="due-by-region",
+        caption=f"Dossiers en retard et bientôt dus (dans les {due['soon_days']} jours), "
+        "par Région et par étape",
+        columns=["Région", "Dossiers", "Étape", "En cours", "En retard", "Bientôt dus"],
+        rows=[
+            [
+                Cell(row["name"], header=True),
+                Cell(row["kind_label"]),
+                Cell(row["label"]),
+                Cell(number(row["open"]), numeric=True),
+                Cell(number(row["late"]), numeric=True),
+                Cell(number(row["soon"]), numeric=True),
+            ]
+            for row in due["rows"]
+        ],
+        foot=[
+            Cell("Total", header=True),
+            Cell(""),
+            Cell(""),
+            Cell(number(due["open"]), numeric=True),
+            Cell(number(due["late"]), numeric=True),
+            Cell(number(due["soon"]), numeric=True),
+        ],
+    )
     contract_stages = [row for row in stages if row["kind"] == "contract"]
     return Section(
         id="delais",
         title="Délais",
-        figures=[],
+        figures=[
+            (number(due["late"]), "dossiers en retard sur leur échéance", ""),
+            (number(due["soon"]), f"dossiers dus dans les {due['soon_days']} jours", ""),
+        ],
         charts=[
             chart(
                 "bar-chart",
@@ -608,8 +637,8 @@ def time_section(figures: dict) -> Section:
                 unit_tooltip="jours",
             )
         ],
-        tables=[table],
-        exports=[("delais", "délais par étape")],
+        tables=[due_table, table],
+        exports=[("delais", "délais par étape"), ("echeances", "échéances par Région")],
         note=(
             f"Temps passé dans une étape : de l'entrée du dossier dans l'étape à sa sortie, "
             f"pour les étapes quittées dans les {block['days']} derniers jours. "

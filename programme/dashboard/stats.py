@@ -41,6 +41,8 @@ from cases.models import (
     WaveItem,
     WaveState,
 )
+from deadlines.models import Clock
+from deadlines.presentation import SOON_DAYS
 from territories.models import Region, Territory
 
 ZERO = Decimal("0")
@@ -722,8 +724,53 @@ def stage_rows(stats: dict[tuple[str, str], tuple[int, float | None, float | Non
     return rows
 
 
+def due_block(scope: Scope, filters: Filters, *, now: datetime | None = None) -> dict:
+    """The cases in review, late and due soon, by Region, kind and stage (their clocks).
+    Only the Region filter applies: a due date is about today."""
+    today = timezone.localdate(now or timezone.now())
+    soon = today + timedelta(days=SOON_DAYS)
+    rows = [
+        {
+            "region_id": row["case__territory__pilot_region_id"],
+            "code": row["case__territory__pilot_region__code"],
+            "name": row["case__territory__pilot_region__name"],
+            "kind": row["case__kind"],
+            "kind_label": KIND_LABELS.get(row["case__kind"], row["case__kind"]),
+            "stage": row["stage"],
+            "label": str(STATE_LABELS.get(row["stage"], row["stage"])),
+            "open": row["open"],
+            "late": row["late"],
+            "soon": row["soon"],
+        }
+        for row in Clock.objects.filter(_region_q(scope, filters, "case__"), due_on__isnull=False)
+        .values(
+            "case__territory__pilot_region_id",
+            "case__territory__pilot_region__code",
+            "case__territory__pilot_region__name",
+            "case__kind",
+            "stage",
+        )
+        .annotate(
+            open=Count("pk"),
+            late=Count("pk", filter=Q(due_on__lt=today)),
+            soon=Count("pk", filter=Q(due_on__gte=today, due_on__lte=soon)),
+        )
+        .order_by()
+    ]
+    rows.sort(key=lambda r: (french_order(r["name"]), r["kind"], r["stage"]))
+    return {
+        "today": today,
+        "soon_days": SOON_DAYS,
+        "late": sum(r["late"] for r in rows),
+        "soon": sum(r["soon"] for r in rows),
+        "open": sum(r["open"] for r in rows),
+        "rows": rows,
+    }
+
+
 def dashboard(scope: Scope, filters: Filters, *, now: datetime | None = None) -> dict:
     return {
+        "due": due_block(scope, filters, now=now),
         "territories": territories_block(scope, filters),
         "waves": waves_block(scope, filters),
         "actions": actions_block(scope, filters),

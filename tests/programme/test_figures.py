@@ -181,3 +181,31 @@ def test_figures_computed_by_an_export_release_the_queued_refresh(client, world)
     assert DashboardSnapshot.objects.get().refresh_requested_at is None
     refresh_dashboard.call(*queued.args_kwargs["args"])  # then finds nothing to do
     assert DashboardSnapshot.objects.get().computed_at > queued.enqueued_at
+
+
+def test_the_dashboard_counts_the_cases_late_and_due_soon_by_region_and_stage(world):
+    """Against the clocks counted here, one by one."""
+    from deadlines.models import Clock
+
+    today = timezone.localdate()
+    clocks = list(Clock.objects.select_related("case__territory__pilot_region"))
+    assert clocks, "the world has cases in review"
+    for number, clock in enumerate(clocks):
+        Clock.objects.filter(pk=clock.pk).update(due_on=today + timedelta(days=number * 3 - 6))
+    expected: dict = {}
+    for clock in Clock.objects.select_related("case__territory__pilot_region"):
+        key = (clock.case.territory.pilot_region.name, clock.case.kind, clock.stage)
+        late, soon = clock.due_on < today, today <= clock.due_on <= today + timedelta(days=5)
+        counts = expected.setdefault(key, [0, 0, 0])
+        counts[0] += 1
+        counts[1] += late
+        counts[2] += soon
+    due = stats.due_block(NATIONAL, NO_FILTERS)
+    found = {
+        (r["name"], r["kind"], r["stage"]): [r["open"], r["late"], r["soon"]] for r in due["rows"]
+    }
+    assert found == expected
+    assert due["late"] == sum(c[1] for c in expected.values()) > 0
+    region = clocks[0].case.territory.pilot_region
+    scoped = stats.due_block(stats.Scope(national=False, region_ids=(region.pk,)), NO_FILTERS)
+    assert {r["name"] for r in scoped["rows"]} == {region.name}
