@@ -127,9 +127,11 @@ def test_full_life_of_a_contract(client):
         "create",
         "action_create",
         "submit",
+        "acknowledgement",  # each submission's receipt, its PDF's hash in the chain
         "request_changes",
         "update",
         "submit",
+        "acknowledgement",
         "approve",
         "sign_off",
     ]
