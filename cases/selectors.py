@@ -3,9 +3,16 @@
 from decimal import Decimal
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models.fields.json import KeyTextTransform
 
 from accounts.models import Membership, Role
-from accounts.scoping import NATIONAL_ROLES, territories_for_user
+from accounts.scoping import (
+    NATIONAL_ROLES,
+    epci_territories,
+    piloted_territories,
+    roles_of,
+    territories_for_user,
+)
 from cases import permissions as perms
 from cases.models import (
     FUNDER_LABELS,
@@ -103,6 +110,40 @@ def contracts_for_user(user) -> QuerySet[TerritoryContract]:
         Q(territory__in=territories_for_user(user))
         | (Q(Exists(operator)) & Q(submitted_at__isnull=False) & Q(Exists(lines)))
     ).select_related("territory__pilot_region")
+
+
+def contract_ids_for_user(user) -> QuerySet | None:
+    """The ids of the contracts ``contracts_for_user`` gives, for a list of what hangs off
+    them (the fiches-actions) to start from; None when the user sees every contract.
+
+    ``contracts_for_user`` is one condition with ORs, which suits a keyset page of the
+    contracts themselves; under ``contract_id IN (…)`` the planner could only test it on
+    every fiche-action (an EPCI agent's list read all 120,000 of them at 30,000 contracts).
+    Here the user's roles are read first (one query) and only their branches are kept, as
+    a UNION that the planner estimates from the user's territories and then reads down
+    the contract_id index."""
+    if not user.is_authenticated or not user.is_active:
+        return TerritoryContract.objects.none().values("pk")
+    roles = roles_of(user)
+    if roles & set(NATIONAL_ROLES):
+        return None
+    parts: list[QuerySet] = []
+    for role, territories in (
+        (Role.EPCI_AGENT, epci_territories),
+        (Role.REGION_REVIEWER, piloted_territories),
+    ):
+        if role in roles:
+            parts.append(
+                Case.objects.filter(territory__in=territories(user).values("pk")).values("pk")
+            )
+    if Role.OPERATOR_AGENT in roles:
+        parts.append(_funded(user))
+    if not parts:
+        # No role that grants contracts: the general condition, which holds for none (an
+        # empty ``none()`` would not compile into the list's bounded count).
+        return contracts_for_user(user).values("pk")
+    first, *others = parts
+    return first.union(*others, all=True) if others else first
 
 
 def funded_contracts_for_user(user) -> QuerySet[TerritoryContract]:
@@ -224,23 +265,35 @@ def wave_contracts_for_user(user, wave: Wave) -> QuerySet[TerritoryContract]:
     )
 
 
-def wave_events_for_user(user, wave: Wave, *, whole: bool | None = None) -> list[WaveEvent]:
-    """The wave's history, without the contracts the user may not see: the entries adding
-    or removing one are left out, and the validation lists only the visible ones.
+def wave_events_for_user(user, wave: Wave, *, whole: bool | None = None) -> QuerySet[WaveEvent]:
+    """The wave's history, without the entries adding or removing a contract the user may
+    not see: a condition of the query (each named contract looked up by its reference), so
+    that a page of it is read down the (wave, seq) index whatever the wave's size. The
+    validation's list of contracts is trimmed on the page's rows by ``visible_payloads``.
     ``whole``: what ``sees_whole_wave(user)`` answers, when the caller already knows it."""
-    events = list(wave.events.select_related("actor").order_by("seq"))
+    events = wave.events.select_related("actor")
     if sees_whole_wave(user) if whole is None else whole:
         return events
-    named = {event.payload.get("contract") for event in events} | {
-        reference for event in events for reference in event.payload.get("contracts", [])
-    }
-    visible = set(
-        contracts_for_user(user).filter(reference__in=named).values_list("reference", flat=True)
+    named = contracts_for_user(user).filter(reference=OuterRef("named_contract"))
+    return events.annotate(named_contract=KeyTextTransform("contract", "payload")).filter(
+        ~Q(payload__has_key="contract") | Exists(named)
     )
-    shown = []
+
+
+def visible_payloads(user, events: list[WaveEvent], *, whole: bool) -> list[WaveEvent]:
+    """These events (a page of ``wave_events_for_user``) with the validation's lists cut
+    down to the contracts the user may see, in one query for the page."""
+    if whole:
+        return events
+    named = {reference for event in events for reference in event.payload.get("contracts", [])}
+    visible = (
+        set(
+            contracts_for_user(user).filter(reference__in=named).values_list("reference", flat=True)
+        )
+        if named
+        else set()
+    )
     for event in events:
-        if "contract" in event.payload and event.payload["contract"] not in visible:
-            continue
         if "contracts" in event.payload:
             # In memory only: the stored payload is hashed in the wave's chain.
             event.payload = {
@@ -249,5 +302,4 @@ def wave_events_for_user(user, wave: Wave, *, whole: bool | None = None) -> list
                 "derogations": [],
                 "document": None,
             }
-        shown.append(event)
-    return shown
+    return events
