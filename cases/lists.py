@@ -132,17 +132,12 @@ def contract_list(user, data: dict | None) -> QuerySet[TerritoryContract]:
     return contracts.filter(period("submitted_at", data.get("since"), data.get("until")))
 
 
-def scoped(actions: QuerySet[ActionSheet], contract_ids: QuerySet | None):
-    """The fiches-actions of these contracts (all of them for ``None``, every contract)."""
-    return actions if contract_ids is None else actions.filter(contract_id__in=contract_ids)
-
-
 def action_list(user, data: dict | None) -> QuerySet[ActionSheet]:
     """The fiches-actions of the contracts the user may see, with their requested and
     committed money, and the filters of ``data``."""
     lines = FinancingLine.objects.filter(action=OuterRef("pk")).order_by().values("action")
     actions = (
-        scoped(ActionSheet.objects.all(), selectors.contract_ids_for_user(user))
+        selectors.actions_for_user(user)
         .select_related("contract__territory__pilot_region")
         .annotate(
             requested=Coalesce(Subquery(lines.annotate(s=Sum("amount")).values("s")), ZERO),
