@@ -123,6 +123,24 @@ def contracts_for_user(user) -> QuerySet[TerritoryContract]:
     ).select_related("territory__pilot_region")
 
 
+def contracts_in_scope(user, roles: set[str]) -> QuerySet[TerritoryContract]:
+    """``contracts_for_user``, the same rows, given the user's ``roles`` (``roles_of``): in a
+    form the planner sizes right. Its ORs (national, EPCI, Region, operator) made the
+    planner expect most contracts for everyone and read them all; here a national role
+    has no condition, and an EPCI agent or a Region's reviewer only the territories of
+    their roles. An operator's agent keeps the general condition."""
+    territorial = {Role.EPCI_AGENT: epci_territories, Role.REGION_REVIEWER: piloted_territories}
+    if roles & set(NATIONAL_ROLES) and user.is_authenticated and user.is_active:
+        return TerritoryContract.objects.select_related("territory__pilot_region")
+    if Role.OPERATOR_AGENT in roles or not roles & set(territorial):
+        return contracts_for_user(user)
+    territories = Q()
+    for role, scope in territorial.items():
+        if role in roles:
+            territories |= Q(territory__in=scope(user).values("pk"))
+    return TerritoryContract.objects.filter(territories).select_related("territory__pilot_region")
+
+
 class AmongIds(Func):
     """``column = ANY(ARRAY(subquery))`` on PostgreSQL: the subquery runs once, before the
     rows are read, and the column's index reads only the rows it names; ``column IN
@@ -286,40 +304,52 @@ def sees_whole_wave(user) -> bool:
     return user.is_authenticated and user.is_active and _is_national(user)
 
 
-def wave_contracts_for_user(user, wave: Wave) -> QuerySet[TerritoryContract]:
+def wave_contracts_for_user(
+    user, wave: Wave, *, roles: set[str] | None = None
+) -> QuerySet[TerritoryContract]:
     """The wave's contracts within the user's scope: a wave spans several territories, and
-    each territory's parties read only their own contract."""
-    return (
-        contracts_for_user(user)
-        .filter(wave_items__wave=wave, wave_items__active=True)
-        .order_by("pk")
-    )
+    each territory's parties read only their own contract. ``roles``: the user's
+    (``roles_of``), when the caller has read them, for a scope the planner sizes right."""
+    # The wave's few thousand ids first, then the contracts' primary key: under a plain
+    # IN the planner read every contract of the scope and joined the wave's items to them.
+    items = WaveItem.objects.filter(wave=wave, active=True).values("contract_id")
+    scope = contracts_for_user(user) if roles is None else contracts_in_scope(user, roles)
+    return scope.filter(AmongIds("pk", items)).order_by("pk")
 
 
-def wave_events_for_user(user, wave: Wave, *, whole: bool | None = None) -> QuerySet[WaveEvent]:
+def wave_events_for_user(user, wave: Wave, *, roles: set[str] | None = None) -> QuerySet[WaveEvent]:
     """The wave's history, without the entries adding or removing a contract the user may
-    not see: a condition of the query (each named contract looked up by its reference), so
-    that a page of it is read down the (wave, seq) index whatever the wave's size. The
-    validation's list of contracts is trimmed on the page's rows by ``visible_payloads``.
-    ``whole``: what ``sees_whole_wave(user)`` answers, when the caller already knows it."""
+    not see: a condition of the query, so that a page of it is read down the (wave, seq)
+    index whatever the wave's size. The visible contracts are looked for among those the
+    wave's entries name (not among every contract), once for the query. The validation's
+    list of contracts is trimmed on the page's rows by ``visible_payloads``.
+    ``roles``: the user's (``roles_of``), when the caller has read them."""
     events = wave.events.select_related("actor")
-    if sees_whole_wave(user) if whole is None else whole:
+    if sees_whole_wave(user) if roles is None else bool(roles & set(NATIONAL_ROLES)):
         return events
-    named = contracts_for_user(user).filter(reference=OuterRef("named_contract"))
+    named = (
+        WaveEvent.objects.filter(wave=wave, payload__has_key="contract")
+        .annotate(reference=KeyTextTransform("contract", "payload"))
+        .values("reference")
+    )
+    scope = contracts_for_user(user) if roles is None else contracts_in_scope(user, roles)
+    visible = scope.filter(reference__in=named).order_by().values("reference")
     return events.annotate(named_contract=KeyTextTransform("contract", "payload")).filter(
-        ~Q(payload__has_key="contract") | Exists(named)
+        ~Q(payload__has_key="contract") | Q(named_contract__in=visible)
     )
 
 
-def visible_payloads(user, events: list[WaveEvent], *, whole: bool) -> list[WaveEvent]:
+def visible_payloads(user, events: list[WaveEvent], *, roles: set[str]) -> list[WaveEvent]:
     """These events (a page of ``wave_events_for_user``) with the validation's lists cut
     down to the contracts the user may see, in one query for the page."""
-    if whole:
+    if roles & set(NATIONAL_ROLES):
         return events
     named = {reference for event in events for reference in event.payload.get("contracts", [])}
     visible = (
         set(
-            contracts_for_user(user).filter(reference__in=named).values_list("reference", flat=True)
+            contracts_in_scope(user, roles)
+            .filter(reference__in=named)
+            .values_list("reference", flat=True)
         )
         if named
         else set()

@@ -10,10 +10,10 @@ from django.core.exceptions import ValidationError
 from django.db.models import (
     Count,
     DecimalField,
-    Exists,
     OuterRef,
     Q,
     QuerySet,
+    StringAgg,
     Subquery,
     Sum,
     Value,
@@ -115,10 +115,11 @@ EVENT_ORDER = Keyset((("seq", "int"),), descending=False)
 SECTIONS = ("contracts", "history")
 
 
-def composition(wave, user, cursor: str | None = None) -> dict:
+def composition(wave, user, roles: set[str], cursor: str | None = None) -> dict:
     """One page of the wave's contracts of the territories the user may see, with the
-    totals, count and derogations of all of them (aggregated in SQL, whatever the page)."""
-    visible = selectors.wave_contracts_for_user(user, wave)
+    totals, count and derogations of all of them (aggregated in SQL, whatever the page).
+    ``roles``: the user's (``roles_of``)."""
+    visible = selectors.wave_contracts_for_user(user, wave, roles=roles)
     actions = ActionSheet.objects.filter(contract=OuterRef("pk")).order_by().values("contract")
     rows = visible.annotate(
         # Per row of the page, not grouped over the whole wave.
@@ -144,18 +145,18 @@ def totals_of(
     zero = Decimal("0")
     ids = contracts.values("pk")
     money = DecimalField(max_digits=16, decimal_places=2)
+    # The names only avoid the model's own (a UNION matches its columns by position);
+    # values() before the Count, or the count would be grouped by contract.
     counted = (
-        TerritoryContract.objects.filter(pk__in=ids)
+        TerritoryContract.objects.filter(selectors.AmongIds("pk", ids))
         .order_by()
-        .values_list(
-            Value("count"),
-            Value(""),
-            Count("pk", output_field=money),
-            Value(None, output_field=money),
-        )
+        .annotate(part=Value("count"), name=Value(""), none=Value(None, output_field=money))
+        .values("part", "name", "none")
+        .annotate(number=Count("pk", output_field=money))
+        .values_list("part", "name", "number", "none")
     )
     axes = (
-        ActionSheet.objects.filter(contract_id__in=ids)
+        ActionSheet.objects.filter(selectors.AmongIds("contract_id", ids))
         .order_by()
         .values("axis")
         .annotate(
@@ -166,7 +167,7 @@ def totals_of(
         .values_list("kind", "axis", "total", "committed")
     )
     funders = (
-        FinancingLine.objects.filter(action__contract_id__in=ids)
+        FinancingLine.objects.filter(selectors.AmongIds("action__contract_id", ids))
         .order_by()
         .values("funder")
         .annotate(
@@ -196,19 +197,29 @@ def totals_of(
 
 
 def wave_for_page(request, pk: int):
-    """The wave with what its page asks about the viewer and its document, in one query."""
-    memberships = Membership.objects.filter(user=request.user)
+    """The wave with its document's fingerprint and the viewer's roles (which size the
+    page's scopes for the planner: ``selectors.contracts_in_scope``), in one query."""
+    roles = (
+        Membership.objects.filter(user=request.user)
+        .order_by()
+        .values("user")
+        .annotate(names=StringAgg("role", Value(",")))
+        .values("names")
+    )
     documents = WaveDocument.objects.filter(wave=OuterRef("pk"))
-    return get_object_or_404(
+    wave = get_object_or_404(
         selectors.waves_for_user(request.user)
         .select_related("validated_by")
         .annotate(
-            viewer_composes=Exists(memberships.filter(role=Role.MINISTRY_AGENT)),
-            viewer_national=Exists(memberships.filter(role__in=NATIONAL_ROLES)),
             document_sha256=Subquery(documents.values("sha256")[:1]),
+            viewer_role_names=Subquery(roles),
         ),
         pk=pk,
     )
+    wave.viewer_roles = set(filter(None, (wave.viewer_role_names or "").split(",")))
+    wave.viewer_composes = Role.MINISTRY_AGENT in wave.viewer_roles
+    wave.viewer_national = bool(wave.viewer_roles & set(NATIONAL_ROLES))
+    return wave
 
 
 @login_required
@@ -222,21 +233,22 @@ def wave_page(request, wave, *, status: int = 200, **bound):
     own: ``section`` says which one the cursor pages."""
     composer = wave.viewer_composes and wave.state == "planned"
     whole_wave = wave.viewer_national
+    roles = wave.viewer_roles
     paged = request.GET.get("section")
     cursors = {name: request.GET.get("cursor") if name == paged else None for name in SECTIONS}
     problems = []
     try:
-        parts = composition(wave, request.user, cursors["contracts"])
+        parts = composition(wave, request.user, roles, cursors["contracts"])
     except InvalidCursor as error:
         problems.append(error.message)
-        parts = composition(wave, request.user)
-    events = selectors.wave_events_for_user(request.user, wave, whole=whole_wave)
+        parts = composition(wave, request.user, roles)
+    events = selectors.wave_events_for_user(request.user, wave, roles=roles)
     try:
         history = paginate(events, EVENT_ORDER, cursors["history"], size=WAVE_PAGE_SIZE)
     except InvalidCursor as error:
         problems.append(error.message)
         history = paginate(events, EVENT_ORDER, None, size=WAVE_PAGE_SIZE)
-    history.rows = selectors.visible_payloads(request.user, history.rows, whole=whole_wave)
+    history.rows = selectors.visible_payloads(request.user, history.rows, roles=roles)
     context = {
         "title": wave.name,
         "wave": wave,
