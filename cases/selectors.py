@@ -156,7 +156,7 @@ class AmongIds(Func):
         ids, ids_params = compiler.compile(self.source_expressions[1])
         return column, ids, (*column_params, *ids_params)
 
-    def as_sql(self, compiler, connection, **extra):
+    def as_sql(self, compiler, connection, function=None, template=None, arg_joiner=None, **extra):
         column, ids, params = self.parts(compiler, connection)
         return f"{column} IN {ids}", params
 

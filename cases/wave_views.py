@@ -2,7 +2,7 @@
 the others who may see a wave (its contracts' parties, the steering committee) read it."""
 
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -207,7 +207,8 @@ def wave_for_page(request, pk: int):
         .values("names")
     )
     documents = WaveDocument.objects.filter(wave=OuterRef("pk"))
-    wave = get_object_or_404(
+    # Any: the page's own attributes are set on the instance below.
+    wave: Any = get_object_or_404(
         selectors.waves_for_user(request.user)
         .select_related("validated_by")
         .annotate(
