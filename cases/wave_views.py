@@ -243,13 +243,14 @@ def wave_page(request, wave, *, status: int = 200, **bound):
     except InvalidCursor as error:
         problems.append(error.message)
         parts = composition(wave, request.user, roles)
-    events = selectors.wave_events_for_user(request.user, wave, roles=roles)
+    visible = selectors.wave_visible_references(request.user, wave, roles=roles)
+    events = selectors.wave_events_for_user(wave, visible)
     try:
         history = paginate(events, EVENT_ORDER, cursors["history"], size=WAVE_PAGE_SIZE)
     except InvalidCursor as error:
         problems.append(error.message)
         history = paginate(events, EVENT_ORDER, None, size=WAVE_PAGE_SIZE)
-    history.rows = selectors.visible_payloads(request.user, history.rows, roles=roles)
+    history.rows = selectors.visible_payloads(history.rows, visible)
     context = {
         "title": wave.name,
         "wave": wave,

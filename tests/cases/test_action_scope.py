@@ -11,8 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Membership, Role, User
+from accounts.scoping import roles_of
 from cases import lists, selectors
-from cases.models import ActionSheet, Case
+from cases.models import ActionSheet, Case, Wave, WaveItem
 from cases.pagination import paginate
 from tests import factories
 
@@ -113,3 +114,28 @@ def test_an_epci_agent_s_list_starts_from_its_contract_ids(client, world):
         f"<td>{action.title}</td>" in html
         for action in ActionSheet.objects.exclude(contract__territory__code="8414")
     )
+
+
+def test_the_wave_scopes_keep_the_rule_of_contracts_for_user(world):
+    """contracts_in_scope (given the roles) and waves_for_user (one EXISTS per way of seeing
+    a contract) hold exactly what contracts_for_user's rule gives."""
+    every_wave = set(Wave.objects.values_list("pk", flat=True))
+    assert len(every_wave) > 2
+    for who, user in world.items():
+        contracts = selectors.contracts_for_user(user)
+        expected = set(contracts.values_list("pk", flat=True))
+        scoped = selectors.contracts_in_scope(user, roles_of(user))
+        assert set(scoped.values_list("pk", flat=True)) == expected, who
+        holding = set(
+            WaveItem.objects.filter(active=True, contract__in=contracts).values_list(
+                "wave_id", flat=True
+            )
+        )
+        national = who in ("ministry agent", "steering member")
+        waves = set(selectors.waves_for_user(user).values_list("pk", flat=True))
+        assert waves == (every_wave if national else holding), who
+        for wave in Wave.objects.all():
+            rows = selectors.wave_contracts_for_user(user, wave, roles=roles_of(user))
+            assert set(rows.values_list("pk", flat=True)) == expected & set(
+                wave.items.filter(active=True).values_list("contract_id", flat=True)
+            ), (who, wave.pk)
