@@ -286,23 +286,21 @@ def waves_for_user(user) -> QuerySet[Wave]:
     # The national check inside the query, not a query of its own (see territories_for_user).
     national = Membership.objects.filter(user=user, role__in=NATIONAL_ROLES)
     operator = Membership.objects.filter(user=user, role=Role.OPERATOR_AGENT)
-    # One EXISTS per way of seeing a contract, each on the wave's own items: under
+    # One EXISTS per territorial way of seeing a contract, on the wave's own items: under
     # ``pk IN (items of every visible contract)`` the planner read all 100,000 contracts to
-    # find the EPCI agent's wave (56 to 120 ms), where the items of one wave take a few.
+    # find an EPCI agent's wave (45 ms), where the items of one wave take under 1 ms.
     items = WaveItem.objects.filter(wave=OuterRef("pk"), active=True)
-    lines = FinancingLine.objects.filter(
-        action__contract=OuterRef("contract_id"), funder__in=operator_codes(user)
-    )
+    # An operator's agent is asked about most contracts: the general rule as a set, which
+    # the planner reads best for them (230 ms against 430 ms for per-wave EXISTS); the
+    # uncorrelated EXISTS first, so that for whoever is no operator's agent it never runs.
+    funded = WaveItem.objects.filter(
+        active=True, contract__in=contracts_for_user(user).values("pk")
+    ).values("wave_id")
     return Wave.objects.filter(
         Q(Exists(national))
         | Q(Exists(items.filter(contract__territory__in=epci_territories(user).values("pk"))))
         | Q(Exists(items.filter(contract__territory__in=piloted_territories(user).values("pk"))))
-        # The uncorrelated EXISTS first: for whoever is no operator's agent, the correlated
-        # one never runs.
-        | (
-            Q(Exists(operator))
-            & Q(Exists(items.filter(contract__submitted_at__isnull=False).filter(Exists(lines))))
-        )
+        | (Q(Exists(operator)) & Q(pk__in=funded))
     )
 
 
