@@ -137,7 +137,7 @@ def action_list(user, data: dict | None) -> QuerySet[ActionSheet]:
     committed money, and the filters of ``data``."""
     lines = FinancingLine.objects.filter(action=OuterRef("pk")).order_by().values("action")
     actions = (
-        ActionSheet.objects.filter(contract__in=selectors.contracts_for_user(user).values("pk"))
+        selectors.actions_for_user(user)
         .select_related("contract__territory__pilot_region")
         .annotate(
             requested=Coalesce(Subquery(lines.annotate(s=Sum("amount")).values("s")), ZERO),

@@ -2,12 +2,22 @@
 the others who may see a wave (its contracts' parties, the steering committee) read it."""
 
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, DecimalField, Exists, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import (
+    Count,
+    DecimalField,
+    OuterRef,
+    Q,
+    QuerySet,
+    StringAgg,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.forms import ModelChoiceField
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -30,8 +40,12 @@ from cases.models import (
 from cases.pagination import (
     COUNT_ALIAS,
     COUNT_LIMIT,
+    InvalidCursor,
+    Keyset,
     bounded_counts,
     count_label,
+    page_query,
+    paginate,
     with_bounded_count,
 )
 from cases.validators import validate_plain_text
@@ -93,30 +107,56 @@ def wave_create(request):
     )
 
 
-def composition(wave, user) -> dict:
-    """The wave's contracts, totals and derogations, of the territories the user may see."""
-    contracts = list(
-        selectors.wave_contracts_for_user(user, wave).annotate(
-            action_count=Count("actions", distinct=True), action_total=Sum("actions__total_cost")
-        )
+# A wave holds thousands of contracts at the programme's scale: its page shows them, and
+# its history, a keyset page at a time; the totals above them are of the whole wave.
+WAVE_PAGE_SIZE = 50
+CONTRACT_ORDER = Keyset((("pk", "int"),), descending=False)
+EVENT_ORDER = Keyset((("seq", "int"),), descending=False)
+SECTIONS = ("contracts", "history")
+
+
+def composition(wave, user, roles: set[str], cursor: str | None = None) -> dict:
+    """One page of the wave's contracts of the territories the user may see, with the
+    totals, count and derogations of all of them (aggregated in SQL, whatever the page).
+    ``roles``: the user's (``roles_of``)."""
+    visible = selectors.wave_contracts_for_user(user, wave, roles=roles)
+    actions = ActionSheet.objects.filter(contract=OuterRef("pk")).order_by().values("contract")
+    rows = visible.annotate(
+        # Per row of the page, not grouped over the whole wave.
+        action_count=Subquery(actions.annotate(n=Count("*")).values("n")),
+        action_total=Subquery(actions.annotate(s=Sum("total_cost")).values("s")),
     )
-    by_axis, by_funder = totals_of(contracts)
+    count, by_axis, by_funder = totals_of(visible)
     return {
-        "contracts": contracts,
+        "contracts": paginate(rows, CONTRACT_ORDER, cursor, size=WAVE_PAGE_SIZE),
+        "contract_count": count,
         "by_axis": by_axis,
         "by_funder": by_funder,
-        "derogations": waves.derogations_of(wave, contracts),
+        "derogations": waves.derogations_of(wave, visible),
     }
 
 
-def totals_of(contracts) -> tuple[list[tuple[str, Decimal]], list[tuple[str, Decimal, Decimal]]]:
-    """The costs by axis and, by funder, the money requested and committed of these
-    contracts, as ``waves.totals`` gives them, in one query (one UNION ALL of the sums)."""
+def totals_of(
+    contracts: QuerySet,
+) -> tuple[int, list[tuple[str, Decimal]], list[tuple[str, Decimal, Decimal]]]:
+    """How many contracts ``contracts`` holds, and as ``waves.totals`` gives them, the costs
+    by axis and by funder the money requested and committed: in one query (one UNION ALL of
+    the sums, over a subquery of the contracts, never a list of their ids)."""
     zero = Decimal("0")
-    ids = [contract.pk for contract in contracts]
+    ids = contracts.values("pk")
     money = DecimalField(max_digits=16, decimal_places=2)
+    # The names only avoid the model's own (a UNION matches its columns by position);
+    # values() before the Count, or the count would be grouped by contract.
+    counted = (
+        TerritoryContract.objects.filter(selectors.AmongIds("pk", ids))
+        .order_by()
+        .annotate(part=Value("count"), name=Value(""), none=Value(None, output_field=money))
+        .values("part", "name", "none")
+        .annotate(number=Count("pk", output_field=money))
+        .values_list("part", "name", "number", "none")
+    )
     axes = (
-        ActionSheet.objects.filter(contract_id__in=ids)
+        ActionSheet.objects.filter(selectors.AmongIds("contract_id", ids))
         .order_by()
         .values("axis")
         .annotate(
@@ -127,7 +167,7 @@ def totals_of(contracts) -> tuple[list[tuple[str, Decimal]], list[tuple[str, Dec
         .values_list("kind", "axis", "total", "committed")
     )
     funders = (
-        FinancingLine.objects.filter(action__contract_id__in=ids)
+        FinancingLine.objects.filter(selectors.AmongIds("action__contract_id", ids))
         .order_by()
         .values("funder")
         .annotate(
@@ -137,34 +177,50 @@ def totals_of(contracts) -> tuple[list[tuple[str, Decimal]], list[tuple[str, Dec
         )
         .values_list("kind", "funder", "total", "committed")
     )
+    count = 0
     by_axis = dict.fromkeys(Axis.values, zero)
     by_funder: dict[str, tuple[Decimal, Decimal]] = {}
-    for kind, key, total, committed in axes.union(funders, all=True).order_by() if ids else []:
-        if kind == "axis":
+    # The funders first: an untyped NULL met by another resolves to text, not to numeric.
+    for kind, key, total, committed in funders.union(axes, counted, all=True).order_by():
+        if kind == "count":
+            count = int(total or 0)
+        elif kind == "axis":
             by_axis[key] = total or zero
         else:
             by_funder[key] = (total or zero, committed or zero)
     labels = dict(Funder.choices)
     return (
+        count,
         [(label, by_axis[value]) for value, label in Axis.choices],
         [(labels[code], *by_funder[code]) for code in sorted(by_funder)],
     )
 
 
 def wave_for_page(request, pk: int):
-    """The wave with what its page asks about the viewer and its document, in one query."""
-    memberships = Membership.objects.filter(user=request.user)
+    """The wave with its document's fingerprint and the viewer's roles (which size the
+    page's scopes for the planner: ``selectors.contracts_in_scope``), in one query."""
+    roles = (
+        Membership.objects.filter(user=request.user)
+        .order_by()
+        .values("user")
+        .annotate(names=StringAgg("role", Value(",")))
+        .values("names")
+    )
     documents = WaveDocument.objects.filter(wave=OuterRef("pk"))
-    return get_object_or_404(
+    # Any: the page's own attributes are set on the instance below.
+    wave: Any = get_object_or_404(
         selectors.waves_for_user(request.user)
         .select_related("validated_by")
         .annotate(
-            viewer_composes=Exists(memberships.filter(role=Role.MINISTRY_AGENT)),
-            viewer_national=Exists(memberships.filter(role__in=NATIONAL_ROLES)),
             document_sha256=Subquery(documents.values("sha256")[:1]),
+            viewer_role_names=Subquery(roles),
         ),
         pk=pk,
     )
+    wave.viewer_roles = set(filter(None, (wave.viewer_role_names or "").split(",")))
+    wave.viewer_composes = Role.MINISTRY_AGENT in wave.viewer_roles
+    wave.viewer_national = bool(wave.viewer_roles & set(NATIONAL_ROLES))
+    return wave
 
 
 @login_required
@@ -174,10 +230,27 @@ def wave_detail(request, pk: int):
 
 def wave_page(request, wave, *, status: int = 200, **bound):
     """The wave's page; ``bound`` are the refused forms shown again with their errors.
-    ``wave`` comes from ``wave_for_page``."""
+    ``wave`` comes from ``wave_for_page``. Its contracts and its history are paged on their
+    own: ``section`` says which one the cursor pages."""
     composer = wave.viewer_composes and wave.state == "planned"
     whole_wave = wave.viewer_national
-    events = selectors.wave_events_for_user(request.user, wave, whole=whole_wave)
+    roles = wave.viewer_roles
+    paged = request.GET.get("section")
+    cursors = {name: request.GET.get("cursor") if name == paged else None for name in SECTIONS}
+    problems = []
+    try:
+        parts = composition(wave, request.user, roles, cursors["contracts"])
+    except InvalidCursor as error:
+        problems.append(error.message)
+        parts = composition(wave, request.user, roles)
+    visible = selectors.wave_visible_references(request.user, wave, roles=roles)
+    events = selectors.wave_events_for_user(wave, visible)
+    try:
+        history = paginate(events, EVENT_ORDER, cursors["history"], size=WAVE_PAGE_SIZE)
+    except InvalidCursor as error:
+        problems.append(error.message)
+        history = paginate(events, EVENT_ORDER, None, size=WAVE_PAGE_SIZE)
+    history.rows = selectors.visible_payloads(history.rows, visible)
     context = {
         "title": wave.name,
         "wave": wave,
@@ -185,11 +258,17 @@ def wave_page(request, wave, *, status: int = 200, **bound):
         "add_form": None,
         "document": {"sha256": wave.document_sha256} if wave.document_sha256 else None,
         "whole_wave": whole_wave,
-        "events": events,
+        "events": history,
+        "event_caption": count_label(history.count, "événement"),
+        "query": page_query(request, drop=("cursor", "section")),
+        "problems": problems,
+        "page_size": WAVE_PAGE_SIZE,
         **(candidates(request) if composer else {}),
-        **composition(wave, request.user),
+        **parts,
         **bound,
     }
+    if problems and status == 200:
+        status = 400
     return render(request, "cases/wave_detail.html", context, status=status)
 
 
@@ -368,10 +447,16 @@ def wave_validate(request, pk: int):
             "title": f"Valider « {wave} »",
             "wave": wave,
             "problems": problems,
-            **composition(wave, request.user),
+            # Every contract, not a page: this lists exactly what validating changes.
+            **whole_composition(wave, request.user),
         },
         status=409 if problems else 200,
     )
+
+
+def whole_composition(wave, user) -> dict:
+    contracts = selectors.wave_contracts_for_user(user, wave)
+    return {"contracts": list(contracts), "derogations": waves.derogations_of(wave, contracts)}
 
 
 @login_required

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from cases import permissions as perms
@@ -177,9 +177,14 @@ def contracts_of(wave: Wave):
 
 
 def granted_derogations_of(contracts) -> list[DerogationRequest]:
-    """Granted derogations linked to these contracts, and those of their territories that
-    were granted before the territory had a contract to link to."""
-    territories = {contract.territory_id for contract in contracts}
+    """Granted derogations linked to these contracts (a list or a queryset), and those of
+    their territories that were granted before the territory had a contract to link to."""
+    territories = (
+        # A queryset stays a subquery: a wave's page does not read its thousands of rows.
+        contracts.values("territory_id")
+        if isinstance(contracts, QuerySet)
+        else {contract.territory_id for contract in contracts}
+    )
     return list(
         DerogationRequest.objects.filter(state="decided", outcome=Outcome.GRANTED)
         .filter(Q(contract__in=contracts) | Q(contract__isnull=True, territory__in=territories))
