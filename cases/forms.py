@@ -1,11 +1,11 @@
+import html
 import re
 from decimal import Decimal
 from typing import cast
 
 from django import forms
 from django.forms.utils import flatatt
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeData, mark_safe
 
 from cases.documents import SIZE_HINT
 from cases.models import (
@@ -293,21 +293,20 @@ def _date_field(label: str) -> forms.DateField:
 
 class QuickSelect(forms.Select):
     """A select written in Python: a list's filters offer the 148 territories, and rendering
-    each option through its own template cost more than all the page's queries."""
+    each option through its own template cost more than all the page's queries. Each option
+    is one f-string of escaped text: ``format_html`` per option still cost 5 ms a page, and
+    ``html.escape`` is what Django's ``escape`` runs."""
 
     def render(self, name, value, attrs=None, renderer=None):
         final = self.build_attrs(self.attrs, attrs)
         final["name"] = name
         chosen = set(self.format_value(value))
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            (
-                (code, mark_safe(" selected") if str(code) in chosen else "", label)
-                for code, label in self.choices
-            ),
+        options = "".join(
+            f'<option value="{html.escape(code)}"{" selected" if code in chosen else ""}>'
+            f"{label if isinstance(label, SafeData) else html.escape(str(label))}</option>"
+            for code, label in ((str(code), label) for code, label in self.choices)
         )
-        return format_html("<select{}>{}</select>", flatatt(final), options)
+        return mark_safe(f"<select{flatatt(final)}>{options}</select>")  # noqa: S308 - escaped
 
 
 def _pk_choice(label: str, empty: str, unknown: str) -> forms.TypedChoiceField:
