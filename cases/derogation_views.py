@@ -13,11 +13,11 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from accounts.models import Organisation
-from accounts.scoping import territories_for_user
 from cases import derogations, forms, lists, selectors, services, uploads
 from cases import permissions as perms
 from cases.models import CallForProjects, Opinion
 from cases.views import (
+    CREATABLE_SCOPE,
     TRANSITION_ID,
     ConfirmationNeeded,
     FormRefused,
@@ -77,9 +77,7 @@ def call_detail(request, pk: int):
 
 @login_required
 def derogation_list(request):
-    regions, _, can_create = lists.territory_choices(
-        territories_for_user(request.user), creatable_territories(request.user)
-    )
+    regions, _, can_create = lists.scope_choices(CREATABLE_SCOPE.rows(request.user))
     form = forms.DerogationFilterForm(
         request.GET or None, regions=regions, calls=lists.call_choices()
     )

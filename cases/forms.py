@@ -1,11 +1,11 @@
+import html
 import re
 from decimal import Decimal
 from typing import cast
 
 from django import forms
 from django.forms.utils import flatatt
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeData, mark_safe
 
 from cases.documents import SIZE_HINT
 from cases.models import (
@@ -285,7 +285,7 @@ def _date_field(label: str) -> forms.DateField:
     return forms.DateField(
         label=label,
         required=False,
-        widget=DATE_WIDGET,
+        widget=QuickDateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         input_formats=DATE_INPUT_FORMATS,
         error_messages={"invalid": BAD_DATE},
     )
@@ -293,21 +293,42 @@ def _date_field(label: str) -> forms.DateField:
 
 class QuickSelect(forms.Select):
     """A select written in Python: a list's filters offer the 148 territories, and rendering
-    each option through its own template cost more than all the page's queries."""
+    each option through its own template cost more than all the page's queries. Each option
+    is one f-string of escaped text: ``format_html`` per option still cost 5 ms a page, and
+    ``html.escape`` is what Django's ``escape`` runs."""
 
     def render(self, name, value, attrs=None, renderer=None):
         final = self.build_attrs(self.attrs, attrs)
         final["name"] = name
         chosen = set(self.format_value(value))
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            (
-                (code, mark_safe(" selected") if str(code) in chosen else "", label)
-                for code, label in self.choices
-            ),
+        options = "".join(
+            f'<option value="{html.escape(code)}"{" selected" if code in chosen else ""}>'
+            f"{label if isinstance(label, SafeData) else html.escape(str(label))}</option>"
+            for code, label in ((str(code), label) for code, label in self.choices)
         )
-        return format_html("<select{}>{}</select>", flatatt(final), options)
+        return mark_safe(f"<select{flatatt(final)}>{options}</select>")  # noqa: S308 - escaped
+
+
+class QuickInputMixin:
+    """Django's input.html and attrs.html, written in Python (the same markup): the list
+    filters' text and date fields are rendered on every list page."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        final = self.build_attrs(self.attrs, attrs)  # type: ignore[attr-defined]
+        shown = self.format_value(value)  # type: ignore[attr-defined]
+        value_attr = "" if shown is None else f' value="{html.escape(str(shown))}"'
+        return mark_safe(  # noqa: S308 - escaped, flatatt escapes the attributes
+            f'<input type="{html.escape(self.input_type)}" name="{html.escape(name)}"'  # type: ignore[attr-defined]
+            f"{value_attr}{flatatt(final)}>"
+        )
+
+
+class QuickTextInput(QuickInputMixin, forms.TextInput):
+    pass
+
+
+class QuickDateInput(QuickInputMixin, forms.DateInput):
+    pass
 
 
 def _pk_choice(label: str, empty: str, unknown: str) -> forms.TypedChoiceField:
@@ -361,7 +382,13 @@ UNKNOWN_WAVE = "Cette vague n'est pas dans la liste : choisissez-en une de la li
 
 
 class ContractFilterForm(ListFilterForm):
-    q = forms.CharField(label="Recherche", required=False, max_length=100, validators=PLAIN_TEXT)
+    q = forms.CharField(
+        label="Recherche",
+        required=False,
+        max_length=100,
+        validators=PLAIN_TEXT,
+        widget=QuickTextInput,
+    )
     state = _code_choice("État", "Tous", STATE_CHOICES, "Choisissez un état de la liste.")
     region = _pk_choice("Région pilote", "Toutes", UNKNOWN_REGION)
     territory = _pk_choice(
@@ -504,7 +531,13 @@ DEROGATION_STATES = ["draft", "regional_review", "ministerial_review", "decided"
 
 
 class DerogationFilterForm(ListFilterForm):
-    q = forms.CharField(label="Recherche", required=False, max_length=100, validators=PLAIN_TEXT)
+    q = forms.CharField(
+        label="Recherche",
+        required=False,
+        max_length=100,
+        validators=PLAIN_TEXT,
+        widget=QuickTextInput,
+    )
     call = _pk_choice(
         "Appel", "Tous", "Cet appel à projets n'est pas dans la liste : choisissez-en un."
     )
@@ -519,6 +552,7 @@ class DerogationFilterForm(ListFilterForm):
     )
     region = _pk_choice("Région pilote", "Toutes", UNKNOWN_REGION)
     rule = forms.CharField(
+        widget=QuickTextInput,
         label="Texte visé",
         required=False,
         max_length=300,

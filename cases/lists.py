@@ -27,6 +27,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cases import selectors
+from cases.compiled import UserQuery
 from cases.models import (
     ActionSheet,
     CallForProjects,
@@ -64,30 +65,44 @@ def period(field: str, since: date | None, until: date | None) -> Q:
     return condition
 
 
+def territory_rows(territories: QuerySet[Territory], creatable=None) -> QuerySet:
+    """Plain rows (no model instances for 148 territories): pk, name, Region pk, Region
+    name, and whether the user may start a case on it (``creatable``, a queryset of
+    territories; always false without it)."""
+    flag = (
+        ExpressionWrapper(Q(pk__in=creatable.values("pk")), output_field=BooleanField())
+        if creatable is not None
+        else Value(False)
+    )
+    return territories.values_list("pk", "name", "pilot_region_id", "pilot_region__name", flag)
+
+
+def scope_choices(rows) -> tuple[list, list, bool]:
+    """The Regions and territories of ``territory_rows`` for the filters, in French order,
+    and whether one of them is creatable."""
+    regions = {region: region_name for _, _, region, region_name, _ in rows}
+    return (
+        sorted(regions.items(), key=lambda item: french_key(item[1])),
+        sorted(((pk, name) for pk, name, _, _, _ in rows), key=lambda item: french_key(item[1])),
+        any(bool(row[4]) for row in rows),
+    )
+
+
 def territory_choices(territories: QuerySet[Territory], creatable=None) -> tuple[list, list, bool]:
     """The Regions and territories of the user's scope for the filters, and whether the
     user may start a case on one of them (``creatable``, a queryset of territories), in one
     query."""
-    if creatable is not None:
-        territories = territories.annotate(
-            creatable=ExpressionWrapper(
-                Q(pk__in=creatable.values("pk")), output_field=BooleanField()
-            )
-        )
-    rows = list(territories.select_related("pilot_region"))
-    regions = {territory.pilot_region.pk: territory.pilot_region.name for territory in rows}
-    return (
-        sorted(regions.items(), key=lambda item: french_key(item[1])),
-        sorted(
-            ((territory.pk, territory.name) for territory in rows),
-            key=lambda item: french_key(item[1]),
-        ),
-        any(getattr(territory, "creatable", False) for territory in rows),
-    )
+    return scope_choices(list(territory_rows(territories, creatable)))
+
+
+# The filters' waves: the same query for every page and user but for the user's id.
+WAVES = UserQuery(
+    lambda user: selectors.waves_for_user(user).order_by("-date", "-pk").values_list("pk", "name")
+)
 
 
 def wave_choices(user) -> list:
-    return list(selectors.waves_for_user(user).order_by("-date", "-pk").values_list("pk", "name"))
+    return WAVES.rows(user)
 
 
 def call_choices() -> list:

@@ -17,6 +17,7 @@ from accounts.models import Role
 from accounts.scoping import territories_for_user
 from cases import commitments, forms, lists, pagination, selectors, services, uploads
 from cases import permissions as perms
+from cases.compiled import UserQuery
 from cases.french import date_fr, euros
 from cases.models import FUNDER_LABELS, ActionSheet, FinancingLine
 
@@ -199,9 +200,7 @@ def contract_or_404(request, reference: str):
 
 @login_required
 def contract_list(request):
-    regions, territory_choices, can_create = lists.territory_choices(
-        territories_for_user(request.user), creatable_territories(request.user)
-    )
+    regions, territory_choices, can_create = lists.scope_choices(CREATABLE_SCOPE.rows(request.user))
     form = forms.ContractFilterForm(
         request.GET or None,
         regions=regions,
@@ -262,6 +261,14 @@ def creatable_territories(user):
         )
         .distinct()
     )
+
+
+# The territories of the lists' filters, compiled once (see cases.compiled): with whether
+# the user may start a contract or a request on one, and without.
+SCOPE = UserQuery(lambda user: lists.territory_rows(territories_for_user(user)))
+CREATABLE_SCOPE = UserQuery(
+    lambda user: lists.territory_rows(territories_for_user(user), creatable_territories(user))
+)
 
 
 @login_required
@@ -722,7 +729,7 @@ def document_download(request, pk: int):
 def action_list(request):
     """The fiches-actions of the contracts the user may see, filtered the way the dashboard
     counts them, so that each of its figures opens the rows that make it up."""
-    regions, _, _ = lists.territory_choices(territories_for_user(request.user))
+    regions, _, _ = lists.scope_choices(SCOPE.rows(request.user))
     form = forms.ActionFilterForm(
         request.GET or None, regions=regions, waves=lists.wave_choices(request.user)
     )

@@ -1,6 +1,11 @@
 """The DSFR markup of a form field: its classes, its error state, and what describes it."""
 
 from django import template
+from django.template.loader import render_to_string
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
+
+from cases import french
 
 register = template.Library()
 
@@ -31,6 +36,39 @@ def dsfr_widget(field):
     if field.errors:
         attrs["aria-invalid"] = "true"
     return field.as_widget(attrs={name: value for name, value in attrs.items() if value})
+
+
+OPTIONAL = ' <span class="fr-hint-text fr-text--xs">(facultatif)</span>'
+
+
+@register.simple_tag
+def filter_field(field):
+    """What includes/field.html writes for a select or an input, written in Python: a list's
+    nine filters through that include cost a millisecond of every list page."""
+    input_type = getattr(field.field.widget, "input_type", "")
+    if input_type == "checkbox":
+        return render_to_string("includes/field.html", {"field": field})
+    kind = "select" if input_type == "select" else "input"
+    auto_id = conditional_escape(field.auto_id)
+    errors = field.errors
+    optional = "" if field.field.required else OPTIONAL
+    hint = (
+        f' <span class="fr-hint-text" id="{auto_id}-desc-hint">'
+        f"{french.typo(conditional_escape(field.help_text))}</span>"
+        if field.help_text
+        else ""
+    )
+    error = (
+        f'<p class="fr-error-text" id="{auto_id}-desc-error">'
+        f"{french.typo(' '.join(conditional_escape(e) for e in errors))}</p>"
+        if errors
+        else ""
+    )
+    return mark_safe(  # noqa: S308 - every part above is escaped
+        f'<div class="fr-{kind}-group{f" fr-{kind}-group--error" if errors else ""}">'
+        f'<label class="fr-label" for="{auto_id}">{conditional_escape(field.label)}{optional}'
+        f"{hint}</label>{dsfr_widget(field)}{error}</div>"
+    )
 
 
 @register.filter
