@@ -166,3 +166,24 @@ def refresh_dashboard(scope: dict, filters: dict) -> str:
     """Computes the figures of one scope and filters again, if the data moved on since."""
     Figures(Scope.from_json(scope)).dashboard(Filters.from_json(filters))
     return "ok"
+
+
+def queue_warm_up() -> int:
+    """At the worker's start: the unfiltered figures of the nation and of each Region that
+    pilots territories, computed by the worker if none are kept yet, so that the first
+    reader after a deployment does not wait for them. The number queued."""
+    from territories.models import Region
+
+    scopes = [stats.NATIONAL] + [
+        Scope(national=False, region_ids=(pk,))
+        for pk in Region.objects.filter(piloted_territories__isnull=False)
+        .distinct()
+        .values_list("pk", flat=True)
+    ]
+    kept = set(DashboardSnapshot.objects.values_list("key", flat=True))
+    queued = 0
+    for scope in scopes:
+        if _digest("dashboard", SHAPE, scope.key, stats.NO_FILTERS.key) not in kept:
+            refresh_dashboard.enqueue(scope.as_json(), stats.NO_FILTERS.as_json())
+            queued += 1
+    return queued

@@ -209,3 +209,18 @@ def test_the_dashboard_counts_the_cases_late_and_due_soon_by_region_and_stage(wo
     region = clocks[0].case.territory.pilot_region
     scoped = stats.due_block(stats.Scope(national=False, region_ids=(region.pk,)), NO_FILTERS)
     assert {r["name"] for r in scoped["rows"]} == {region.name}
+
+
+def test_the_worker_start_queues_the_unfiltered_figures_not_yet_kept(world):
+    from programme.dashboard.figures import queue_warm_up
+    from territories.models import Region
+
+    regions = Region.objects.filter(piloted_territories__isnull=False).distinct().count()
+    Figures(NATIONAL).latest(NO_FILTERS)  # the nation's are kept already
+    assert queue_warm_up() == regions
+    scopes = [task.args_kwargs["args"][0] for task in refreshes()]
+    assert NATIONAL.as_json() not in scopes and len(scopes) == regions
+    for task in refreshes():
+        refresh_dashboard.call(*task.args_kwargs["args"])
+    assert DashboardSnapshot.objects.count() == regions + 1
+    assert queue_warm_up() == 0

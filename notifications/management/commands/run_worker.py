@@ -5,6 +5,7 @@ from django_tasks_db.models import DBTaskResult
 
 from deadlines.reminders import ensure_planned
 from notifications.emails import schedule_next_digest, send_digests
+from programme.dashboard.figures import queue_warm_up
 
 
 class Command(BaseCommand):
@@ -26,6 +27,7 @@ class Command(BaseCommand):
             schedule_next_digest()
         # The first pass at once: what fell due while no worker ran is caught up now.
         ensure_planned()
+        queue_warm_up()
         call_command(
             "db_worker",
             interval=interval,
