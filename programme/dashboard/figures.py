@@ -60,6 +60,11 @@ def _digest(*parts) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
+def key_for(scope: Scope, filters: Filters) -> str:
+    """The key of the figures kept for one scope and set of filters."""
+    return _digest("dashboard", SHAPE, scope.key, filters.key)
+
+
 def cached(name: str, parts: tuple, compute: Callable[[], Any]) -> Any:
     """A small figure (the filters' choices) in Django's cache, keyed by the generation."""
     key = "dashboard:" + _digest(name, *parts)
@@ -103,7 +108,7 @@ class Figures:
         return self._figures(filters, wait=False)
 
     def _figures(self, filters: Filters, *, wait: bool) -> Latest:
-        key = _digest("dashboard", SHAPE, self.scope.key, filters.key)
+        key = key_for(self.scope, filters)
         row = DashboardSnapshot.objects.filter(key=key).first()
         if row is not None:
             current = (
@@ -183,7 +188,7 @@ def queue_warm_up() -> int:
     kept = set(DashboardSnapshot.objects.values_list("key", flat=True))
     queued = 0
     for scope in scopes:
-        if _digest("dashboard", SHAPE, scope.key, stats.NO_FILTERS.key) not in kept:
+        if key_for(scope, stats.NO_FILTERS) not in kept:
             refresh_dashboard.enqueue(scope.as_json(), stats.NO_FILTERS.as_json())
             queued += 1
     return queued
