@@ -42,15 +42,18 @@ def _members(**filters) -> Q:
     return Q(memberships__in=Membership.objects.filter(**filters))
 
 
-def _assignee(case_id: int) -> list[int]:
-    """The reviewer who took the case's open task, if someone did."""
+def _assignee(case_id: int, role: str) -> list[int]:
+    """The reviewer of ``role`` who took the case's open task, if someone did (an opinion's
+    side task, taken by the consulted organisation, is not the stage's)."""
     from viewflow.workflow.models import Task
 
-    owners = (
-        Task.objects.filter(process__caseprocess__case_id=case_id, owner__isnull=False)
-        .exclude(status__in=["DONE", "CANCELED"])
-        .values_list("owner_id", flat=True)
-    )
+    from workflows.engine import OPEN_STATUSES
+
+    owners = Task.objects.filter(
+        process__caseprocess__case_id=case_id,
+        status__in=OPEN_STATUSES,
+        owner__memberships__role=role,
+    ).values_list("owner_id", flat=True)
     return list(owners)
 
 
@@ -66,7 +69,8 @@ def recipients(case: Case, stage: str, step: str) -> list[int]:
         leads = region & Q(memberships__lead=True)
         audience = leads if stage == State.REGIONAL_REVIEW else ministry
     else:
-        owners = _assignee(case.pk)
+        role = Role.REGION_REVIEWER if stage == State.REGIONAL_REVIEW else Role.MINISTRY_AGENT
+        owners = _assignee(case.pk, role)
         if owners:
             return sorted(set(owners))
         audience = region if stage == State.REGIONAL_REVIEW else ministry
