@@ -142,7 +142,8 @@ class Reminder(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
     stage = models.CharField(max_length=20)
     # The audit event that entered the stage (its number in the case's chain): a stage
-    # entered again, even the same day, is a new entry with reminders of its own.
+    # entered again, even the same day, is a new entry with reminders of its own. For an
+    # opinion (stage "opinion"), the opinion's id.
     stage_entry = models.PositiveIntegerField()
     # "J-15", "J-5", "J-1", or "retard-1" (the Region's leads), "retard-2" (the ministry).
     step = models.CharField(max_length=12)
@@ -152,7 +153,7 @@ class Reminder(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["case", "stage_entry", "step"], name="one_reminder_per_step"
+                fields=["case", "stage", "stage_entry", "step"], name="one_reminder_per_step"
             )
         ]
 

@@ -65,9 +65,19 @@ def recipients(case: Case, stage: str, step: str) -> list[int]:
     ministry = _members(role=Role.MINISTRY_AGENT)
     if step == LATER:
         audience = ministry
+    elif step == LATE and stage == State.REGIONAL_REVIEW:
+        leads = User.objects.filter(
+            _members(
+                role=Role.REGION_REVIEWER,
+                organisation__region__piloted_territories__id=case.territory_id,
+                lead=True,
+            ),
+            is_active=True,
+        ).values_list("pk", flat=True)
+        # A Region that named no lead reviewer: all its reviewers are told.
+        audience = Q(pk__in=list(leads)) if leads else region
     elif step == LATE:
-        leads = region & Q(memberships__lead=True)
-        audience = leads if stage == State.REGIONAL_REVIEW else ministry
+        audience = ministry
     else:
         role = Role.REGION_REVIEWER if stage == State.REGIONAL_REVIEW else Role.MINISTRY_AGENT
         owners = _assignee(case.pk, role)
@@ -99,9 +109,9 @@ def remind(case_id: int, today: date) -> int:
     if clock.stage != State.REGIONAL_REVIEW:
         steps.pop(LATER)  # the ministry is the last level
     sent = set(
-        Reminder.objects.filter(case_id=case_id, stage_entry=clock.stage_entry).values_list(
-            "step", flat=True
-        )
+        Reminder.objects.filter(
+            case_id=case_id, stage=clock.stage, stage_entry=clock.stage_entry
+        ).values_list("step", flat=True)
     )
     done = 0
     for step, day in sorted(steps.items(), key=lambda item: item[1]):

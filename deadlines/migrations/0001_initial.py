@@ -104,6 +104,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='reminder',
-            constraint=models.UniqueConstraint(fields=('case', 'stage_entry', 'step'), name='one_reminder_per_step'),
+            constraint=models.UniqueConstraint(fields=('case', 'stage', 'stage_entry', 'step'), name='one_reminder_per_step'),
         ),
     ]

@@ -232,3 +232,31 @@ def test_a_pass_costs_per_case_due_and_nothing_per_case_open(reference_data):
     per_case = (three_due - one_due) // 2
     assert three_due == one_due + 2 * per_case
     assert per_case <= 16, per_case
+
+
+@pytest.mark.django_db
+def test_a_region_without_lead_reviewers_is_told_whole_when_late(reference_data):
+    reviewers = [factories.region_reviewer("84"), factories.region_reviewer("84")]
+    elsewhere = factories.region_reviewer("52")
+    Membership.objects.filter(user=elsewhere).update(lead=True)  # a lead of another Region
+    submitted()
+    run_pass(today=DUE + timedelta(days=1))
+    assert all(len(told(reviewer, "escalation")) == 1 for reviewer in reviewers)
+    assert told(elsewhere, "escalation") == []
+
+
+@pytest.mark.django_db
+def test_an_opinion_and_a_stage_with_the_same_number_keep_their_own_reminders(reference_data):
+    factories.region_reviewer("84")
+    contract = submitted()
+    clock = Clock.objects.get(case=contract)
+    Reminder.objects.create(
+        case=contract,
+        stage="opinion",
+        stage_entry=clock.stage_entry,
+        step="J-15",
+        due_on=DUE,
+        sent_at=datetime(2026, 6, 1, tzinfo=PARIS),
+    )
+    assert run_pass(today=DUE - timedelta(days=15)) == 1
+    assert steps(contract) == ["J-15", "J-15"]
