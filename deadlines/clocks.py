@@ -121,10 +121,16 @@ def compute(rule: DeadlineRule, calendar: FrenchCalendar, steps: list[Step]) -> 
     return state
 
 
-def schedule(rule: DeadlineRule, calendar: FrenchCalendar, due_on: date) -> dict[str, date]:
-    """Each step of reminders and escalation, with the day it is due."""
-    steps = {f"J-{offset}": due_on - timedelta(days=offset) for offset in rule.offsets}
+def reminder_steps(offsets: list[int], due_on: date) -> dict[str, date]:
+    """The reminders before ``due_on`` and the first escalation, with the day each is due."""
+    steps = {f"J-{offset}": due_on - timedelta(days=offset) for offset in offsets}
     steps[LATE] = due_on + timedelta(days=1)
+    return steps
+
+
+def schedule(rule: DeadlineRule, calendar: FrenchCalendar, due_on: date) -> dict[str, date]:
+    """Each step of reminders and escalation of a stage, with the day it is due."""
+    steps = reminder_steps(rule.offsets, due_on)
     steps[LATER] = calendar.add_working_days(due_on, ESCALATION_WORKING_DAYS)
     return steps
 

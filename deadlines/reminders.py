@@ -29,7 +29,7 @@ from cases import french
 from cases.models import STATE_LABELS, Case, CaseEvent, Opinion, State
 from cases.services import record_event
 from deadlines.calendar import FrenchCalendar
-from deadlines.clocks import LATE, LATER, rule_for, schedule
+from deadlines.clocks import LATE, LATER, reminder_steps, rule_for, schedule
 from deadlines.models import Clock, DeadlineRule, Reminder
 from deadlines.presentation import days_left, long_date
 
@@ -108,61 +108,71 @@ def remind(case_id: int, today: date) -> int:
     steps = schedule(clock.rule, calendar, clock.due_on)
     if clock.stage != State.REGIONAL_REVIEW:
         steps.pop(LATER)  # the ministry is the last level
-    sent = set(
-        Reminder.objects.filter(
-            case_id=case_id, stage=clock.stage, stage_entry=clock.stage_entry
-        ).values_list("step", flat=True)
-    )
-    done = 0
-    for step, day in sorted(steps.items(), key=lambda item: item[1]):
-        if step in sent or day > today:
-            continue
-        _send(locked, clock, step, today)
+    sent = _sent(case_id, clock.stage, clock.stage_entry)
+    detail = _detail(clock, today)
+    due = _due(steps, sent, today)
+    for step in due:
+        users = recipients(locked, clock.stage, step)
+        payload = {"stage": clock.stage, "due_on": clock.due_on.isoformat()}
+        _record(locked, clock.stage, clock.stage_entry, step, clock.due_on, users, detail, payload)
         sent.add(step)
-        done += 1
     pending = [day for step, day in steps.items() if step not in sent]
     Clock.objects.filter(case_id=case_id).update(next_reminder_on=min(pending) if pending else None)
-    return done
+    return len(due)
 
 
-def _send(locked: Case, clock: Clock, step: str, today: date) -> None:
-    assert clock.due_on is not None and clock.stage_entry is not None
+def _sent(case_id: int, stage: str, entry: int) -> set[str]:
+    """The steps already recorded for one stage entry (or one opinion)."""
+    return set(
+        Reminder.objects.filter(case_id=case_id, stage=stage, stage_entry=entry).values_list(
+            "step", flat=True
+        )
+    )
+
+
+def _due(steps: dict[str, date], sent: set[str], today: date) -> list[str]:
+    """The steps whose day has come and that were not sent, in the order of their days."""
+    return [
+        step
+        for step, day in sorted(steps.items(), key=lambda item: item[1])
+        if step not in sent and day <= today
+    ]
+
+
+def _record(
+    locked: Case,
+    stage: str,
+    entry: int,
+    step: str,
+    due_on: date,
+    users: list[int],
+    detail: str,
+    payload: dict,
+) -> None:
+    """One step, once: its Reminder row (unique), its audit event, its notifications."""
     Reminder.objects.create(
         case_id=locked.pk,
-        stage=clock.stage,
-        stage_entry=clock.stage_entry,
+        stage=stage,
+        stage_entry=entry,
         step=step,
-        due_on=clock.due_on,
+        due_on=due_on,
         sent_at=timezone.now(),
     )
-    escalation = step in (LATE, LATER)
-    users = recipients(locked, clock.stage, step)
     record_event(
         locked,
         None,
         fields=[],
         kind=CaseEvent.Kind.EDIT,
-        name="escalation" if escalation else "reminder",
+        name="escalation" if step in (LATE, LATER) else "reminder",
         private=True,
-        payload={
-            "step": step,
-            "stage": clock.stage,
-            "due_on": clock.due_on.isoformat(),
-            "recipients": users,
-        },
-        extra={"recipients": users, "detail": _detail(clock, today)},
+        payload={"step": step, **payload, "recipients": users},
+        extra={"recipients": users, "detail": detail},
     )
 
 
 # Opinions asked of an operator or another ministry: the consulted organisation is reminded
 # before the date the ministry set, and the agent who asked is told when it has passed.
 OPINION = "opinion"
-
-
-def opinion_steps(offsets: list[int], due_on: date) -> dict[str, date]:
-    steps = {f"J-{offset}": due_on - timedelta(days=offset) for offset in offsets}
-    steps[LATE] = due_on + timedelta(days=1)
-    return steps
 
 
 def remind_opinion(opinion_id: int, today: date) -> int:
@@ -176,51 +186,23 @@ def remind_opinion(opinion_id: int, today: date) -> int:
     if current.answered_at is not None or locked.state != State.MINISTERIAL_REVIEW:
         return 0
     rule = rule_for(locked)
-    offsets = rule.offsets if rule else []
-    sent = set(
-        Reminder.objects.filter(
-            case_id=locked.pk, stage=OPINION, stage_entry=current.pk
-        ).values_list("step", flat=True)
-    )
-    done = 0
-    for step, day in sorted(opinion_steps(offsets, current.due_on).items(), key=lambda i: i[1]):
-        if step in sent or day > today:
-            continue
-        late = step == LATE
+    steps = reminder_steps(rule.offsets if rule else [], current.due_on)
+    left = days_left(current.due_on, today)
+    detail = f"avis de {current.organisation} attendu le {long_date(current.due_on)}, {left}"
+    due = _due(steps, _sent(locked.pk, OPINION, current.pk), today)
+    for step in due:
         users = (
             [current.requested_by_id]
-            if late
+            if step == LATE
             else sorted(
                 User.objects.filter(
                     _members(organisation_id=current.organisation_id), is_active=True
                 ).values_list("pk", flat=True)
             )
         )
-        Reminder.objects.create(
-            case_id=locked.pk,
-            stage=OPINION,
-            stage_entry=current.pk,
-            step=step,
-            due_on=current.due_on,
-            sent_at=timezone.now(),
-        )
-        left = days_left(current.due_on, today)
-        record_event(
-            locked,
-            None,
-            fields=[],
-            kind=CaseEvent.Kind.EDIT,
-            name="escalation" if late else "reminder",
-            private=True,
-            payload={"step": step, "opinion": current.pk, "recipients": users},
-            extra={
-                "recipients": users,
-                "detail": f"avis de {current.organisation} attendu le "
-                f"{long_date(current.due_on)}, {left}",
-            },
-        )
-        done += 1
-    return done
+        payload = {"opinion": current.pk}
+        _record(locked, OPINION, current.pk, step, current.due_on, users, detail, payload)
+    return len(due)
 
 
 def _open_opinions(today: date, horizon: int) -> list[int]:
@@ -241,12 +223,19 @@ def run_pass(today: date | None = None, batch: int = BATCH) -> int:
     today = today or timezone.localdate()
     done = _cases_pass(today, batch)
     horizon = max((max(rule.offsets, default=0) for rule in DeadlineRule.objects.all()), default=0)
-    for opinion_id in _open_opinions(today, horizon):
+    return done + _each(_open_opinions(today, horizon), remind_opinion, today)
+
+
+def _each(ids: list[int], handle, today: date) -> int:
+    """``handle`` each id in its own transaction; one failure must not hold the others back
+    (it is tried again at the next pass)."""
+    done = 0
+    for pk in ids:
         try:
             with transaction.atomic():
-                done += remind_opinion(opinion_id, today)
+                done += handle(pk, today)
         except Exception:
-            logger.exception("Rappel d'avis non envoyé (%s)", opinion_id)
+            logger.exception("Rappel non envoyé (%s %s)", handle.__name__, pk)
     return done
 
 
@@ -259,13 +248,7 @@ def _cases_pass(today: date, batch: int) -> int:
             .order_by("case_id")
             .values_list("case_id", flat=True)[:batch]
         )
-        for case_id in due:
-            try:
-                with transaction.atomic():
-                    done += remind(case_id, today)
-            except Exception:
-                # One case's failure must not hold the others back; it is tried next pass.
-                logger.exception("Rappel non envoyé pour le dossier %s", case_id)
+        done += _each(due, remind, today)
         if len(due) < batch:
             return done
         last = due[-1]
