@@ -132,22 +132,27 @@ def _story(letter: DecisionLetter) -> list[Flowable]:
     return story
 
 
-def render_decision_letter(letter: DecisionLetter) -> bytes:
+def build_pdf(story: list[Flowable], *, title: str, **metadata: str) -> bytes:
+    """An A4 page of the programme's letters (margins, author, language), ``story`` on it."""
     buffer = BytesIO()
-    doc = SimpleDocTemplate(
+    SimpleDocTemplate(
         buffer,
         pagesize=A4,
         leftMargin=25 * mm,
         rightMargin=25 * mm,
         topMargin=20 * mm,
         bottomMargin=20 * mm,
-        title=f"Décision {letter.reference}",
+        title=title,
         author=AUTHOR,
-        subject=letter.title,
         creator=AUTHOR,
         lang="fr-FR",
-        # Same letter, same bytes: the timestamps and the file ID no longer depend on the clock.
+        # Same content, same bytes: the timestamps and the file ID no longer depend on the
+        # clock, so that the hash in the audit log can be checked against a copy.
         invariant=1,
-    )
-    doc.build(_story(letter))
+        **metadata,
+    ).build(story)
     return buffer.getvalue()
+
+
+def render_decision_letter(letter: DecisionLetter) -> bytes:
+    return build_pdf(_story(letter), title=f"Décision {letter.reference}", subject=letter.title)

@@ -9,16 +9,14 @@ the submission's transaction; its SHA-256 goes into the case's audit chain.
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
-from io import BytesIO
 
 from django.utils import timezone
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+from reportlab.platypus import Paragraph, Spacer
 
 from cases import french
-from cases.letters import AUTHOR, HEADER, french_date, markup
+from cases.letters import HEADER, build_pdf, french_date, markup
 from cases.models import Case, CaseEvent
 from cases.services import record_event
 from deadlines.clocks import ClockState
@@ -100,21 +98,7 @@ def render(receipt: Receipt) -> bytes:
         Spacer(1, 6 * mm),
         *[Paragraph(markup(text), body) for text in silence_paragraphs(receipt)],
     ]
-    buffer = BytesIO()
-    SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=25 * mm,
-        rightMargin=25 * mm,
-        topMargin=20 * mm,
-        bottomMargin=20 * mm,
-        title=f"Accusé de réception {receipt.reference}",
-        author=AUTHOR,
-        creator=AUTHOR,
-        lang="fr-FR",
-        invariant=1,
-    ).build(story)
-    return buffer.getvalue()
+    return build_pdf(story, title=f"Accusé de réception {receipt.reference}")
 
 
 def receipt_for(case: Case, event: CaseEvent, rule: DeadlineRule, state: ClockState) -> Receipt:
