@@ -15,6 +15,21 @@ from territories.models import Territory, TerritoryIntercommunality
 NATIONAL_ROLES = (Role.MINISTRY_AGENT, Role.STEERING_MEMBER)
 
 
+def members(**filters) -> Q:
+    """A condition on users: holding a membership that matches ``filters``."""
+    return Q(memberships__in=Membership.objects.filter(**filters))
+
+
+def region_reviewers_of(territory_id: int, **filters) -> Q:
+    """The reviewers of the Region that pilots the territory (``filters``: more conditions
+    on their membership, e.g. ``lead=True``)."""
+    return members(
+        role=Role.REGION_REVIEWER,
+        organisation__region__piloted_territories__id=territory_id,
+        **filters,
+    )
+
+
 def roles_of(user) -> set[str]:
     if not user.is_authenticated or not user.is_active:
         return set()

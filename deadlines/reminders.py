@@ -24,7 +24,8 @@ from django.db.models import Q
 from django.tasks import TaskResultStatus, task
 from django.utils import timezone
 
-from accounts.models import Membership, Role, User
+from accounts.models import Role, User
+from accounts.scoping import members, region_reviewers_of
 from cases import french
 from cases.models import STATE_LABELS, Case, CaseEvent, Opinion, State
 from cases.services import record_event
@@ -36,10 +37,6 @@ from deadlines.presentation import days_left, long_date
 logger = logging.getLogger(__name__)
 PASS_MINUTES = 15
 BATCH = 200
-
-
-def _members(**filters) -> Q:
-    return Q(memberships__in=Membership.objects.filter(**filters))
 
 
 def _assignee(case_id: int, role: str) -> list[int]:
@@ -58,20 +55,13 @@ def _assignee(case_id: int, role: str) -> list[int]:
 
 
 def recipients(case: Case, stage: str, step: str) -> list[int]:
-    region = _members(
-        role=Role.REGION_REVIEWER,
-        organisation__region__piloted_territories__id=case.territory_id,
-    )
-    ministry = _members(role=Role.MINISTRY_AGENT)
+    region = region_reviewers_of(case.territory_id)
+    ministry = members(role=Role.MINISTRY_AGENT)
     if step == LATER:
         audience = ministry
     elif step == LATE and stage == State.REGIONAL_REVIEW:
         leads = User.objects.filter(
-            _members(
-                role=Role.REGION_REVIEWER,
-                organisation__region__piloted_territories__id=case.territory_id,
-                lead=True,
-            ),
+            region_reviewers_of(case.territory_id, lead=True),
             is_active=True,
         ).values_list("pk", flat=True)
         # A Region that named no lead reviewer: all its reviewers are told.
@@ -196,7 +186,7 @@ def remind_opinion(opinion_id: int, today: date) -> int:
             if step == LATE
             else sorted(
                 User.objects.filter(
-                    _members(organisation_id=current.organisation_id), is_active=True
+                    members(organisation_id=current.organisation_id), is_active=True
                 ).values_list("pk", flat=True)
             )
         )

@@ -5,7 +5,8 @@ The actor is never told of their own action.
 
 from django.db.models import Q
 
-from accounts.models import Membership, Role, User
+from accounts.models import Role, User
+from accounts.scoping import members, region_reviewers_of
 from cases.hooks import CaseAnnouncement
 from cases.models import Case, Opinion
 
@@ -43,20 +44,13 @@ WHO_IS_TOLD = {
 }
 
 
-def _members(**filters) -> Q:
-    return Q(memberships__in=Membership.objects.filter(**filters))
-
-
 def audience(case: Case, who: str, extra: dict) -> Q:
-    epci = _members(
+    epci = members(
         role=Role.EPCI_AGENT,
         organisation__intercommunality__territory_links__territory_id=case.territory_id,
     )
-    region = _members(
-        role=Role.REGION_REVIEWER,
-        organisation__region__piloted_territories__id=case.territory_id,
-    )
-    ministry = _members(role=Role.MINISTRY_AGENT)
+    region = region_reviewers_of(case.territory_id)
+    ministry = members(role=Role.MINISTRY_AGENT)
     if who == EPCI:
         return epci
     if who == REGION:
@@ -75,7 +69,7 @@ def audience(case: Case, who: str, extra: dict) -> Q:
         organisation = Opinion.objects.values_list("organisation_id", flat=True).get(
             pk=extra["opinion"]
         )
-        return _members(organisation_id=organisation)
+        return members(organisation_id=organisation)
     raise ValueError(who)
 
 
