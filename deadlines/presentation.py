@@ -27,13 +27,12 @@ def long_date(day: date) -> str:
 def days_left(due: date, today: date) -> str:
     delta = (due - today).days
     if delta > 1:
-        return f"dans {delta}{french.NBSP}jours"
+        return f"dans {french.count_fr(delta, 'jour')}"
     if delta == 1:
         return "demain"
     if delta == 0:
         return "aujourd'hui"
-    late = -delta
-    return f"en retard de {late}{french.NBSP}jour{'s' if late > 1 else ''}"
+    return f"en retard de {french.count_fr(-delta, 'jour')}"
 
 
 def status(due: date | None, today: date) -> str:
