@@ -85,7 +85,7 @@ def derogation_list(request):
         request,
         form,
         lambda data: lists.derogation_list(request.user, data),
-        lists.CASE_ORDER,
+        lists.case_order,
         "cases/derogation_list.html",
         {"title": "Demandes de dérogation", "can_create": can_create},
         noun=("demande", None, True),

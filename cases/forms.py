@@ -9,6 +9,7 @@ from django.utils.safestring import SafeData, mark_safe
 
 from cases.documents import SIZE_HINT
 from cases.models import (
+    DUE_SOON_DAYS,
     PLAIN_TEXT,
     ActionSheet,
     Axis,
@@ -381,7 +382,31 @@ UNKNOWN_FUNDER = "Choisissez un financeur de la liste."
 UNKNOWN_WAVE = "Cette vague n'est pas dans la liste : choisissez-en une de la liste."
 
 
-class ContractFilterForm(ListFilterForm):
+DUE_CHOICES = [
+    ("late", "En retard"),
+    ("soon", f"Bientôt dû (sous {DUE_SOON_DAYS} jours)"),
+]
+SORT_CHOICES = [("due", "Échéance la plus proche")]
+
+
+class DueFilterForm(forms.Form):
+    """The « En retard » and « Bientôt dû » filter of the lists of cases and of the inbox."""
+
+    due = _code_choice("Échéance", "Toutes", DUE_CHOICES, "Choisissez une échéance de la liste.")
+
+
+def sort_choice(default: str) -> forms.ChoiceField:
+    """The order of a list: ``default`` (its own), or the soonest due date first."""
+    return _code_choice("Trier par", default, SORT_CHOICES, "Choisissez un ordre de la liste.")
+
+
+class CaseFilterForm(DueFilterForm, ListFilterForm):
+    """The filters of a list of cases: those of any list, and the case's due date."""
+
+    sort = sort_choice("Dernière mise à jour")
+
+
+class ContractFilterForm(CaseFilterForm):
     q = forms.CharField(
         label="Recherche",
         required=False,
@@ -399,7 +424,10 @@ class ContractFilterForm(ListFilterForm):
     wave = _pk_choice("Vague", "Toutes", UNKNOWN_WAVE)
     axis = _code_choice("Axe", "Tous", Axis.choices, "Choisissez un axe de la liste.")
     funder = _code_choice("Financeur", "Tous", Funder.choices, UNKNOWN_FUNDER)
-    field_order = ["q", "state", "region", "territory", "wave", "axis", "funder", "since", "until"]
+    field_order = [
+        "q", "state", "due", "region", "territory", "wave", "axis", "funder", "since", "until",
+        "sort",
+    ]  # fmt: skip
 
     def __init__(self, *args, regions, territories, waves, **kwargs):
         super().__init__(*args, **kwargs)
@@ -530,7 +558,7 @@ class DerogationCreateForm(DerogationForm):
 DEROGATION_STATES = ["draft", "regional_review", "ministerial_review", "decided", "withdrawn"]
 
 
-class DerogationFilterForm(ListFilterForm):
+class DerogationFilterForm(CaseFilterForm):
     q = forms.CharField(
         label="Recherche",
         required=False,
@@ -559,7 +587,18 @@ class DerogationFilterForm(ListFilterForm):
         validators=PLAIN_TEXT,
         help_text="la référence du texte, écrite comme on veut : « code env. art. R122-2 »",
     )
-    field_order = ["q", "call", "state", "outcome", "region", "rule", "since", "until"]
+    field_order = [
+        "q",
+        "call",
+        "state",
+        "due",
+        "outcome",
+        "region",
+        "rule",
+        "since",
+        "until",
+        "sort",
+    ]
 
     def __init__(self, *args, regions, calls, **kwargs):
         super().__init__(*args, **kwargs)

@@ -35,6 +35,7 @@ from cases.models import (
     FinancingLine,
     TerritoryContract,
     WaveItem,
+    due_window,
     rule_reference_key,
 )
 from cases.pagination import Keyset
@@ -43,6 +44,17 @@ from territories.models import Territory
 ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=14, decimal_places=2))
 CASE_ORDER = Keyset((("updated_at", "datetime"), ("pk", "int")))
 ACTION_ORDER = Keyset((("pk", "int"),))
+# « Échéance la plus proche »: the cases with no answer due (drafts, closed cases) last.
+DUE_ORDER = Keyset((("due_on", "date"), ("pk", "int")), descending=False, nulls_last=True)
+
+
+def case_order(data: dict | None) -> Keyset:
+    return DUE_ORDER if data and data.get("sort") == "due" else CASE_ORDER
+
+
+def due(data: dict) -> Q:
+    """The « En retard » or « Bientôt dû » filter, counted from today in Paris."""
+    return due_window(data["due"], timezone.localdate()) if data.get("due") else Q()
 
 
 def french_key(text: str) -> str:
@@ -133,6 +145,7 @@ def contract_list(user, data: dict | None) -> QuerySet[TerritoryContract]:
         )
     if data.get("state"):
         contracts = contracts.filter(state=data["state"])
+    contracts = contracts.filter(due(data))
     if data.get("region"):
         contracts = contracts.filter(territory__pilot_region_id=data["region"])
     if data.get("territory"):
@@ -206,6 +219,7 @@ def derogation_list(user, data: dict | None) -> QuerySet[DerogationRequest]:
     ):
         if data.get(name):
             requests = requests.filter(**{lookup: data[name]})
+    requests = requests.filter(due(data))
     if data.get("rule"):
         # The key matches every spelling of the same text (and a key given as is).
         requests = requests.filter(rule_reference_key=rule_reference_key(data["rule"]))

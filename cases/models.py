@@ -7,6 +7,7 @@ change, and only ``cases.services`` calls those transitions.
 import re
 import unicodedata
 import uuid
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -24,6 +25,27 @@ from territories.models import Territory
 
 # Every text a user types goes through it (see cases.validators).
 PLAIN_TEXT = [validate_plain_text]
+
+
+# « Bientôt dû »: an answer due within this many calendar days.
+DUE_SOON_DAYS = 5
+DUE_LABELS = {"late": "En retard", "soon": "Bientôt dû"}
+
+
+def due_status(due_on: date | None, today: date) -> str:
+    """ "late", "soon" or "" for a due date."""
+    if due_on is None:
+        return ""
+    if due_on < today:
+        return "late"
+    return "soon" if (due_on - today).days <= DUE_SOON_DAYS else ""
+
+
+def due_window(status: str, today: date, field: str = "due_on") -> Q:
+    """The rows of that status (``due_status``) as a condition on their due date."""
+    if status == "late":
+        return Q(**{f"{field}__lt": today})
+    return Q(**{f"{field}__gte": today, f"{field}__lte": today + timedelta(days=DUE_SOON_DAYS)})
 
 
 class State(models.TextChoices):
@@ -86,6 +108,9 @@ class Case(FSMModelMixin, models.Model):
     signed_off_at = models.DateTimeField("validé le", null=True, blank=True)
     contractualised_at = models.DateTimeField("contractualisé le", null=True, blank=True)
     closed_at = models.DateTimeField("clos le", null=True, blank=True)
+    # By when the current stage must be answered: written by the deadlines app's clock at
+    # each transition, kept here so that the lists sort and filter on it without a join.
+    due_on = models.DateField("réponse attendue le", null=True, blank=True, editable=False)
     # The head of the audit chain: lets verify_audit see a deleted last event, and lets a
     # transition append without reading the history.
     event_count = models.PositiveIntegerField(default=0)
@@ -100,6 +125,9 @@ class Case(FSMModelMixin, models.Model):
             # filter on the date of submission.
             models.Index(fields=["updated_at", "id"], name="case_updated_id_idx"),
             models.Index(fields=["submitted_at"], name="case_submitted_idx"),
+            # The lists sorted by due date, the soonest first (its nulls last, as the
+            # index keeps them), and their « En retard » and « Bientôt dû » filters.
+            models.Index(fields=["due_on", "id"], name="case_due_id_idx"),
         ]
 
     def __str__(self) -> str:
@@ -112,6 +140,9 @@ class Case(FSMModelMixin, models.Model):
     @property
     def state_badge(self) -> str:
         return STATE_BADGES.get(self.state, "info")
+
+    def due_status(self, today: date | None = None) -> str:
+        return due_status(self.due_on, today or timezone.localdate())
 
 
 class ReviewCycle:

@@ -9,11 +9,11 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import IntegerField, Q, QuerySet
+from django.db.models import F, IntegerField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from cases import french
@@ -29,20 +29,33 @@ class InvalidCursor(ValueError):
 
 @dataclass(frozen=True)
 class Keyset:
-    """The order of a list: field names with their kind ("datetime" or "int"), the last one
-    unique; ``descending`` for the most recent first."""
+    """The order of a list: field names with their kind ("datetime", "date" or "int"), the
+    last one unique; ``descending`` for the most recent first. With ``nulls_last`` the first
+    field may be null, and its nulls come after every value (the order a B-tree index keeps
+    ascending), so that a list sorted by due date ends with the cases that have none."""
 
     fields: tuple[tuple[str, str], ...]
     descending: bool = True
+    nulls_last: bool = False
 
-    def order(self, backwards: bool = False) -> list[str]:
+    def order(self, backwards: bool = False) -> list:
         sign = "-" if self.descending != backwards else ""
-        return [f"{sign}{name}" for name, _ in self.fields]
+        keys: list = [f"{sign}{name}" for name, _ in self.fields]
+        if self.nulls_last:
+            first = F(self.fields[0][0])
+            nulls = {"nulls_first": True} if backwards else {"nulls_last": True}
+            keys[0] = first.asc(**nulls) if sign == "" else first.desc(**nulls)
+        return keys
 
     def after(self, values: list, backwards: bool = False) -> Q:
         """The rows past ``values`` in the list's order (before them if ``backwards``)."""
+        if self.nulls_last:
+            return self._after_nullable(values, backwards)
+        return self._after(self.fields, values, backwards)
+
+    def _after(self, fields, values: list, backwards: bool) -> Q:
         lookup = "lt" if self.descending != backwards else "gt"
-        names = [name for name, _ in self.fields]
+        names = [name for name, _ in fields]
         condition = Q()
         for index, name in enumerate(names):
             equal = {names[i]: values[i] for i in range(index)}
@@ -50,11 +63,22 @@ class Keyset:
         # The first key bounded on its own lets the index range scan start at the cursor.
         return Q(**{f"{names[0]}__{lookup}e": values[0]}) & condition
 
+    def _after_nullable(self, values: list, backwards: bool) -> Q:
+        """The nulls of the first field form the list's tail, ordered by the other fields."""
+        first, rest = self.fields[0][0], self.fields[1:]
+        null = Q(**{f"{first}__isnull": True})
+        if values[0] is None:
+            among_nulls = null & self._after(rest, values[1:], backwards)
+            # Back from the tail: every row with a value comes before it.
+            return (among_nulls | ~null) if backwards else among_nulls
+        among_values = self._after(self.fields, values, backwards)
+        return among_values if backwards else (among_values | null)
+
     def values_of(self, row) -> list:
         return [getattr(row, name) for name, _ in self.fields]
 
     def encode(self, values: list, backwards: bool) -> str:
-        plain = [value.isoformat() if isinstance(value, datetime) else value for value in values]
+        plain = [value.isoformat() if isinstance(value, date) else value for value in values]
         data = json.dumps({"k": plain, "b": backwards}, separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
@@ -68,8 +92,14 @@ class Keyset:
             if not isinstance(backwards, bool):
                 raise InvalidCursor
             values: list[Any] = []
-            for value, (_, kind) in zip(raw, self.fields, strict=True):
-                if kind == "datetime":
+            for index, (value, (_, kind)) in enumerate(zip(raw, self.fields, strict=True)):
+                if value is None and index == 0 and self.nulls_last:
+                    values.append(None)
+                elif kind == "date":
+                    if not isinstance(value, str) or len(value) != 10:
+                        raise InvalidCursor
+                    values.append(date.fromisoformat(value))
+                elif kind == "datetime":
                     if not isinstance(value, str):
                         raise InvalidCursor
                     moment = datetime.fromisoformat(value)

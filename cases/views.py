@@ -211,7 +211,7 @@ def contract_list(request):
         request,
         form,
         lambda data: lists.contract_list(request.user, data),
-        lists.CASE_ORDER,
+        lists.case_order,
         "cases/contract_list.html",
         {"title": "Contrats de territoire", "can_create": can_create},
         noun=("contrat", None, False),
@@ -220,7 +220,8 @@ def contract_list(request):
 
 def list_page(request, form, rows, order, template: str, context: dict, *, noun):
     """A filtered list, one keyset page of it and a bounded count. Bad filters or a bad
-    cursor answer 400 with the errors, the list shown unfiltered from its first page."""
+    cursor answer 400 with the errors, the list shown unfiltered from its first page.
+    ``order``: a Keyset, or a function of the filters that picks one."""
     problems = []
     data = None
     refused_filters = form.is_bound and not form.is_valid()
@@ -229,6 +230,8 @@ def list_page(request, form, rows, order, template: str, context: dict, *, noun)
     elif form.is_bound:
         data = form.cleaned_data
     queryset = rows(data)
+    if callable(order):
+        order = order(data)
     cursor = request.GET.get("cursor") if not problems else None
     try:
         page = pagination.paginate(queryset, order, cursor)

@@ -197,8 +197,9 @@ def store(case_id: int, rule: DeadlineRule, state: ClockState, sent: set[str]) -
 def refresh(case: Case, sent: set[str] | None = None) -> ClockState | None:
     """Bring the case's Clock row in step with its transitions; return its state. Three
     statements: the rule, the transitions with the territory, the row's upsert (or its
-    removal). ``sent``: the reminders already sent for the current stage entry (none right
-    after a transition, which always enters a new one)."""
+    removal); a fourth for the case's due date when it changes. ``sent``: the reminders
+    already sent for the current stage entry (none right after a transition, which always
+    enters a new one)."""
     rule = rule_for(case)
     state = None
     if rule is not None:
@@ -206,6 +207,16 @@ def refresh(case: Case, sent: set[str] | None = None) -> ClockState | None:
         state = compute(rule, FrenchCalendar.for_departements(departements), steps)
     if state is None or rule is None:
         Clock.objects.filter(case_id=case.pk).delete()
+        mirror_due_date(case, None)
         return None
     store(case.pk, rule, state, sent or set())
+    mirror_due_date(case, state.due_on)
     return state
+
+
+def mirror_due_date(case: Case, due_on: date | None) -> None:
+    """The lists sort and filter on the case's own copy of its due date (cases may not read
+    this app's rows); one more statement, only when the date changes."""
+    if case.due_on != due_on:
+        Case.objects.filter(pk=case.pk).update(due_on=due_on)
+        case.due_on = due_on

@@ -6,12 +6,10 @@ from datetime import date
 from django.utils import timezone
 
 from cases import french
-from cases.models import STATE_LABELS
+from cases.models import STATE_LABELS, due_status
 from deadlines.models import Clock, OnChanges, Silence
 
 WEEKDAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
-# « Bientôt dû »: within this many days of the due date.
-SOON_DAYS = 5
 SILENCE_TEXT = {
     Silence.ACCEPTANCE: "À défaut de réponse à cette date, la demande est réputée acceptée.",
     Silence.REJECTION: "À défaut de réponse à cette date, la demande est réputée rejetée.",
@@ -35,15 +33,6 @@ def days_left(due: date, today: date) -> str:
     return f"en retard de {french.count_fr(-delta, 'jour')}"
 
 
-def status(due: date | None, today: date) -> str:
-    """ "late", "soon" or "" for a due date."""
-    if due is None:
-        return ""
-    if due < today:
-        return "late"
-    return "soon" if (due - today).days <= SOON_DAYS else ""
-
-
 @dataclass(frozen=True)
 class ClockView:
     paused_since: date | None
@@ -60,7 +49,7 @@ class ClockView:
     @property
     def status(self) -> str:
         dates = [d for d in (self.stage_due, self.legal_due) if d]
-        return status(min(dates), self.today) if dates else ""
+        return due_status(min(dates), self.today) if dates else ""
 
     @property
     def stage_due_text(self) -> str:

@@ -6,11 +6,14 @@
 - opinion tasks: the members of the organisation consulted.
 """
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce
 from viewflow.workflow.models import Task
 
 from accounts.models import Membership, Role
 from accounts.scoping import epci_territories, piloted_territories
+from cases.models import Opinion
 from workflows.engine import OPEN_STATUSES
 from workflows.flows import FLOWS_BY_KIND, Actor, CaseTask
 
@@ -61,3 +64,12 @@ def tasks_for_user(user) -> QuerySet[Task]:
 
 def open_tasks_for_user(user) -> QuerySet[Task]:
     return tasks_for_user(user).filter(status__in=OPEN_STATUSES).order_by("created", "pk")
+
+
+def with_due_date(tasks: QuerySet[Task]) -> QuerySet[Task]:
+    """Each task's ``due``: the date its opinion is due by for an opinion task, else the date
+    the case's current stage must be answered by (none while the case is a draft)."""
+    opinion = Opinion.objects.filter(
+        pk=Cast(KeyTextTransform("opinion", OuterRef("data")), IntegerField())
+    ).values("due_on")[:1]
+    return tasks.annotate(due=Coalesce(Subquery(opinion), F(f"{CASE}__due_on")))

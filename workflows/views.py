@@ -4,11 +4,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from viewflow.workflow.status import STATUS
 
+from cases import forms as case_forms
 from cases import selectors as case_selectors
 from cases import services as case_services
+from cases.models import due_window
 from cases.pagination import (
     InvalidCursor,
     Keyset,
@@ -48,17 +51,36 @@ def task_or_404(request, pk: int):
 
 
 TASK_ORDER = Keyset((("created", "datetime"), ("pk", "int")), descending=False)
+DUE_ORDER = Keyset((("due", "date"), ("pk", "int")), descending=False, nulls_last=True)
 SECTIONS = ("mine", "queue", "others")
+
+
+class InboxFilterForm(case_forms.DueFilterForm):
+    sort = case_forms.sort_choice("Ancienneté")
+
+
+def inbox_filters(request) -> tuple[InboxFilterForm, dict, list[str]]:
+    """The inbox's filter form, its cleaned values (none when refused) and its problems."""
+    form = InboxFilterForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        return form, {}, ["Les filtres contiennent des erreurs : la liste n'est pas filtrée."]
+    return form, (form.cleaned_data if form.is_bound else {}), []
 
 
 @login_required
 def task_list(request):
     """Each section of the inbox (taken by me, waiting, taken by a colleague) is paged on
     its own, oldest first; ``section`` says which one the cursor pages."""
-    tasks = selectors.open_tasks_for_user(request.user).select_related(
-        "process__caseprocess__case__territorycontract",
-        "process__caseprocess__case__derogationrequest",
+    form, data, problems = inbox_filters(request)
+    tasks = selectors.with_due_date(
+        selectors.open_tasks_for_user(request.user).select_related(
+            "process__caseprocess__case__territorycontract",
+            "process__caseprocess__case__derogationrequest",
+        )
     )
+    if data.get("due"):
+        tasks = tasks.filter(due_window(data["due"], timezone.localdate(), field="due"))
+    order = DUE_ORDER if data.get("sort") == "due" else TASK_ORDER
     me = request.user.pk
     scoped = {
         "mine": tasks.filter(owner_id=me),
@@ -66,21 +88,22 @@ def task_list(request):
         "others": tasks.filter(owner__isnull=False).exclude(owner_id=me),
     }
     paged = request.GET.get("section")
-    problems = []
     pages = {}
     for name, rows in scoped.items():
-        cursor = request.GET.get("cursor") if name == paged else None
+        cursor = request.GET.get("cursor") if name == paged and not problems else None
         try:
-            pages[name] = paginate(rows, TASK_ORDER, cursor)
+            pages[name] = paginate(rows, order, cursor)
         except InvalidCursor as error:
             problems.append(error.message)
-            pages[name] = paginate(rows, TASK_ORDER, None)
+            pages[name] = paginate(rows, order, None)
     query = page_query(request, drop=("cursor", "section"))
     return render(
         request,
         "workflows/task_list.html",
         {
             "title": "Mes tâches",
+            "form": form,
+            "today": timezone.localdate(),
             **pages,
             "captions": {
                 name: count_label(pages[name].count, "tâche", feminine=True) for name in SECTIONS

@@ -10,9 +10,11 @@ from html import escape
 
 from django import template
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from cases import french
+from cases.models import DUE_LABELS, due_status
 
 register = template.Library()
 
@@ -28,13 +30,31 @@ def _badge(case) -> str:
     )
 
 
+DUE_BADGES = {"late": "error", "soon": "warning"}
+
+
+@register.simple_tag
+def due_cell(due_on, today=None) -> str:
+    """A due date with its « En retard » or « Bientôt dû » badge; « — » without one."""
+    if due_on is None:
+        return "—"
+    status = due_status(due_on, today or timezone.localdate())
+    badge = (
+        f' <p class="fr-badge fr-badge--sm fr-badge--{DUE_BADGES[status]}" data-due="{status}">'
+        f"{DUE_LABELS[status]}</p>"
+        if status
+        else ""
+    )
+    return mark_safe(f"{_text(french.date_fr(due_on))}{badge}")  # noqa: S308 - escaped
+
+
 def _link(name: str, reference: str) -> str:
     return f'<a href="{_text(reverse(name, args=[reference]))}">{_text(reference)}</a>'
 
 
 @register.simple_tag
 def contract_rows(page) -> str:
-    rows = []
+    rows, today = [], timezone.localdate()
     for contract in page:
         territory = contract.territory
         rows.append(
@@ -44,6 +64,7 @@ def contract_rows(page) -> str:
             f"<td>{_text(territory.pilot_region.name)}</td>"
             f"<td>{_text(contract.action_count or 0)}</td>"
             f"<td>{_badge(contract)}</td>"
+            f"<td>{due_cell(contract.due_on, today)}</td>"
             f"<td>{_text(french.datetime_fr(contract.updated_at))}</td></tr>"
         )
     return mark_safe("".join(rows))  # noqa: S308 - every value escaped above
@@ -71,7 +92,7 @@ def action_rows(page) -> str:
 
 @register.simple_tag
 def derogation_rows(page) -> str:
-    rows = []
+    rows, today = [], timezone.localdate()
     for derogation in page:
         territory = derogation.territory
         rows.append(
@@ -81,6 +102,7 @@ def derogation_rows(page) -> str:
             f"<td>{_text(territory.name)}</td>"
             f"<td>{_text(territory.pilot_region.name)}</td>"
             f"<td>{_badge(derogation)}</td>"
+            f"<td>{due_cell(derogation.due_on, today)}</td>"
             f"<td>{_text(derogation.get_outcome_display() or '—')}</td></tr>"
         )
     return mark_safe("".join(rows))  # noqa: S308 - every value escaped above

@@ -571,6 +571,18 @@ def derogations_section(figures: dict, links: Links) -> Section:
     )
 
 
+DUE_LISTS = {"contract": "contract-list", "derogation": "derogation-list"}
+
+
+def due_link(row: dict, status: str = "") -> str:
+    """The list of the row's cases (its Region, kind and stage), late or due soon, the
+    soonest first. Only the Region is carried over: no other filter applies to this block."""
+    params = {"region": row["region_id"], "state": row["stage"], "sort": "due"}
+    if status:
+        params["due"] = status
+    return f"{reverse(DUE_LISTS[row['kind']])}?{urlencode(params)}"
+
+
 def time_section(figures: dict) -> Section:
     block = figures["time"]
     stages = block["stages"]
@@ -601,9 +613,9 @@ def time_section(figures: dict) -> Section:
                 Cell(row["name"], header=True),
                 Cell(row["kind_label"]),
                 Cell(row["label"]),
-                Cell(number(row["open"]), numeric=True),
-                Cell(number(row["late"]), numeric=True),
-                Cell(number(row["soon"]), numeric=True),
+                Cell(number(row["open"]), due_link(row), numeric=True),
+                Cell(number(row["late"]), due_link(row, "late"), numeric=True),
+                Cell(number(row["soon"]), due_link(row, "soon"), numeric=True),
             ]
             for row in due["rows"]
         ],

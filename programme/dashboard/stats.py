@@ -25,6 +25,7 @@ from django.utils import timezone
 from accounts.models import Membership, Role
 from accounts.scoping import NATIONAL_ROLES
 from cases.models import (
+    DUE_SOON_DAYS,
     STATE_LABELS,
     ActionSheet,
     Axis,
@@ -42,7 +43,6 @@ from cases.models import (
     WaveState,
 )
 from deadlines.models import Clock
-from deadlines.presentation import SOON_DAYS
 from territories.models import Region, Territory
 
 ZERO = Decimal("0")
@@ -728,7 +728,7 @@ def due_block(scope: Scope, filters: Filters, *, now: datetime | None = None) ->
     """The cases in review, late and due soon, by Region, kind and stage (their clocks).
     Only the Region filter applies: a due date is about today."""
     today = timezone.localdate(now or timezone.now())
-    soon = today + timedelta(days=SOON_DAYS)
+    soon = today + timedelta(days=DUE_SOON_DAYS)
     rows = [
         {
             "region_id": row["case__territory__pilot_region_id"],
@@ -760,7 +760,7 @@ def due_block(scope: Scope, filters: Filters, *, now: datetime | None = None) ->
     rows.sort(key=lambda r: (french_order(r["name"]), r["kind"], r["stage"]))
     return {
         "today": today,
-        "soon_days": SOON_DAYS,
+        "soon_days": DUE_SOON_DAYS,
         "late": sum(r["late"] for r in rows),
         "soon": sum(r["soon"] for r in rows),
         "open": sum(r["open"] for r in rows),
