@@ -98,7 +98,7 @@ def remind(case_id: int, today: date) -> int:
     steps = schedule(clock.rule, calendar, clock.due_on)
     if clock.stage != State.REGIONAL_REVIEW:
         steps.pop(LATER)  # the ministry is the last level
-    sent = _sent(case_id, clock.stage, clock.stage_entry)
+    sent = sent_steps(case_id, clock.stage, clock.stage_entry)
     detail = _detail(clock, today)
     due = _due(steps, sent, today)
     for step in due:
@@ -111,7 +111,7 @@ def remind(case_id: int, today: date) -> int:
     return len(due)
 
 
-def _sent(case_id: int, stage: str, entry: int) -> set[str]:
+def sent_steps(case_id: int, stage: str, entry: int) -> set[str]:
     """The steps already recorded for one stage entry (or one opinion)."""
     return set(
         Reminder.objects.filter(case_id=case_id, stage=stage, stage_entry=entry).values_list(
@@ -179,7 +179,7 @@ def remind_opinion(opinion_id: int, today: date) -> int:
     steps = reminder_steps(rule.offsets if rule else [], current.due_on)
     left = days_left(current.due_on, today)
     detail = f"avis de {current.organisation} attendu le {long_date(current.due_on)}, {left}"
-    due = _due(steps, _sent(locked.pk, OPINION, current.pk), today)
+    due = _due(steps, sent_steps(locked.pk, OPINION, current.pk), today)
     for step in due:
         users = (
             [current.requested_by_id]
