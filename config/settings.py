@@ -190,6 +190,14 @@ REDIS_LAYERS = {
 }
 
 
+def channel_prefix() -> str:
+    """The layer's prefix for its Redis keys and channels. Test processes running side by side
+    (pytest-xdist, in `make test`) share one Redis, whose pub/sub channels no database number
+    separates: each of them gets groups of its own, and so do the servers it starts."""
+    explicit = os.environ.get("CHANNEL_LAYER_PREFIX")
+    return explicit or f"asgi{os.environ.get('PYTEST_XDIST_WORKER', '')}"
+
+
 def channel_layers_config() -> dict:
     url = os.environ.get("REDIS_URL")
     if url:
@@ -198,7 +206,8 @@ def channel_layers_config() -> dict:
         kind = os.environ.get("REDIS_CHANNEL_LAYER", "pubsub")
         if kind not in REDIS_LAYERS:
             raise ImproperlyConfigured("REDIS_CHANNEL_LAYER doit valoir « core » ou « pubsub ».")
-        return {"default": {"BACKEND": REDIS_LAYERS[kind], "CONFIG": {"hosts": [url]}}}
+        config = {"hosts": [url], "prefix": channel_prefix()}
+        return {"default": {"BACKEND": REDIS_LAYERS[kind], "CONFIG": config}}
     return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 

@@ -1,3 +1,4 @@
+import contextlib
 import os
 
 import pytest
@@ -34,3 +35,18 @@ def reference_data(db):
 def media_root(settings, tmp_path):
     """Uploaded files go to a fresh folder per test, never into the working tree."""
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(scope="module")
+def module_server(django_db_setup, django_db_blocker):
+    """One uvicorn on the test database for a whole module: its tests are transactional, so
+    it reads what each of them commits; starting one per test cost seconds each time."""
+    from django.db import connection
+
+    from tests.support import uvicorn_server
+
+    with contextlib.ExitStack() as stack:
+        yield stack.enter_context(uvicorn_server(connection.settings_dict["NAME"]))
+        # Its end waits for the server's database sessions to be gone, which is a query.
+        with django_db_blocker.unblock():
+            stack.close()

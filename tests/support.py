@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from config.settings import channel_prefix
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -24,6 +26,8 @@ def free_port() -> int:
 def django_subprocess_env(**overrides: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    # The child's channel layer is its test process's (config.settings.channel_prefix).
+    env["CHANNEL_LAYER_PREFIX"] = channel_prefix()
     env.update(overrides)
     return env
 

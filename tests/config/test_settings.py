@@ -14,6 +14,7 @@ PROBE = (
     "'db_name': s.DATABASES['default']['NAME'], "
     "'layer': s.CHANNEL_LAYERS['default']['BACKEND'], "
     "'hosts': s.CHANNEL_LAYERS['default'].get('CONFIG', {}).get('hosts'), "
+    "'prefix': s.CHANNEL_LAYERS['default'].get('CONFIG', {}).get('prefix'), "
     "'debug': s.DEBUG, 'allowed': s.ALLOWED_HOSTS}))"
 )
 LONG_KEY = "k" * 20 + "-production-secret-key-for-the-check-only-" + "x" * 20
@@ -24,6 +25,7 @@ def bare_env(**values: str) -> dict[str, str]:
     for name in (
         "DATABASE_URL",
         "REDIS_URL",
+        "CHANNEL_LAYER_PREFIX",
         "CACHE_URL",
         "SECRET_KEY",
         "DEBUG",
@@ -74,6 +76,15 @@ def test_redis_url_switches_the_channel_layer():
     assert config["db"] == "django.db.backends.sqlite3"
     core = probe(REDIS_URL="redis://cache.example:6380/2", REDIS_CHANNEL_LAYER="core")
     assert core["layer"] == "channels_redis.core.RedisChannelLayer"
+
+
+def test_test_processes_side_by_side_get_channels_of_their_own():
+    redis = "redis://cache.example:6380/2"
+    assert probe(REDIS_URL=redis)["prefix"] == "asgi"
+    assert probe(REDIS_URL=redis, PYTEST_XDIST_WORKER="gw1")["prefix"] == "asgigw1"
+    # What a test gives the servers it starts wins.
+    explicit = probe(REDIS_URL=redis, PYTEST_XDIST_WORKER="gw1", CHANNEL_LAYER_PREFIX="asgigw0")
+    assert explicit["prefix"] == "asgigw0"
 
 
 def test_debug_and_allowed_hosts_from_environment():

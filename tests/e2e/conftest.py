@@ -5,10 +5,8 @@ import re
 import shutil
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from playwright.sync_api import sync_playwright
-
-from tests.support import uvicorn_server
 
 PASSWORD = "mot-de-passe-de-test"
 CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
@@ -26,22 +24,34 @@ FLAGS = [
 ]
 
 
-@pytest.fixture
-def browser(reference_data, monkeypatch):
-    # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls are
-    # still plain synchronous code, which Django would otherwise refuse here.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+@pytest.fixture(scope="module")
+def module_chromium(module_server):
+    """One Chromium and one server for a module's browser tests, each test in contexts of its
+    own. Playwright's sync API keeps an event loop in this thread for as long as it runs; the
+    tests' own ORM calls (and their fixtures') are still plain synchronous code, which Django
+    would otherwise refuse under it."""
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"Chromium introuvable ({CHROMIUM}) : installez le paquet chromium.")
-    with uvicorn_server(connection.settings_dict["NAME"]) as url, sync_playwright() as play:
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as play:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         chromium = play.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         try:
-            yield chromium, url
+            yield chromium
         finally:
             chromium.close()
             # Under Playwright's loop the test's queries get a connection of their own:
             # closing it here lets the test database be dropped at the end.
             connections.close_all()
+
+
+@pytest.fixture
+def browser(reference_data, module_chromium, module_server):
+    try:
+        yield module_chromium, module_server
+    finally:
+        # What a test opened does not reach the next one (cookies, pages, sockets).
+        for context in module_chromium.contexts:
+            context.close()
 
 
 def logged_in(chromium, url, user, **context_options):

@@ -25,7 +25,7 @@ def test_the_group_channel_name_is_the_layers_own():
     async def name() -> str:
         return layer._get_layer()._get_group_channel_name("user.42")
 
-    assert group_channel("asgi", "user.42") == asyncio.run(name())
+    assert group_channel(layer._prefix, "user.42") == asyncio.run(name())
     channel_layers.backends.clear()
 
 

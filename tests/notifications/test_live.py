@@ -7,21 +7,19 @@ import httpx
 import pytest
 import websockets
 import websockets.exceptions
-from django.db import connection, connections
+from django.db import connections
 
 from cases import services
 from notifications.models import Notification
 from tests import factories
 from tests.notifications.test_smoke import log_in
-from tests.support import uvicorn_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def server(reference_data):
-    with uvicorn_server(connection.settings_dict["NAME"]) as url:
-        yield url
+def server(reference_data, module_server):
+    return module_server
 
 
 def session_cookies(server: str, user) -> dict:

@@ -8,19 +8,16 @@ import httpx
 import pytest
 import websockets
 from channels.layers import get_channel_layer
-from django.db import connection
 
 from tests import factories
-from tests.support import uvicorn_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "mot-de-passe-de-test"
 
 
 @pytest.fixture
-def server(reference_data):
-    with uvicorn_server(connection.settings_dict["NAME"]) as url:
-        yield url
+def server(reference_data, module_server):
+    return module_server
 
 
 def log_in(client: httpx.Client, email: str) -> None:

@@ -28,7 +28,7 @@ from programme.models import DashboardSnapshot
 from territories.models import Region
 from tests import factories
 from tests.cases.test_french import plain_spaces_before_punctuation
-from tests.programme.test_stats_world import build_world, make_contract
+from tests.programme.test_stats_world import make_contract, world_for_a_module
 
 pytestmark = pytest.mark.django_db
 DASHBOARD = "/tableau-de-bord/"
@@ -45,9 +45,15 @@ def empty_cache():
     cache.clear()
 
 
+@pytest.fixture(scope="module")
+def module_world(django_db_setup, django_db_blocker):
+    with world_for_a_module(django_db_blocker) as world:
+        yield world
+
+
 @pytest.fixture
-def world(reference_data):
-    return build_world()
+def world(reference_data, module_world):
+    return module_world.afresh()
 
 
 @pytest.fixture

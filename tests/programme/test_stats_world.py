@@ -4,9 +4,13 @@ committed; derogations with every outcome; a validated wave and a planned one. B
 the services, as a user would, except the funders' answers (set on the rows: who may answer is
 not what these tests are about)."""
 
+import contextlib
+import copy
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+
+from django.db import transaction
 
 from cases import derogations, services, waves
 from cases.models import ActionSheet, DerogationRequest, FinancingLine, TerritoryContract, Wave
@@ -122,6 +126,20 @@ class World:
     validated: Wave
     planned: Wave
 
+    def afresh(self) -> "World":
+        """The same world as its rows stand now, for a test whose changes are rolled back after
+        it: objects read again, and the users a test adds forgotten with its rollback."""
+        actors = copy.copy(self.actors)
+        actors.reviewers, actors.authors = dict(self.actors.reviewers), dict(self.actors.authors)
+        contracts = {
+            key: TerritoryContract.objects.get(pk=c.pk) for key, c in self.contracts.items()
+        }
+        requests = {
+            key: DerogationRequest.objects.get(pk=d.pk) for key, d in self.derogations.items()
+        }
+        validated, planned = (Wave.objects.get(pk=w.pk) for w in (self.validated, self.planned))
+        return World(actors, contracts, requests, validated, planned)
+
 
 def build_world() -> World:
     actors = Actors()
@@ -196,3 +214,15 @@ def build_world() -> World:
     validated.refresh_from_db()
     planned.refresh_from_db()
     return World(actors, c, d, validated, planned)
+
+
+@contextlib.contextmanager
+def world_for_a_module(django_db_blocker):
+    """One world for a module's tests, built once (it costs seconds) in a transaction rolled
+    back after the last of them; each test runs in a savepoint inside it, as it would alone.
+    Not for a module with transactional tests, which would flush it."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        # A transactional test of an earlier module may have flushed it.
+        factories.ensure_reference_data()
+        yield build_world()
+        transaction.set_rollback(True)
