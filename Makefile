@@ -9,6 +9,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The suite runs in two processes side by side (pytest-xdist, whole files to each): it mostly
+# waits on PostgreSQL, uvicorn and Chromium, so two fill the two cores of the CI machine.
+# PYTEST_WORKERS=0 runs it in one.
+PYTEST_WORKERS ?= 2
 
 export UV_PYTHON_DOWNLOADS := never
 
@@ -39,7 +43,7 @@ run: install
 		--ws-per-message-deflate false
 
 test: install
-	$(PY) scripts/with_services.py $(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) scripts/with_services.py $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: install
 	$(PY) scripts/with_services.py $(PY) -m bench.transitions

@@ -32,6 +32,15 @@ def reference_data(db):
 
 
 @pytest.fixture(autouse=True)
+def reference_data_after_a_flush(request):
+    """pytest-django runs the transactional tests last, for their flush removes the reference
+    data. Side by side (pytest-xdist, whole files to each process), a process may run one
+    file's transactional tests before another file's tests, which would find it gone."""
+    if request.node.get_closest_marker("django_db") is not None:
+        request.getfixturevalue("reference_data")
+
+
+@pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     """Uploaded files go to a fresh folder per test, never into the working tree."""
     settings.MEDIA_ROOT = tmp_path / "media"
