@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
+from cases import hooks
 from cases import permissions as perms
 from cases.audit import append_wave_event
 from cases.models import (
@@ -282,14 +283,17 @@ def _validate_locked(wave: Wave, actor, expected_version, stored: list) -> Wave:
         .order_by("pk")
     )
     now = timezone.now()
-    for contract in contracts:
-        contractualise(contract, actor, now, locked)
-    by_territory = {contract.territory_id: contract for contract in contracts}
-    for derogation in derogations:
-        if derogation.contract_id is None:
-            derogation.contract = by_territory[derogation.territory_id]
-            derogation.save(update_fields=["contract"])
-        contractualise(derogation, actor, now, locked)
+    # One group for the wave: a party to 17 of its contracts is told once, not 17 times (the
+    # listeners that follow one case at a time still hear each contractualisation at once).
+    with hooks.grouped():
+        for contract in contracts:
+            contractualise(contract, actor, now, locked)
+        by_territory = {contract.territory_id: contract for contract in contracts}
+        for derogation in derogations:
+            if derogation.contract_id is None:
+                derogation.contract = by_territory[derogation.territory_id]
+                derogation.save(update_fields=["contract"])
+            contractualise(derogation, actor, now, locked)
     document = _store_pdf(locked, actor, contracts, derogations, now, stored)
     _finish_validation(locked, actor, contracts, derogations, document, now)
     return locked

@@ -7,6 +7,6 @@ class NotificationsConfig(AppConfig):
 
     def ready(self):
         from cases.hooks import register
-        from notifications.writer import on_case_event
+        from notifications.writer import on_case_event, on_case_events
 
-        register(on_case_event)
+        register(on_case_event, grouped=on_case_events)

@@ -4,6 +4,7 @@ import asyncio
 import functools
 import json
 import logging
+from collections.abc import Collection, Iterable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -38,13 +39,23 @@ def case_changed(case_id: int, private: bool = False) -> dict:
     return message
 
 
-def push(frames: list[tuple[int, dict]], case_id: int, *, private: bool = False) -> None:
-    """Send each recipient their notification, then tell everyone watching the case. A lost
-    push loses nothing: the client sees the gap in its numbers and reads the rows."""
+def push(
+    frames: list[tuple[int, dict]],
+    case_ids: int | Iterable[int],
+    *,
+    private: bool | Collection[int] = False,
+) -> None:
+    """Send each recipient their notification, then tell everyone watching the case, or each
+    of the cases (a wave's validation: all in the same publish). ``private`` is True when the
+    event is private, or the ids of the cases whose nudge is. A lost push loses nothing: the
+    client sees the gap in its numbers and reads the rows."""
     sends: list[tuple[str, dict]] = [
         (user_group(user_id), {"type": "notification.new", **frame}) for user_id, frame in frames
     ]
-    sends.append((case_group(case_id), case_changed(case_id, private)))
+    cases = [case_ids] if isinstance(case_ids, int) else list(case_ids)
+    for case_id in cases:
+        hidden = private if isinstance(private, bool) else case_id in private
+        sends.append((case_group(case_id), case_changed(case_id, hidden)))
     client = _pubsub_client()
     if client is None:
         async_to_sync(_send_one_by_one)(sends)
