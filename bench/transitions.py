@@ -4,13 +4,20 @@ Both run in the same process, in interleaved rounds, on the same PostgreSQL, so 
 machine's noise weighs on both alike. Reproduce with: make bench  (or  make bench-transitions)
 """
 
+import collections
 import statistics
 import sys
+import time
 
 from bench._setup import setup_django, timed
 
 ROUNDS = 5
 PER_ROUND = 100
+LISTENER_NAMES = {
+    "workflows.engine": "circuit viewflow",
+    "deadlines.listeners": "délais",
+    "notifications.writer": "notifications",
+}
 
 
 def main() -> int:
@@ -34,6 +41,28 @@ def main() -> int:
         for contract in batch:
             services.case_approve(case=contract, actor=reviewer)
 
+    # Each listener's share of the service's time: "without listeners" detaches all three
+    # (the process, the deadline clock, the notifications), not the process alone.
+    listener_seconds: dict[str, float] = collections.defaultdict(float)
+
+    def timing(listener):
+        def timed_listener(announcement):
+            start = time.perf_counter()
+            try:
+                listener(announcement)
+            finally:
+                listener_seconds[listener.__module__] += time.perf_counter() - start
+
+        return timed_listener
+
+    def through_timed_service(batch):
+        saved = hooks._listeners[:]
+        hooks._listeners[:] = [timing(listener) for listener in saved]
+        try:
+            through_service(batch)
+        finally:
+            hooks._listeners[:] = saved
+
     def raw_baseline(batch):
         for contract in batch:
             with transaction.atomic():
@@ -56,7 +85,7 @@ def main() -> int:
                 )
 
     def without_listeners(batch):
-        # The same service with the workflow hook detached: shows what the process costs.
+        # The same service with every listener detached: what the listeners cost together.
         saved = hooks._listeners[:]
         hooks._listeners.clear()
         try:
@@ -69,7 +98,7 @@ def main() -> int:
         service_batch, raw_batch = contracts(PER_ROUND), contracts(PER_ROUND)
         bare_batch = contracts(PER_ROUND)
         raw_rates.append(PER_ROUND / timed(raw_baseline, raw_batch))
-        service_rates.append(PER_ROUND / timed(through_service, service_batch))
+        service_rates.append(PER_ROUND / timed(through_timed_service, service_batch))
         bare_rates.append(PER_ROUND / timed(without_listeners, bare_batch))
 
     probe = contracts(1)[0]
@@ -86,9 +115,15 @@ def main() -> int:
     print(f"rapport service / référence : {service / raw:.2f} (objectif ≥ 0,5)")
     bare = statistics.median(bare_rates)
     print(
-        f"le même service sans le circuit viewflow : {bare:8.1f} /s "
-        f"(rapport {bare / raw:.2f} ; le circuit coûte {1000 / service - 1000 / bare:.1f} ms)"
+        f"le même service sans ses écouteurs (circuit, délais, notifications) : {bare:8.1f} /s "
+        f"(rapport {bare / raw:.2f} ; ils coûtent {1000 / service - 1000 / bare:.1f} ms)"
     )
+    count = ROUNDS * PER_ROUND
+    shares = " ; ".join(
+        f"{LISTENER_NAMES.get(module, module)} {1000 * seconds / count:.1f} ms"
+        for module, seconds in listener_seconds.items()
+    )
+    print(f"temps moyen de chaque écouteur par transition : {shares}")
     print(f"requêtes SQL par transition (service) : {len(queries)}")
     print("commande : make bench")
     return 0

@@ -154,13 +154,22 @@ def touch_case(locked: Case, actor, now) -> None:
     locked.updated_by = actor
 
 
+# The case's own copies of what a listener keeps (deadlines' due date, for the lists): set on
+# the instance by the listener, written with the case.
+LISTENER_FIELDS = ["due_on"]
+
+
 def record_event(
     locked: Case, actor, *, fields: list[str], extra: dict | None = None, **event
 ) -> CaseEvent:
-    """Append the audit event, save the case and tell the listeners."""
+    """Append the audit event, tell the listeners, save the case.
+
+    The case's row is written after the listeners so that what they set on it goes out in the
+    same UPDATE rather than one of their own: a statement less on every transition. They
+    read the event from the database and the case from the instance, which is up to date."""
     entry = append_event(locked, actor=actor, **event)
-    locked.save(update_fields=[*fields, "event_count", "audit_head"])
     announce(CaseAnnouncement(case=locked, event=entry, actor=actor, extra=extra or {}))
+    locked.save(update_fields=[*fields, "event_count", "audit_head", *LISTENER_FIELDS])
     return entry
 
 

@@ -194,10 +194,13 @@ def store(case_id: int, rule: DeadlineRule, state: ClockState, sent: set[str]) -
     )
 
 
-def refresh(case: Case, sent: set[str] | None = None) -> ClockState | None:
+def refresh(
+    case: Case, sent: set[str] | None = None, *, write_due_date: bool = True
+) -> ClockState | None:
     """Bring the case's Clock row in step with its transitions; return its state. Three
     statements: the rule, the transitions with the territory, the row's upsert (or its
-    removal); a fourth for the case's due date when it changes. ``sent``: the reminders
+    removal); a fourth for the case's due date when it changes, unless ``write_due_date``
+    is false: then it is only set on ``case``, whose caller saves it. ``sent``: the reminders
     already sent for the current stage entry (none right after a transition, which always
     enters a new one)."""
     rule = rule_for(case)
@@ -207,16 +210,18 @@ def refresh(case: Case, sent: set[str] | None = None) -> ClockState | None:
         state = compute(rule, FrenchCalendar.for_departements(departements), steps)
     if state is None or rule is None:
         Clock.objects.filter(case_id=case.pk).delete()
-        mirror_due_date(case, None)
+        mirror_due_date(case, None, write=write_due_date)
         return None
     store(case.pk, rule, state, sent or set())
-    mirror_due_date(case, state.due_on)
+    mirror_due_date(case, state.due_on, write=write_due_date)
     return state
 
 
-def mirror_due_date(case: Case, due_on: date | None) -> None:
+def mirror_due_date(case: Case, due_on: date | None, *, write: bool = True) -> None:
     """The lists sort and filter on the case's own copy of its due date (cases may not read
-    this app's rows); one more statement, only when the date changes."""
-    if case.due_on != due_on:
+    this app's rows); one more statement, only when the date changes and ``write``."""
+    if case.due_on == due_on:
+        return
+    if write:
         Case.objects.filter(pk=case.pk).update(due_on=due_on)
-        case.due_on = due_on
+    case.due_on = due_on

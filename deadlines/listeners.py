@@ -11,6 +11,8 @@ def on_case_event(announcement: CaseAnnouncement) -> None:
     event = announcement.event
     if event.kind != CaseEvent.Kind.TRANSITION:
         return
-    state = refresh(announcement.case)
+    # The service writes the case's row after its listeners (cases.services.record_event):
+    # the due date goes out with it, not in an UPDATE of its own.
+    state = refresh(announcement.case, write_due_date=False)
     if event.name == SUBMIT and state is not None and state.rule is not None:
         acknowledge(announcement.case, event, announcement.actor, state.rule, state)

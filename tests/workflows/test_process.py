@@ -2,6 +2,8 @@
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS, STATUS
 
@@ -107,3 +109,16 @@ def test_cases_without_a_process_get_one_at_their_state(capsys):
     assert open_task_names(contract) == ["regional_review"]
     call_command("start_missing_processes")
     assert "déjà" in capsys.readouterr().out
+
+
+def test_advancing_the_process_costs_four_statements():
+    """The process's share of a transition: the open task and its process, locked in one
+    read; the task closed; the next one opened; the link between them (viewflow's history).
+    No lookup of content types, permissions or the process row of its own."""
+    reviewer = factories.region_reviewer("84")
+    contract = factories.contract_in_state("regional_review")
+    with CaptureQueriesContext(connection) as queries:
+        services.case_approve(case=contract, actor=reviewer)
+    viewflow = [q["sql"][:60] for q in queries if '"viewflow_' in q["sql"]]
+    assert len(viewflow) == 4, viewflow
+    assert open_task_names(contract) == ["ministerial_review"]
