@@ -38,7 +38,8 @@ from cases.views import (
 
 
 def request_or_404(request, reference: str):
-    return get_object_or_404(selectors.derogations_for_user(request.user), reference=reference)
+    visible = selectors.derogations_for_user(request.user).select_related("updated_by")
+    return get_object_or_404(visible, reference=reference)
 
 
 @login_required
@@ -188,6 +189,7 @@ def derogation_page(request, derogation, *, status: int = 200, **bound):
     even if the turn they belong to has passed meanwhile: the user's text is not lost."""
     user = request.user
     reviewer = perms.is_reviewing_institution(user, derogation)
+    events = list(selectors.events_for_user(user, derogation))
     ministry_turn = derogation.state == "ministerial_review" and perms.is_ministry_agent(user)
     region_turn = derogation.state == "regional_review" and perms.is_region_reviewer_for(
         user, derogation
@@ -200,7 +202,7 @@ def derogation_page(request, derogation, *, status: int = 200, **bound):
             "derogation": derogation,
             "transitions": transition_choices(derogation, user),
             "blocked": services.blocked_transitions(derogation, user),
-            "changes_requested": changes_requested(derogation),
+            "changes_requested": changes_requested(derogation, events),
             "can_edit": perms.can_edit(user, derogation),
             "reviewer": reviewer,
             "region_form": forms.RegionOpinionForm(
@@ -227,7 +229,7 @@ def derogation_page(request, derogation, *, status: int = 200, **bound):
             "can_upload": perms.can_upload(user, derogation),
             "comments": selectors.comments_for_user(user, derogation),
             "documents": selectors.documents_for_user(user, derogation),
-            "events": selectors.events_for_user(user, derogation),
+            "events": events,
             "comment_form": forms.CommentForm(),
             "document_form": forms.DocumentForm(),
             "transition_form": forms.TransitionForm(auto_id=TRANSITION_ID),

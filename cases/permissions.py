@@ -1,47 +1,30 @@
 """Who may do what on a case. Each predicate answers for one user and one case.
 
 These are questions, not gates: ``cases.services`` asks them explicitly before acting.
-Roles are those of ``accounts``; scope follows ``accounts.scoping``.
+Roles are those of ``accounts``; scope follows ``accounts.scoping``. Each predicate takes a
+user or their ``accounts.actors.Actor``: the memberships are read once per web request,
+whatever the number of questions a page asks.
 """
 
-from accounts.models import Membership, Operator, Role
+from accounts.actors import Actor, actor_of
+from accounts.models import Operator, Role
 
 REVIEW_STATES = {"regional_review", "ministerial_review"}
 CLOSED_STATES = {"rejected", "withdrawn", "contractualised", "decided"}
 
 
-def _memberships(user):
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return Membership.objects.none()
-    return Membership.objects.filter(user=user)
-
-
 def is_epci_agent_for(user, case) -> bool:
     """An agent of an EPCI that belongs to the case's territory."""
-    return (
-        _memberships(user)
-        .filter(
-            role=Role.EPCI_AGENT,
-            organisation__intercommunality__territory_links__territory_id=case.territory_id,
-        )
-        .exists()
-    )
+    return case.territory_id in actor_of(user).epci_territories
 
 
 def is_region_reviewer_for(user, case) -> bool:
     """A reviewer of the Region that pilots the case's territory."""
-    return (
-        _memberships(user)
-        .filter(
-            role=Role.REGION_REVIEWER,
-            organisation__region__piloted_territories__id=case.territory_id,
-        )
-        .exists()
-    )
+    return case.territory_id in actor_of(user).piloted_territories
 
 
 def is_ministry_agent(user) -> bool:
-    return _memberships(user).filter(role=Role.MINISTRY_AGENT).exists()
+    return actor_of(user).holds(Role.MINISTRY_AGENT)
 
 
 def is_current_reviewer_for(user, case) -> bool:
@@ -55,10 +38,12 @@ def is_current_reviewer_for(user, case) -> bool:
 
 def is_reviewing_institution(user, case) -> bool:
     """Region reviewers of the pilot Region and ministry agents: who may read private notes."""
+    user = actor_of(user)  # read once for the questions below
     return is_ministry_agent(user) or is_region_reviewer_for(user, case)
 
 
 def is_party(user, case) -> bool:
+    user = actor_of(user)  # read once for the questions below
     return is_epci_agent_for(user, case) or is_reviewing_institution(user, case)
 
 
@@ -75,12 +60,23 @@ def can_upload(user, case) -> bool:
 
 
 def is_member_of(user, organisation_id: int) -> bool:
-    return _memberships(user).filter(organisation_id=organisation_id).exists()
+    return organisation_id in actor_of(user).organisations
 
 
 def is_consulted_on(user, case) -> bool:
     """A member of an organisation whose opinion the ministry asked on this case."""
-    return _memberships(user).filter(organisation__opinions__case_id=case.pk).exists()
+    actor: Actor = actor_of(user)
+    key = ("consulted", case.pk)
+    if key not in actor.memo:
+        from cases.models import Opinion  # cases.models asks these predicates itself.
+
+        actor.memo[key] = (
+            bool(actor.organisations)
+            and (
+                Opinion.objects.filter(case_id=case.pk, organisation_id__in=actor.organisations)
+            ).exists()
+        )
+    return actor.memo[key]
 
 
 # Financing lines: the EPCI requests, each funder answers its own lines.
@@ -114,17 +110,12 @@ OPERATOR_CODES = set(Operator.values)
 
 def is_operator_agent_of(user, operator: str) -> bool:
     """An agent of the operator whose code (a funder code) is ``operator``."""
-    if operator not in OPERATOR_CODES:
-        return False
-    return (
-        _memberships(user)
-        .filter(role=Role.OPERATOR_AGENT, organisation__operator=operator)
-        .exists()
-    )
+    return operator in OPERATOR_CODES and operator in actor_of(user).operators
 
 
 def is_financing_answerer(user, case, funder: str) -> bool:
     """Whether ``user`` speaks for ``funder`` on ``case`` (whatever the case's state)."""
+    user = actor_of(user)  # read once for the questions below
     if funder in OPERATOR_CODES:
         return is_operator_agent_of(user, funder)
     if funder == "region":
@@ -146,17 +137,15 @@ def can_answer_financing(user, case, funder: str) -> bool:
 
 
 def answerable_funders(user, case) -> set[str]:
-    """The funder codes whose lines ``user`` may answer on ``case`` now: one query for the
-    user's roles, one more for a role that depends on the territory."""
+    """The funder codes whose lines ``user`` may answer on ``case`` now."""
     if not financing_answers_open(case):
         return set()
-    held = set(_memberships(user).values_list("role", "organisation__operator"))
-    roles = {role for role, _ in held}
-    funders = {code for role, code in held if role == Role.OPERATOR_AGENT and code}
-    if Role.MINISTRY_AGENT in roles:
+    actor = actor_of(user)
+    funders = set(actor.operators)
+    if actor.holds(Role.MINISTRY_AGENT):
         funders.add("state")
-    if Role.REGION_REVIEWER in roles and is_region_reviewer_for(user, case):
+    if is_region_reviewer_for(actor, case):
         funders.add("region")
-    if Role.EPCI_AGENT in roles and is_epci_agent_for(user, case):
+    if is_epci_agent_for(actor, case):
         funders.add("epci")
     return funders & (OPERATOR_CODES | {"region", "state", "epci"})

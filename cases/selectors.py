@@ -1,5 +1,6 @@
 """Queries scoped to a user: every lookup from a request goes through here."""
 
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db.models import (
@@ -9,10 +10,11 @@ from django.db.models import (
     F,
     Func,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
-    Sum,
+    prefetch_related_objects,
 )
 from django.db.models.fields.json import KeyTextTransform
 
@@ -236,34 +238,40 @@ def document_for_user(user, pk: int) -> QuerySet[Document]:
 
 
 def actions_of(contract: TerritoryContract) -> QuerySet[ActionSheet]:
-    return contract.actions.prefetch_related("financings")
+    """The fiches-actions and their lines, kept on the contract for the rest of the page: its
+    guards (« at least one fiche-action ») then read them from there, not from the database."""
+    fiches = ActionSheet.objects.prefetch_related("financings")
+    prefetch_related_objects([contract], Prefetch("actions", queryset=fiches))
+    return contract.actions.all()
 
 
-def contract_totals(contract: TerritoryContract) -> dict:
+def contract_totals(actions: Iterable[ActionSheet]) -> dict:
     """Costs per axis, and per funder what is requested (every line's amount), committed
     (what the funders committed, on their committed lines) and declined (the amount asked
-    of the lines declined): never added into one figure."""
+    of the lines declined): never added into one figure. Added up here from the page's own
+    fiches-actions and their prefetched lines (``actions_of``), not read again."""
     zero = Decimal("0")
     by_axis = dict.fromkeys(Axis.values, zero)
-    for axis_row in contract.actions.values("axis").annotate(total=Sum("total_cost")):
-        by_axis[axis_row["axis"]] = axis_row["total"] or zero
-    lines = FinancingLine.objects.filter(action__contract=contract)
-    rows = lines.values("funder").annotate(
-        requested=Sum("amount"),
-        committed=Sum("committed_amount", filter=Q(status=FinancingLine.Status.COMMITTED)),
-        declined=Sum("amount", filter=Q(status=FinancingLine.Status.DECLINED)),
-    )
-    by_funder = [
-        {
-            "funder": row["funder"],
-            "label": FUNDER_LABELS.get(row["funder"], row["funder"]),
-            "requested": row["requested"] or zero,
-            "committed": row["committed"] or zero,
-            "declined": row["declined"] or zero,
-        }
-        for row in rows
-    ]
-    by_funder.sort(key=lambda row: row["label"])
+    funders: dict[str, dict] = {}
+    for action in actions:
+        by_axis[action.axis] = by_axis.get(action.axis, zero) + (action.total_cost or zero)
+        for line in action.financings.all():
+            row = funders.setdefault(
+                line.funder,
+                {
+                    "funder": line.funder,
+                    "label": FUNDER_LABELS.get(line.funder, line.funder),
+                    "requested": zero,
+                    "committed": zero,
+                    "declined": zero,
+                },
+            )
+            row["requested"] += line.amount or zero
+            if line.status == FinancingLine.Status.COMMITTED:
+                row["committed"] += line.committed_amount or zero
+            elif line.status == FinancingLine.Status.DECLINED:
+                row["declined"] += line.amount or zero
+    by_funder = sorted(funders.values(), key=lambda row: row["label"])
     return {
         "by_axis": [(label, by_axis[value]) for value, label in Axis.choices],
         "total_cost": sum(by_axis.values(), zero),

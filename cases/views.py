@@ -151,11 +151,12 @@ def transition_choices(case, user) -> list[tuple[str, str, bool]]:
     ]
 
 
-def changes_requested(case) -> dict | None:
-    """The reviewer's request for changes, for the applicant, while the case is back in draft."""
+def changes_requested(case, events: list) -> dict | None:
+    """The reviewer's request for changes, for the applicant, while the case is back in draft.
+    ``events``: the page's history, in order (a transition is never private)."""
     if case.state != "draft":
         return None
-    last = case.events.filter(kind="transition").select_related("actor").order_by("-seq").first()
+    last = next((event for event in reversed(events) if event.kind == "transition"), None)
     if last is None or last.name != "request_changes":
         return None
     institution = (
@@ -195,7 +196,8 @@ def case_or_404(request, reference: str):
 
 
 def contract_or_404(request, reference: str):
-    return get_object_or_404(selectors.contracts_for_user(request.user), reference=reference)
+    visible = selectors.contracts_for_user(request.user).select_related("updated_by")
+    return get_object_or_404(visible, reference=reference)
 
 
 @login_required
@@ -315,6 +317,7 @@ def contract_page(request, contract, *, status: int = 200, **bound):
     user = request.user
     reviewer = perms.is_reviewing_institution(user, contract)
     actions = selectors.actions_of(contract)
+    events = list(selectors.events_for_user(user, contract))
     answerable = perms.answerable_funders(user, contract)
     # Evaluated here, the queryset keeps its rows (and their prefetched lines) for the page.
     awaiting = [
@@ -330,10 +333,10 @@ def contract_page(request, contract, *, status: int = 200, **bound):
             "title": f"{contract.reference} — {contract.title or 'contrat sans intitulé'}",
             "contract": contract,
             "actions": actions,
-            "totals": selectors.contract_totals(contract),
+            "totals": selectors.contract_totals(actions),
             "transitions": transition_choices(contract, user),
             "blocked": services.blocked_transitions(contract, user),
-            "changes_requested": changes_requested(contract),
+            "changes_requested": changes_requested(contract, events),
             "can_edit": perms.can_edit(user, contract),
             "can_comment": perms.can_comment(user, contract),
             "can_write_private": reviewer,
@@ -343,7 +346,7 @@ def contract_page(request, contract, *, status: int = 200, **bound):
             "awaiting_answer": awaiting,
             "comments": selectors.comments_for_user(user, contract),
             "documents": selectors.documents_for_user(user, contract),
-            "events": selectors.events_for_user(user, contract),
+            "events": events,
             "comment_form": forms.CommentForm(),
             "document_form": forms.DocumentForm(),
             "transition_form": forms.TransitionForm(auto_id=TRANSITION_ID),

@@ -120,6 +120,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.actors_read_once_per_request",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After authentication and messages: their pages extend base.html, which shows the user.
     "config.middleware.RefuseNulInPathMiddleware",

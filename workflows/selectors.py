@@ -11,8 +11,8 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
 from viewflow.workflow.models import Task
 
-from accounts.models import Membership, Role
-from accounts.scoping import epci_territories, piloted_territories
+from accounts.actors import actor_of
+from accounts.models import Role
 from cases.models import Opinion
 from workflows.engine import OPEN_STATUSES
 from workflows.flows import FLOWS_BY_KIND, Actor, CaseTask
@@ -30,23 +30,22 @@ def nodes_waiting_on(actor: str) -> list[CaseTask]:
 
 
 def _scope(user) -> Q:
-    memberships = list(Membership.objects.filter(user=user).values_list("role", "organisation"))
-    roles = {role for role, _ in memberships}
+    standing = actor_of(user)
     scope = Q(
         flow_task__in=nodes_waiting_on(Actor.CONSULTED),
-        data__organisation__in=[organisation for _, organisation in memberships],
+        data__organisation__in=sorted(standing.organisations),
     )
-    if Role.EPCI_AGENT in roles:
+    if standing.holds(Role.EPCI_AGENT):
         scope |= Q(
             flow_task__in=nodes_waiting_on(Actor.EPCI),
-            **{f"{CASE}__territory__in": epci_territories(user)},
+            **{f"{CASE}__territory__in": sorted(standing.epci_territories)},
         )
-    if Role.REGION_REVIEWER in roles:
+    if standing.holds(Role.REGION_REVIEWER):
         scope |= Q(
             flow_task__in=nodes_waiting_on(Actor.REGION),
-            **{f"{CASE}__territory__in": piloted_territories(user)},
+            **{f"{CASE}__territory__in": sorted(standing.piloted_territories)},
         )
-    if Role.MINISTRY_AGENT in roles:
+    if standing.holds(Role.MINISTRY_AGENT):
         scope |= Q(flow_task__in=nodes_waiting_on(Actor.MINISTRY))
     return scope
 

@@ -160,10 +160,11 @@ def task_detail(request, pk: int):
 def case_content(case) -> dict:
     """What the case page shows of the case itself, so that the task is decided on its content."""
     if case.kind == "contract":
+        actions = case_selectors.actions_of(case)
         return {
             "contract": case,
-            "actions": case_selectors.actions_of(case),
-            "totals": case_selectors.contract_totals(case),
+            "actions": actions,
+            "totals": case_selectors.contract_totals(actions),
         }
     return {"derogation": case}
 
