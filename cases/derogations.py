@@ -36,12 +36,12 @@ from cases.services import (
     _clean_fields,
     _lock,
     _record,
+    _run_transition,
     _touch,
     attach_document,
     check_plain_text,
     insert_case,
     inspect_and_hash,
-    run_transition,
 )
 
 REQUEST_FIELDS = [
@@ -276,7 +276,7 @@ def case_decide(
         return fields, {"outcome": outcome, "legal_basis": legal_basis, "letter": letter}
 
     try:
-        decided = run_transition(
+        decided = _run_transition(
             case=case,
             actor=actor,
             name="decide",

@@ -7,6 +7,9 @@ change, and only ``cases.services`` calls those transitions.
 import re
 import unicodedata
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -25,6 +28,24 @@ from territories.models import Territory
 
 # Every text a user types goes through it (see cases.validators).
 PLAIN_TEXT = [validate_plain_text]
+
+# The wave whose validation is contractualising its cases (cases.waves): the only moment a
+# case may be contractualised. The transition's condition refuses it anywhere else, so that
+# neither a view, a task, a command nor a call to the model's method can do it directly.
+_validating_wave: ContextVar[int | None] = ContextVar("validating_wave", default=None)
+
+
+@contextmanager
+def contractualising(wave_id: int) -> Iterator[None]:
+    token = _validating_wave.set(wave_id)
+    try:
+        yield
+    finally:
+        _validating_wave.reset(token)
+
+
+def within_wave_validation(case: object) -> bool:
+    return _validating_wave.get() is not None
 
 
 # « Bientôt dû »: an answer due within this many calendar days.
@@ -254,7 +275,7 @@ class TerritoryContract(ReviewCycle, Case):
         field="state",
         source=State.SIGNED_OFF,
         target=State.CONTRACTUALISED,
-        # Reserved for the validation of a contractualisation wave: no view calls it.
+        conditions=[within_wave_validation],
         permission=lambda case, user: perms.is_ministry_agent(user),
     )
     def contractualise(self, *, at):
@@ -754,8 +775,10 @@ class DerogationRequest(ReviewCycle, Case):
         field="state",
         source=State.DECIDED,
         target=State.CONTRACTUALISED,
-        conditions=[lambda case: case.outcome == Outcome.GRANTED],  # type: ignore[attr-defined]
-        # Reserved for the validation of a contractualisation wave: no view calls it.
+        conditions=[
+            lambda case: case.outcome == Outcome.GRANTED,  # type: ignore[attr-defined]
+            within_wave_validation,
+        ],
         permission=lambda case, user: perms.is_ministry_agent(user),
     )
     def contractualise(self, *, at):
@@ -853,12 +876,24 @@ class Wave(FSMModelMixin, models.Model):
     def state_label(self) -> str:
         return str(dict(WaveState.choices).get(self.state, self.state))
 
-    @transition(field="state", source=WaveState.PLANNED, target=WaveState.VALIDATED)
+    # Validating or cancelling a wave is the ministry's, declared like every case transition's
+    # permission; cases.waves asks it (``Transition.has_perm``) before it takes the lock.
+    @transition(
+        field="state",
+        source=WaveState.PLANNED,
+        target=WaveState.VALIDATED,
+        permission=lambda wave, user: perms.is_ministry_agent(user),
+    )
     def validate(self, *, at, actor):
         self.validated_at = at
         self.validated_by = actor
 
-    @transition(field="state", source=WaveState.PLANNED, target=WaveState.CANCELLED)
+    @transition(
+        field="state",
+        source=WaveState.PLANNED,
+        target=WaveState.CANCELLED,
+        permission=lambda wave, user: perms.is_ministry_agent(user),
+    )
     def cancel(self, *, at):
         self.cancelled_at = at
 

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django_fsm import TransitionNotAllowed, can_proceed
 
 from cases import french
 from cases import permissions as perms
@@ -32,18 +33,6 @@ from cases.models import (
 )
 from cases.validators import plain_text_error
 
-TRANSITION_LABELS = {
-    "submit": "déposer le dossier",
-    "approve": "transmettre au ministère",
-    "forward": "transmettre au ministère",
-    "decide": "décider",
-    "request_changes": "demander des modifications",
-    "reject": "rejeter le dossier",
-    "withdraw": "retirer le dossier",
-    "sign_off": "valider le dossier",
-    "contractualise": "contractualiser",
-}
-COMMENT_REQUIRED = {"request_changes", "reject"}
 TIMESTAMP_FIELDS = [
     "submitted_at",
     "ministerial_review_at",
@@ -181,6 +170,18 @@ _record = record_event
 
 
 def run_transition(
+    *, case: Case, actor, name: str, comment: str = "", expected_version: int | None = None
+) -> Case:
+    """A transition of the table (``TRANSITIONS``) by its name; any other name is refused."""
+    if name not in TRANSITIONS:
+        label = TRANSITION_LABELS.get(name, name)
+        raise ActionNotPossible(f"Action inconnue pour ce dossier : {label}.")
+    return _run_transition(
+        case=case, actor=actor, name=name, comment=comment, expected_version=expected_version
+    )
+
+
+def _run_transition(
     *,
     case: Case,
     actor,
@@ -188,24 +189,32 @@ def run_transition(
     comment: str = "",
     expected_version: int | None = None,
     prepare: Callable[[Case], tuple[list[str], dict]] | None = None,
+    locked_by_caller: bool = False,
 ) -> Case:
-    """``prepare``, if given, runs once permission and guards have passed: it sets the case's
-    own fields that come with the transition and returns their names and the audit payload."""
+    """The one runner of every transition: lock, version, permission, comment, guards, the
+    model's method, the audit event and the announcement, in one transaction.
+
+    ``prepare``, if given, runs once permission and guards have passed: it sets the case's
+    own fields that come with the transition and returns their names and the audit payload.
+    ``locked_by_caller``: the caller holds the case's lock already (a wave's validation locks
+    all its contracts at once, in one order)."""
     comment = (comment or "").strip()
     check_plain_text(comment=comment)
-    with transaction.atomic():
-        locked = lock_case(case)
+    # Inside the caller's transaction when it holds the lock: no savepoint per case.
+    with transaction.atomic(savepoint=not locked_by_caller):
+        locked = case if locked_by_caller else lock_case(case)
         check_version(locked, expected_version)
         label = TRANSITION_LABELS.get(name, name)
         method = getattr(locked, name, None)
         if method is None or not hasattr(method, "_django_fsm"):
             raise ActionNotPossible(f"Action inconnue pour ce dossier : {label}.")
-        meta = method._django_fsm
-        if not meta.has_transition(locked.state):
+        if not can_proceed(method, check_conditions=False):
             raise ActionNotPossible(
                 f"Impossible de {label} : le dossier est à l'état « {locked.state_label} »."
             )
-        if not meta.has_transition_perm(locked, locked.state, actor):
+        # The permission alone: django_fsm's has_transition_perm() also asks the conditions,
+        # which would refuse a submission for its missing parts instead of listing them.
+        if not method._django_fsm.has_transition_perm(locked, locked.state, actor):
             raise ActionForbidden(f"Vous n'avez pas le droit de {label} pour ce dossier.")
         if name in COMMENT_REQUIRED and not comment:
             raise InvalidInput(f"Un commentaire est obligatoire pour {label}.", field="comment")
@@ -216,7 +225,12 @@ def run_transition(
         extra_fields, payload = prepare(locked) if prepare else ([], {})
         from_state = locked.state
         now = timezone.now()
-        method(at=now)
+        try:
+            method(at=now)
+        except TransitionNotAllowed as error:
+            # A condition of the model beyond the guards: contractualisation outside a wave.
+            message = REFUSED_HERE.get(name, f"Impossible de {label} maintenant.")
+            raise ActionNotPossible(message) from error
         touch_case(locked, actor, now)
         record_event(
             locked,
@@ -242,13 +256,13 @@ def run_transition(
 
 
 def case_submit(*, case: Case, actor, expected_version: int | None = None) -> Case:
-    return run_transition(case=case, actor=actor, name="submit", expected_version=expected_version)
+    return _run_transition(case=case, actor=actor, name="submit", expected_version=expected_version)
 
 
 def case_approve(
     *, case: Case, actor, comment: str = "", expected_version: int | None = None
 ) -> Case:
-    return run_transition(
+    return _run_transition(
         case=case, actor=actor, name="approve", comment=comment, expected_version=expected_version
     )
 
@@ -256,7 +270,7 @@ def case_approve(
 def case_request_changes(
     *, case: Case, actor, comment: str, expected_version: int | None = None
 ) -> Case:
-    return run_transition(
+    return _run_transition(
         case=case,
         actor=actor,
         name="request_changes",
@@ -266,7 +280,7 @@ def case_request_changes(
 
 
 def case_reject(*, case: Case, actor, comment: str, expected_version: int | None = None) -> Case:
-    return run_transition(
+    return _run_transition(
         case=case, actor=actor, name="reject", comment=comment, expected_version=expected_version
     )
 
@@ -274,7 +288,7 @@ def case_reject(*, case: Case, actor, comment: str, expected_version: int | None
 def case_withdraw(
     *, case: Case, actor, comment: str = "", expected_version: int | None = None
 ) -> Case:
-    return run_transition(
+    return _run_transition(
         case=case, actor=actor, name="withdraw", comment=comment, expected_version=expected_version
     )
 
@@ -282,7 +296,7 @@ def case_withdraw(
 def case_sign_off(
     *, case: Case, actor, comment: str = "", expected_version: int | None = None
 ) -> Case:
-    return run_transition(
+    return _run_transition(
         case=case, actor=actor, name="sign_off", comment=comment, expected_version=expected_version
     )
 
@@ -290,29 +304,55 @@ def case_sign_off(
 def case_forward(
     *, case: Case, actor, comment: str = "", expected_version: int | None = None
 ) -> Case:
-    return run_transition(
+    return _run_transition(
         case=case, actor=actor, name="forward", comment=comment, expected_version=expected_version
     )
 
 
-# Services named by the transitions a user may start from a page or a task.
+class Transition(NamedTuple):
+    label: str
+    service: Callable[..., Case] | None = None
+    comment_required: bool = False
+
+
+# The one table of the transitions a user starts by their name, from a page, a task or a
+# command: ``run_transition`` and the views accept no other name. Each is its model's
+# django-fsm method of that name (permission and guards declared there).
+TRANSITIONS: dict[str, Transition] = {
+    "submit": Transition("déposer le dossier", case_submit),
+    "approve": Transition("transmettre au ministère", case_approve),
+    "forward": Transition("transmettre au ministère", case_forward),
+    "request_changes": Transition(
+        "demander des modifications", case_request_changes, comment_required=True
+    ),
+    "reject": Transition("rejeter le dossier", case_reject, comment_required=True),
+    "withdraw": Transition("retirer le dossier", case_withdraw),
+    "sign_off": Transition("valider le dossier", case_sign_off),
+}
+# Transitions with a service of their own, never started by their name: a derogation's
+# decision (cases.derogations.case_decide, with its outcome and letter) and contractualisation
+# (only within a wave's validation, cases.waves: its model refuses it anywhere else).
+RESERVED: dict[str, Transition] = {
+    "decide": Transition("décider"),
+    "contractualise": Transition("contractualiser"),
+}
+TRANSITION_LABELS = {name: t.label for name, t in (TRANSITIONS | RESERVED).items()}
+COMMENT_REQUIRED = {name for name, t in TRANSITIONS.items() if t.comment_required}
+REFUSED_HERE = {
+    "contractualise": "Un dossier n'est contractualisé que par la validation de sa vague.",
+}
+# The service of each transition of the table, for the views' decision forms and the tasks.
 TRANSITION_SERVICES: dict[str, Callable[..., Case]] = {
-    "submit": case_submit,
-    "approve": case_approve,
-    "forward": case_forward,
-    "request_changes": case_request_changes,
-    "reject": case_reject,
-    "withdraw": case_withdraw,
-    "sign_off": case_sign_off,
+    name: t.service for name, t in TRANSITIONS.items() if t.service is not None
 }
 
 
 def _permitted(case: Case, user) -> list[str]:
     return [
         name
-        for name in TRANSITION_SERVICES
+        for name in TRANSITIONS
         if hasattr(getattr(case, name, None), "_django_fsm")
-        and getattr(case, name)._django_fsm.has_transition(case.state)
+        and can_proceed(getattr(case, name), check_conditions=False)
         and getattr(case, name)._django_fsm.has_transition_perm(case, case.state, user)
     ]
 
@@ -323,7 +363,7 @@ def _guard_problems(case: Case, name: str) -> list[str]:
 
 
 def available_transitions(case: Case, user) -> list[str]:
-    """The transitions of TRANSITION_SERVICES that ``user`` may take on ``case`` now."""
+    """The transitions of TRANSITIONS that ``user`` may take on ``case`` now."""
     return [name for name in _permitted(case, user) if not _guard_problems(case, name)]
 
 

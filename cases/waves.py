@@ -10,13 +10,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
+from accounts.actors import actors_read_once
 from cases import hooks
 from cases import permissions as perms
 from cases.audit import append_wave_event
 from cases.models import (
     Axis,
     Case,
-    CaseEvent,
     DerogationRequest,
     FinancingLine,
     Funder,
@@ -26,13 +26,13 @@ from cases.models import (
     WaveDocument,
     WaveItem,
     WaveState,
+    contractualising,
 )
 from cases.services import (
     ActionForbidden,
     ActionNotPossible,
     InvalidInput,
-    _record,
-    _touch,
+    _run_transition,
     check_plain_text,
 )
 from cases.wave_documents import WaveLine, WaveSummary, render_wave_pdf
@@ -44,6 +44,14 @@ class WaveValidationFailed(ActionNotPossible):
 
 def _require_ministry(actor) -> None:
     if not perms.is_ministry_agent(actor):
+        raise ActionForbidden("Seuls les agents du ministère composent et valident les vagues.")
+
+
+def _require_permitted(method, actor) -> None:
+    """The permission the wave's transition declares, whatever the state of this copy (the
+    state is checked under the lock)."""
+    declared = method._django_fsm.get_transition(WaveState.PLANNED)
+    if not declared.has_perm(method.__self__, actor):
         raise ActionForbidden("Seuls les agents du ministère composent et valident les vagues.")
 
 
@@ -157,7 +165,7 @@ def wave_remove_contract(
 
 
 def wave_cancel(*, wave: Wave, actor, expected_version: int | None = None) -> Wave:
-    _require_ministry(actor)
+    _require_permitted(wave.cancel, actor)
     with transaction.atomic():
         locked = _lock(wave)
         _check_version(locked, expected_version)
@@ -222,27 +230,22 @@ def _problems(wave: Wave, contracts: list[TerritoryContract]) -> list[str]:
     return problems
 
 
-def contractualise(locked: Case, actor, now, wave: Wave) -> None:
-    """One case of the wave: the reserved transition, its audit event and its announcement.
-    The caller holds the case's lock and has checked that the actor is a ministry agent."""
-    from_state = locked.state
-    locked.contractualise(at=now)  # type: ignore[attr-defined]
-    _touch(locked, actor, now)
-    _record(
-        locked,
-        actor,
-        fields=["state", "contractualised_at", "version", "updated_at", "updated_by"],
-        kind=CaseEvent.Kind.TRANSITION,
+def contractualise(locked: Case, actor, wave: Wave) -> None:
+    """One case of the wave, through the one transition runner (permission, audit event,
+    announcement). The caller holds the case's lock and validates the wave
+    (``contractualising``): the model refuses the transition anywhere else."""
+    payload = {"wave": wave.pk, "wave_name": wave.name}
+    _run_transition(
+        case=locked,
+        actor=actor,
         name="contractualise",
-        from_state=from_state,
-        to_state=locked.state,
-        payload={"wave": wave.pk, "wave_name": wave.name},
-        at=now,
+        prepare=lambda case: ([], payload),
+        locked_by_caller=True,
     )
 
 
 def wave_validate(*, wave: Wave, actor, expected_version: int | None = None) -> Wave:
-    _require_ministry(actor)
+    _require_permitted(wave.validate, actor)
     stored: list[WaveDocument] = []
     try:
         with transaction.atomic():
@@ -285,15 +288,15 @@ def _validate_locked(wave: Wave, actor, expected_version, stored: list) -> Wave:
     now = timezone.now()
     # One group for the wave: a party to 17 of its contracts is told once, not 17 times (the
     # listeners that follow one case at a time still hear each contractualisation at once).
-    with hooks.grouped():
+    with hooks.grouped(), contractualising(locked.pk), actors_read_once():
         for contract in contracts:
-            contractualise(contract, actor, now, locked)
+            contractualise(contract, actor, locked)
         by_territory = {contract.territory_id: contract for contract in contracts}
         for derogation in derogations:
             if derogation.contract_id is None:
                 derogation.contract = by_territory[derogation.territory_id]
                 derogation.save(update_fields=["contract"])
-            contractualise(derogation, actor, now, locked)
+            contractualise(derogation, actor, locked)
     document = _store_pdf(locked, actor, contracts, derogations, now, stored)
     _finish_validation(locked, actor, contracts, derogations, document, now)
     return locked

@@ -22,6 +22,8 @@ from deadlines.calendar import FrenchCalendar, add_days, add_months
 from deadlines.models import Clock, DeadlineRule, OnChanges, Unit
 
 REVIEW_STAGES = (State.REGIONAL_REVIEW.value, State.MINISTERIAL_REVIEW.value)
+# The states a clock may run in (a draft's is paused); any other ends it.
+CLOCKED_STATES = (*REVIEW_STAGES, State.DRAFT.value)
 SUBMIT, REQUEST_CHANGES = "submit", "request_changes"
 # Late: the Region's leads are told the day after the due date, the ministry this many
 # working days later.
@@ -96,7 +98,7 @@ def compute(rule: DeadlineRule, calendar: FrenchCalendar, steps: list[Step]) -> 
     if not submissions:
         return None
     current = steps[-1]
-    if current.to_state not in (*REVIEW_STAGES, State.DRAFT):
+    if current.to_state not in CLOCKED_STATES:
         return None
     state = ClockState(received_on=submissions[0].day, calendar=calendar, rule=rule)
     legal_start = state.received_on
@@ -202,8 +204,9 @@ def refresh(
     removal); a fourth for the case's due date when it changes, unless ``write_due_date``
     is false: then it is only set on ``case``, whose caller saves it. ``sent``: the reminders
     already sent for the current stage entry (none right after a transition, which always
-    enters a new one)."""
-    rule = rule_for(case)
+    enters a new one). A case that has left review (signed off, decided, closed) has no clock,
+    whatever its rule and history: one statement, the removal, with nothing read."""
+    rule = rule_for(case) if case.state in CLOCKED_STATES else None
     state = None
     if rule is not None:
         steps, departements = steps_of(case)
