@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django_fsm import FSMField, FSMModelMixin, transition
 
@@ -26,6 +27,7 @@ from cases import permissions as perms
 from cases.validators import validate_plain_text
 from territories.models import Territory
 
+CASE_PAGES = {"contract": "contract-detail", "derogation": "derogation-detail"}
 # Every text a user types goes through it (see cases.validators).
 PLAIN_TEXT = [validate_plain_text]
 
@@ -153,6 +155,11 @@ class Case(FSMModelMixin, models.Model):
 
     def __str__(self) -> str:
         return self.reference or f"dossier {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        """Its page, for whatever links to it (notifications, tasks), without their importing
+        the views of each kind."""
+        return reverse(CASE_PAGES[self.kind], args=[self.reference])
 
     @property
     def state_label(self) -> str:

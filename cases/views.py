@@ -172,11 +172,8 @@ def changes_requested(case, events: list) -> dict | None:
     }
 
 
-CASE_PAGES = {"contract": "contract-detail", "derogation": "derogation-detail"}
-
-
 def case_url(case) -> str:
-    return reverse(CASE_PAGES[case.kind], args=[case.reference])
+    return case.get_absolute_url()
 
 
 def case_page(request, case, *, status: int, **bound):

@@ -14,7 +14,6 @@ from django.urls import reverse
 
 from cases.french import NBSP, count_fr
 from cases.hooks import CaseAnnouncement
-from cases.views import case_url
 from notifications import delivery
 from notifications.emails import enqueue_instant
 from notifications.models import Notification, NotificationSequence
@@ -62,7 +61,7 @@ def on_case_event(announcement: CaseAnnouncement) -> None:
         _nudge_case_after_commit(announcement)
         return
     event, case = announcement.event, announcement.case
-    text, link = text_for(announcement), case_url(case)
+    text, link = text_for(announcement), case.get_absolute_url()
     numbers = next_numbers(users)
     rows = Notification.objects.bulk_create(
         [
@@ -154,7 +153,7 @@ def group_link(own: list[CaseAnnouncement]) -> str:
     contracts may open it (``selectors.waves_for_user``), and reads only its own there."""
     wave = own[0].event.payload.get("wave")
     if len(own) == 1 or wave is None:
-        return case_url(own[0].case)
+        return own[0].case.get_absolute_url()
     return reverse("wave-detail", args=[wave])
 
 

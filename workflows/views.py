@@ -21,7 +21,6 @@ from cases.pagination import (
 )
 from cases.views import (
     ConfirmationNeeded,
-    case_url,
     confirm_transition,
     decide,
     decided,
@@ -145,7 +144,7 @@ def task_detail(request, pk: int):
             "title": f"{task.flow_task.task_title} — {case.reference}",
             "task": task,
             "case": concrete,
-            "case_url": case_url(case),
+            "case_url": case.get_absolute_url(),
             "is_open": is_open,
             "transitions": transition_choices(concrete, request.user) if is_open else [],
             "opinion_id": (task.data or {}).get("opinion"),

@@ -13,7 +13,6 @@ from django_tasks_db.models import DBTaskResult
 from cases import derogations, waves
 from cases.hooks import CaseAnnouncement
 from cases.models import CaseEvent
-from cases.views import case_url
 from notifications import delivery
 from notifications.models import Notification, NotificationSequence
 from notifications.recipients import recipients
@@ -73,7 +72,7 @@ def test_a_party_to_one_contract_of_the_wave_is_told_of_it_alone_with_its_link()
     assert told.text == (
         f"Vague «\u00a0Vague de printemps\u00a0» validée\u00a0: {first.reference} contractualisé"
     )
-    assert told.link == case_url(first) and second.reference not in told.text
+    assert told.link == first.get_absolute_url() and second.reference not in told.text
 
 
 def test_every_recipient_is_told_once_and_may_open_its_link(client):
