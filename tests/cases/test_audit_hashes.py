@@ -168,3 +168,10 @@ def test_appending_a_wave_event_stores_the_frozen_construction():
     assert (first.hash, second.hash) == (expected_first, expected_second)
     assert WaveEvent.objects.get(pk=second.pk).prev_hash == expected_first
     assert (wave.event_count, wave.audit_head) == (2, expected_second)
+
+
+@pytest.mark.parametrize("model", [CaseEvent, WaveEvent])
+def test_each_hash_binds_the_event_to_its_owner_place_and_predecessor(model):
+    # Without these three a copied, moved or reordered event would still verify.
+    assert {model.chain_owner, "seq", "prev_hash"} <= set(model.hashed_fields)
+    assert "hash" not in model.hashed_fields
