@@ -1,16 +1,27 @@
-"""The chained audit log: appending an event, and checking a case's chain."""
+"""The chained audit logs: appending an event to its owner's chain, and checking a chain.
+
+One implementation serves every chain (a case's ``CaseEvent``, a wave's ``WaveEvent``):
+each event model declares, as a ``ChainedEvent``, its owner and the fields its hash covers.
+The thin names below (``append_event``, ``verify_wave``…) are what the rest of the code calls.
+"""
 
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
+from typing import cast
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
 from django.utils import timezone
 
-from cases.models import Case, CaseEvent, Wave, WaveEvent
+from cases.models import Case, CaseEvent, ChainedEvent, Wave, WaveEvent
 
 GENESIS = "0" * 64
+
+# What owns a chain: both carry ``event_count`` and ``audit_head``, the chain's length and
+# last hash, saved by the caller with the rest of the owner's row.
+Owner = Case | Wave
 
 
 def normalise(payload: dict) -> dict:
@@ -18,27 +29,84 @@ def normalise(payload: dict) -> dict:
     return json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
 
 
-def event_hash(event: CaseEvent) -> str:
-    content = {
-        "case": event.case_id,
-        "seq": event.seq,
-        "kind": event.kind,
-        "name": event.name,
-        "actor": event.actor_id,
-        "created_at": event.created_at.astimezone(UTC).isoformat(),
-        "from_state": event.from_state,
-        "to_state": event.to_state,
-        "comment": event.comment,
-        "private": event.private,
-        "payload": event.payload,
-        "prev_hash": event.prev_hash,
-    }
-    return _digest(content)
-
-
-def _digest(content: dict) -> str:
+def chain_hash(model: type[ChainedEvent], event: ChainedEvent) -> str:
+    """The hash of ``event`` in a chain of ``model``'s events. Only the hashed fields'
+    attributes are read (a foreign key's by its ``_id``), so seed_scale can hash the plain
+    rows it writes with COPY."""
+    content = {}
+    for name in model.hashed_fields:
+        # The hashed fields are the model's own columns, never a reverse relation.
+        field = cast(models.Field, model._meta.get_field(name))
+        value = getattr(event, field.attname)
+        if isinstance(value, datetime):
+            # The instant, whatever zone it came in: the database gives it back in UTC.
+            value = value.astimezone(UTC).isoformat()
+        content[name] = value
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def append[E: ChainedEvent](owner: Owner, model: type[E], **fields) -> E:
+    """Append an event of ``model`` to ``owner``'s chain. The caller holds the owner's row
+    lock and saves ``event_count`` and ``audit_head``, which this advances on the instance."""
+    event = model(
+        **{model.chain_owner: owner},
+        seq=owner.event_count + 1,
+        prev_hash=owner.audit_head or GENESIS,
+        **fields,
+    )
+    for field in model._meta.concrete_fields:
+        if isinstance(field, models.JSONField):
+            setattr(event, field.attname, normalise(getattr(event, field.attname)))
+    event.hash = chain_hash(model, event)
+    event.save()
+    owner.event_count, owner.audit_head = event.seq, event.hash
+    return event
+
+
+@dataclass
+class ChainBreak:
+    """The first broken link of a chain, named for verify_audit's message."""
+
+    owner: Owner
+    model: type[ChainedEvent]
+    event: ChainedEvent | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"événement n°{self.event.seq} (id {self.event.pk})" if self.event else "fin"
+        return f"{self.model.owner_label.format(owner=self.owner)} : {where} : {self.reason}"
+
+
+def verify(owner: Owner, model: type[ChainedEvent]) -> ChainBreak | None:
+    """The first broken link of ``owner``'s chain of ``model`` events, or None if it holds."""
+    previous = GENESIS
+    expected_seq = 1
+    last = None
+    events = model._default_manager.filter(**{model.chain_owner: owner}).order_by("seq", "pk")
+    for event in events.iterator():
+        if event.seq != expected_seq:
+            reason = f"numéro {expected_seq} attendu (événement manquant ?)"
+            return ChainBreak(owner, model, event, reason)
+        if event.prev_hash != previous:
+            reason = "ne suit pas l'événement précédent (ordre modifié ?)"
+            return ChainBreak(owner, model, event, reason)
+        if chain_hash(model, event) != event.hash:
+            return ChainBreak(owner, model, event, "contenu modifié (empreinte incorrecte)")
+        previous = event.hash
+        expected_seq += 1
+        last = event
+    if owner.event_count != expected_seq - 1 or (owner.audit_head or GENESIS) != previous:
+        announced = f"{model.owner_noun} annonce {owner.event_count} événement(s)"
+        return ChainBreak(owner, model, last, f"{announced} : fin de chaîne supprimée")
+    return None
+
+
+# The cases' chains.
+
+
+def event_hash(event: CaseEvent) -> str:
+    return chain_hash(CaseEvent, event)
 
 
 def append_event(
@@ -54,11 +122,9 @@ def append_event(
     payload: dict | None = None,
     at=None,
 ) -> CaseEvent:
-    """Append an event to ``case``'s chain. The caller holds the case's row lock and saves
-    ``event_count`` and ``audit_head``, which this function advances on the instance."""
-    event = CaseEvent(
-        case=case,
-        seq=case.event_count + 1,
+    return append(
+        case,
+        CaseEvent,
         kind=kind,
         name=name,
         actor=actor,
@@ -67,97 +133,24 @@ def append_event(
         to_state=to_state,
         comment=comment,
         private=private,
-        payload=normalise(payload or {}),
-        prev_hash=case.audit_head or GENESIS,
+        payload=payload or {},
     )
-    event.hash = event_hash(event)
-    event.save()
-    case.event_count = event.seq
-    case.audit_head = event.hash
-    return event
-
-
-@dataclass
-class ChainBreak:
-    case: Case
-    event: CaseEvent | None
-    reason: str
-
-    def __str__(self) -> str:
-        where = f"événement n°{self.event.seq} (id {self.event.pk})" if self.event else "fin"
-        return f"Dossier {self.case} : {where} : {self.reason}"
 
 
 def verify_case(case: Case) -> ChainBreak | None:
-    """The first broken link of ``case``'s chain, or None if the chain holds."""
-    previous = GENESIS
-    expected_seq = 1
-    last = None
-    for event in CaseEvent.objects.filter(case=case).order_by("seq", "pk").iterator():
-        if event.seq != expected_seq:
-            return ChainBreak(case, event, f"numéro {expected_seq} attendu (événement manquant ?)")
-        if event.prev_hash != previous:
-            return ChainBreak(case, event, "ne suit pas l'événement précédent (ordre modifié ?)")
-        if event_hash(event) != event.hash:
-            return ChainBreak(case, event, "contenu modifié (empreinte incorrecte)")
-        previous = event.hash
-        expected_seq += 1
-        last = event
-    if case.event_count != expected_seq - 1 or (case.audit_head or GENESIS) != previous:
-        return ChainBreak(
-            case,
-            last,
-            f"le dossier annonce {case.event_count} événement(s) : fin de chaîne supprimée",
-        )
-    return None
+    return verify(case, CaseEvent)
 
 
-# The waves' chains: the same construction, on the wave's own events.
+# The waves' chains.
 
 
 def wave_event_hash(event: WaveEvent) -> str:
-    return _digest(
-        {
-            "wave": event.wave_id,
-            "seq": event.seq,
-            "name": event.name,
-            "actor": event.actor_id,
-            "created_at": event.created_at.astimezone(UTC).isoformat(),
-            "payload": event.payload,
-            "prev_hash": event.prev_hash,
-        }
-    )
+    return chain_hash(WaveEvent, event)
 
 
 def append_wave_event(wave: Wave, *, name: str, actor, payload: dict, at) -> WaveEvent:
-    """As ``append_event``: the caller holds the wave's lock and saves its chain head."""
-    event = WaveEvent(
-        wave=wave,
-        seq=wave.event_count + 1,
-        name=name,
-        actor=actor,
-        created_at=at,
-        payload=normalise(payload),
-        prev_hash=wave.audit_head or GENESIS,
-    )
-    event.hash = wave_event_hash(event)
-    event.save()
-    wave.event_count, wave.audit_head = event.seq, event.hash
-    return event
+    return append(wave, WaveEvent, name=name, actor=actor, payload=payload, created_at=at)
 
 
-def verify_wave(wave: Wave) -> str | None:
-    """What is wrong with the wave's chain, in French, or None if it holds."""
-    previous, expected = GENESIS, 1
-    for event in WaveEvent.objects.filter(wave=wave).order_by("seq", "pk").iterator():
-        where = f"Vague « {wave} » : événement n°{event.seq} (id {event.pk})"
-        if event.seq != expected:
-            return f"{where} : numéro {expected} attendu (événement manquant ?)"
-        if event.prev_hash != previous:
-            return f"{where} : ne suit pas l'événement précédent (ordre modifié ?)"
-        if wave_event_hash(event) != event.hash:
-            return f"{where} : contenu modifié (empreinte incorrecte)"
-        previous, expected = event.hash, expected + 1
-    if wave.event_count != expected - 1 or (wave.audit_head or GENESIS) != previous:
-        return f"Vague « {wave} » : fin de chaîne supprimée"
-    return None
+def verify_wave(wave: Wave) -> ChainBreak | None:
+    return verify(wave, WaveEvent)

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -447,8 +448,60 @@ EVENT_LABELS = {
 }
 
 
-class CaseEvent(models.Model):
+class ChainedEvent(models.Model):
+    """An entry of an append-only audit chain: each event carries the hash of the one before
+    it, so that verify_audit sees any event altered, removed or moved. ``cases.audit`` holds
+    the one implementation of the chains; each event model only declares what varies."""
+
+    # The foreign key to the chain's owner: one chain per owner, whose ``event_count`` and
+    # ``audit_head`` let an append go without reading the history.
+    chain_owner: ClassVar[str]
+    # The fields the hash covers (a foreign key by its id). Rows already stored carry hashes
+    # of exactly these fields: changing the list would show every existing chain as broken.
+    hashed_fields: ClassVar[tuple[str, ...]]
+    # How verify_audit names the owner, and refers to it, in French.
+    owner_label: ClassVar[str]
+    owner_noun: ClassVar[str]
+
+    # Declared by each concrete model, where they keep their place among its fields.
+    seq: int
+    prev_hash: str
+    hash: str
+
+    class Meta:
+        abstract = True
+
+    # The ORM is the only way in for the application: refusing updates and deletes here
+    # makes the log append-only for it (an intruder at the database is verify_audit's job).
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Le journal d'audit n'accepte que des ajouts.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Le journal d'audit n'accepte que des ajouts.")
+
+
+class CaseEvent(ChainedEvent):
     """One entry of a case's append-only audit log, chained to the previous one by its hash."""
+
+    chain_owner = "case"
+    hashed_fields = (
+        "case",
+        "seq",
+        "kind",
+        "name",
+        "actor",
+        "created_at",
+        "from_state",
+        "to_state",
+        "comment",
+        "private",
+        "payload",
+        "prev_hash",
+    )
+    owner_label = "Dossier {owner}"
+    owner_noun = "le dossier"
 
     class Kind(models.TextChoices):
         CREATION = "creation", "Création"
@@ -481,14 +534,6 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case} n°{self.seq} {self.kind} {self.name}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError("Le journal d'audit n'accepte que des ajouts.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("Le journal d'audit n'accepte que des ajouts.")
 
     @property
     def label(self) -> str:
@@ -935,8 +980,13 @@ class WaveItem(models.Model):
         return f"{self.contract_id} dans {self.wave_id}"
 
 
-class WaveEvent(models.Model):
+class WaveEvent(ChainedEvent):
     """The wave's own append-only audit chain, hashed like the cases' chains."""
+
+    chain_owner = "wave"
+    hashed_fields = ("wave", "seq", "name", "actor", "created_at", "payload", "prev_hash")
+    owner_label = "Vague « {owner} »"
+    owner_noun = "la vague"
 
     wave = models.ForeignKey(Wave, on_delete=models.PROTECT, related_name="events")
     seq = models.PositiveIntegerField("numéro")
@@ -958,14 +1008,6 @@ class WaveEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.wave_id} n°{self.seq} {self.name}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError("Le journal d'une vague n'accepte que des ajouts.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("Le journal d'une vague n'accepte que des ajouts.")
 
 
 def wave_document_path(instance: "WaveDocument", filename: str) -> str:

@@ -5,8 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cases import services
-from cases.audit import verify_case
-from cases.models import CaseEvent
+from cases.audit import verify_case, verify_wave
+from cases.models import CaseEvent, WaveEvent
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -125,3 +125,60 @@ def test_the_due_date_goes_out_with_the_case_not_in_an_update_of_its_own():
     case_updates = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "cases_case"')]
     assert len(case_updates) == 1, case_updates
     assert '"due_on"' in case_updates[0]
+
+
+# The waves' chains: the same checks, through the same command.
+
+
+@pytest.fixture
+def wave():
+    wave, _ = factories.wave_of(3)
+    assert wave.event_count == WaveEvent.objects.filter(wave=wave).count() == 4
+    return wave
+
+
+def test_wave_chain_holds_after_real_activity(wave, capsys):
+    assert verify_wave(wave) is None
+    call_command("verify_audit")
+    assert "1 vague(s) vérifiés : chaînes intactes" in capsys.readouterr().out
+
+
+def test_altered_wave_event_is_named(wave):
+    target = WaveEvent.objects.get(wave=wave, seq=2)
+    tamper("UPDATE cases_waveevent SET payload = %s WHERE id = %s", ['{"contract": 1}', target.pk])
+    with pytest.raises(
+        CommandError, match=rf"Vague « {wave.name} » : événement n°2 \(id {target.pk}\) : contenu"
+    ):
+        call_command("verify_audit")
+
+
+def test_deleted_wave_event_is_named(wave):
+    target = WaveEvent.objects.get(wave=wave, seq=2)
+    tamper("DELETE FROM cases_waveevent WHERE id = %s", [target.pk])
+    with pytest.raises(CommandError, match=r"Vague .* événement n°3 .* numéro 2 attendu"):
+        call_command("verify_audit")
+
+
+def test_deleted_last_wave_event_is_seen(wave):
+    last = WaveEvent.objects.get(wave=wave, seq=4)
+    tamper("DELETE FROM cases_waveevent WHERE id = %s", [last.pk])
+    with pytest.raises(CommandError, match=r"Vague .* fin de chaîne supprimée"):
+        call_command("verify_audit")
+
+
+def test_reordered_wave_events_are_named(wave):
+    second = WaveEvent.objects.get(wave=wave, seq=2)
+    third = WaveEvent.objects.get(wave=wave, seq=3)
+    tamper("UPDATE cases_waveevent SET seq = 1000 WHERE id = %s", [second.pk])
+    tamper("UPDATE cases_waveevent SET seq = 2 WHERE id = %s", [third.pk])
+    tamper("UPDATE cases_waveevent SET seq = 3 WHERE id = %s", [second.pk])
+    with pytest.raises(CommandError, match=rf"événement n°2 \(id {third.pk}\) : ne suit pas"):
+        call_command("verify_audit")
+
+
+def test_wave_events_cannot_be_changed_through_the_orm(wave):
+    event = WaveEvent.objects.filter(wave=wave).first()
+    with pytest.raises(ValueError, match="que des ajouts"):
+        event.save()
+    with pytest.raises(ValueError, match="que des ajouts"):
+        event.delete()
