@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import gc
 import json
+import logging
 import multiprocessing
 import os
 import statistics
@@ -417,6 +418,8 @@ def measure(server: str, layer: str, size: int, ministry, keys, cases: list[int]
 
 def main() -> int:
     setup_django("bench_notify")
+    # The readiness probe's requests are not the bench's output.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     from django.db import connection
 
     from tests import factories
