@@ -192,8 +192,8 @@ REDIS_LAYERS = {
 # The core layer's receive is a BZPOPMIN that Redis holds for up to 5 s (channels_redis 4.3's
 # RedisChannelLayer.brpop_timeout) before answering that nothing came. redis-py 8's default
 # socket timeout is 5 s as well, and runs out first: every consumer idle for 5 s got
-# redis.exceptions.TimeoutError. The read is given room beyond the block, and Redis's own
-# lateness in ending it (its timers run ten times a second) and a busy server's.
+# redis.exceptions.TimeoutError. The read is given room beyond the block for the answer's way
+# back from a busy Redis; a Redis gone silent is still found out, only later.
 CORE_LAYER_SOCKET_TIMEOUT = 15.0
 
 
