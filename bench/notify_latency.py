@@ -6,12 +6,20 @@ each client is a different ministry agent, all told of the same Region approval,
 times over. Goals: at 100 clients p99 ≤ 3 × the raw fan-out p99; at 1,000 clients
 p99 ≤ 250 ms; nothing lost. Reproduce with: make bench
 (BENCH_SIZES=100 BENCH_LAYERS=pubsub narrow a run down while investigating.)
+
+Each message says which round it belongs to: the raw fan-out's carries its round number, the
+application's names the case approved in that round (one case per round). A latency is counted
+only for a message of the current round; one of an earlier round, which came after its round's
+TIMEOUT, is lost for its round and shown apart as late ("tardifs"), never timed against a later
+commit (that once printed a minimum of −31,781 ms). uvicorn is waited on until it answers, with
+tests.support's generous readiness budget (TEST_READINESS_SECONDS).
 """
 
 import asyncio
 import contextlib
 import gc
 import json
+import logging
 import multiprocessing
 import os
 import statistics
@@ -42,19 +50,80 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def summary(name: str, latencies: list[float], expected: int) -> str:
-    ms = [value * 1000 for value in latencies]
-    lost = expected - len(latencies)
+class Tally:
+    """What came in over the rounds: the latencies of the messages received in their own
+    round, and the count of those received in a later one (late) or twice."""
+
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.late = 0
+        self.twice = 0
+
+    def add(self, latency: float) -> None:
+        if latency < 0:
+            # A message of this round cannot come before the commit that sent it.
+            raise RuntimeError(f"latence négative ({latency * 1000:.1f} ms) : mesure faussée")
+        self.latencies.append(latency)
+
+
+def summary(name: str, tally: Tally, expected: int) -> str:
+    ms = [value * 1000 for value in tally.latencies]
+    lost = expected - len(ms)
+    others = f"perdus {lost}  tardifs {tally.late}"
+    if tally.twice:
+        others += f"  en double {tally.twice}"
     if not ms:
-        return f"{name:<34} aucun reçu, perdus {lost}"
+        return f"{name:<34} aucun reçu, {others}"
     return (
         f"{name:<34} min {min(ms):6.1f} ms  p50 {statistics.median(ms):7.1f} ms  "
         f"p99 {percentile(ms, 0.99):7.1f} ms  "
-        f"max {max(ms):7.1f} ms  perdus {lost}"
+        f"max {max(ms):7.1f} ms  {others}"
     )
 
 
-async def raw_fanout(size: int) -> list[float]:
+async def own_round(
+    messages: asyncio.Queue, tag, current, earlier: set, seen: set, tally: Tally
+) -> float:
+    """The moment this round's message was received, from one recipient's queue of
+    (moment, message); those of an earlier round met on the way are counted late. ``tag``
+    says a message's round (None for a message that is not timed), ``seen`` the rounds this
+    recipient has had."""
+    while True:
+        at, message = await messages.get()
+        round_tag = tag(message)
+        if round_tag is None:
+            continue
+        if round_tag in seen:
+            tally.twice += 1
+        elif round_tag == current:
+            seen.add(round_tag)
+            return at
+        elif round_tag in earlier:
+            seen.add(round_tag)
+            tally.late += 1
+
+
+async def rounds_within_timeout(waiting: list) -> list[float]:
+    done, pending = await asyncio.wait(waiting, timeout=TIMEOUT)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    return [task.result() for task in done if not task.exception()]
+
+
+def drain(queues, tag, earlier: set, seens: list[set], tally: Tally) -> None:
+    """After the last round: what is left in the queues came late, or twice."""
+    for messages, seen in zip(queues, seens, strict=True):
+        while not messages.empty():
+            round_tag = tag(messages.get_nowait()[1])
+            if round_tag in seen:
+                tally.twice += 1
+            elif round_tag in earlier:
+                seen.add(round_tag)
+                tally.late += 1
+
+
+async def raw_fanout(size: int) -> Tally:
     """One group_send to a group of ``size`` channels, received by each: ROUNDS times."""
     from channels.layers import get_channel_layer
 
@@ -62,21 +131,40 @@ async def raw_fanout(size: int) -> list[float]:
     channels = [await layer.new_channel() for _ in range(size)]
     for channel in channels:
         await layer.group_add("bench.raw", channel)
+    # One reader per channel for all the rounds, as a consumer has: a round that gives up on a
+    # channel does not cancel its receive, which the pub/sub layer takes for the channel's end.
+    queues: list[asyncio.Queue] = [asyncio.Queue() for _ in channels]
+
+    async def read(channel, messages):
+        while True:
+            message = await layer.receive(channel)
+            messages.put_nowait((time.perf_counter(), message))
+
+    readers = [asyncio.ensure_future(read(c, q)) for c, q in zip(channels, queues, strict=True)]
     await asyncio.sleep(0.2)
-    latencies: list[float] = []
-    for _ in range(ROUNDS):
+
+    def tag(message):
+        return message.get("round")
+
+    tally, earlier = Tally(), set()
+    seens: list[set] = [set() for _ in channels]
+    for round_number in range(ROUNDS):
+        waiting = [
+            asyncio.ensure_future(own_round(q, tag, round_number, earlier, seen, tally))
+            for q, seen in zip(queues, seens, strict=True)
+        ]
         start = time.perf_counter()
-        await layer.group_send("bench.raw", {"type": "bench.ping"})
-
-        async def receive(channel, start=start):
-            await asyncio.wait_for(layer.receive(channel), TIMEOUT)
-            return time.perf_counter() - start
-
-        results = await asyncio.gather(*(receive(c) for c in channels), return_exceptions=True)
-        latencies += [value for value in results if isinstance(value, float)]
+        await layer.group_send("bench.raw", {"type": "bench.ping", "round": round_number})
+        for at in await rounds_within_timeout(waiting):
+            tally.add(at - start)
+        earlier.add(round_number)
+    drain(queues, tag, earlier, seens, tally)
+    for reader in readers:
+        reader.cancel()
+    await asyncio.gather(*readers, return_exceptions=True)
     for channel in channels:
         await layer.group_discard("bench.raw", channel)
-    return latencies
+    return tally
 
 
 def sessions_for(users) -> list[str]:
@@ -170,12 +258,7 @@ class Client(asyncio.Protocol):
         self.flush()
 
     async def recv(self) -> dict:
-        return (await self.received())[1]
-
-    async def received(self) -> tuple[float, dict]:
-        """A message, and the moment it was received."""
-        at, data = await self.messages.get()
-        return at, json.loads(data)
+        return json.loads((await self.messages.get())[1])
 
 
 async def connect(url: str, headers: dict) -> Client:
@@ -205,38 +288,54 @@ async def connect_all(server: str, clients: list[tuple[str, int]]) -> list[Clien
     return sockets
 
 
-async def through_the_app(server: str, clients: list[tuple[str, int]], act) -> list[float]:
-    """ROUNDS transitions, each told to every client: from its commit to each receipt."""
+def round_of(data: bytes) -> int | None:
+    """A notification's round: the case it tells of, one per round."""
+    message = json.loads(data)
+    if message["type"] != "notification":
+        return None
+    return message["notification"]["case"]
+
+
+async def through_the_app(
+    server: str, clients: list[tuple[str, int]], cases: list[int], act
+) -> Tally:
+    """A transition on each of ``cases``, one per round, each told to every client: from its
+    commit to each receipt. The first WARMUP rounds are not counted."""
     sockets = await connect_all(server, clients)
     # Measured in the steady state: the server first finishes with the connections' catch-up.
     await asyncio.sleep(1.0)
+    queues = [socket.messages for socket in sockets]
+    warmup = set(cases[:WARMUP])
 
-    async def receive(socket):
-        while True:
-            at, message = await socket.received()
-            if message["type"] == "notification":
-                return at
+    def measured_round_of(data: bytes) -> int | None:
+        # A warm-up message that comes late is neither timed nor counted.
+        case = round_of(data)
+        return None if case in warmup else case
 
-    async def within_timeout(waiting):
-        done, pending = await asyncio.wait(waiting, timeout=TIMEOUT)
-        for task in pending:
-            task.cancel()
-        return [task.result() for task in done if not task.exception()]
-
-    latencies: list[float] = []
-    for round_number in range(WARMUP + ROUNDS):
+    tally, earlier = Tally(), set()
+    seens: list[set] = [set() for _ in sockets]
+    for round_number, case in enumerate(cases):
         # The measuring side's own garbage collection, with its thousand sockets, is not the
         # application's latency: what exists now is kept out of its passes.
         gc.collect()
         gc.freeze()
-        waiting = [asyncio.ensure_future(receive(socket)) for socket in sockets]
-        committed_at = await act()
-        results = await within_timeout(waiting)
+        if round_number < WARMUP:
+            counted, tag, seen_by = Tally(), round_of, [set() for _ in sockets]
+        else:
+            counted, tag, seen_by = tally, measured_round_of, seens
+        waiting = [
+            asyncio.ensure_future(own_round(q, tag, case, earlier, seen, counted))
+            for q, seen in zip(queues, seen_by, strict=True)
+        ]
+        committed_at = await act(case)
+        for at in await rounds_within_timeout(waiting):
+            counted.add(at - committed_at)
         if round_number >= WARMUP:
-            latencies += [value - committed_at for value in results if isinstance(value, float)]
+            earlier.add(case)
+    drain(queues, measured_round_of, earlier, seens, tally)
     for socket in sockets:
         socket.transport.close()
-    return latencies
+    return tally
 
 
 def start_actor() -> None:
@@ -290,7 +389,7 @@ def use_layer(layer: str) -> None:
     channel_layers.backends.clear()
 
 
-def measure(server: str, layer: str, size: int, ministry, keys, act) -> None:
+def measure(server: str, layer: str, size: int, ministry, keys, cases: list[int], act) -> None:
     from channels.layers import channel_layers
 
     from accounts.models import User
@@ -304,23 +403,27 @@ def measure(server: str, layer: str, size: int, ministry, keys, act) -> None:
     numbers = dict(NotificationSequence.objects.values_list("user_id", "last_seq"))
     clients = [(key, numbers.get(user.pk, 0)) for key, user in zip(keys, ministry, strict=True)]
     clients = clients[:size]
-    app = asyncio.run(through_the_app(server, clients, act), loop_factory=uvloop.new_event_loop)
+    app = asyncio.run(
+        through_the_app(server, clients, cases, act), loop_factory=uvloop.new_event_loop
+    )
     channel_layers.backends.clear()
     expected = size * ROUNDS
     print(summary(f"[{layer}] {size} clients, fan-out brut", raw, expected))
     print(summary(f"[{layer}] {size} clients, application", app, expected))
-    if raw and app:
-        ratio = percentile(app, 0.99) / percentile(raw, 0.99)
+    if raw.latencies and app.latencies:
+        ratio = percentile(app.latencies, 0.99) / percentile(raw.latencies, 0.99)
         print(f"[{layer}] {size} clients : p99 application / p99 brut = {ratio:.1f}")
     print(flush=True)
 
 
 def main() -> int:
     setup_django("bench_notify")
+    # The readiness probe's requests are not the bench's output.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     from django.db import connection
 
     from tests import factories
-    from tests.support import uvicorn_server
+    from tests.support import readiness_budget, uvicorn_server
 
     reviewer = factories.region_reviewer("84")
     ministry = [factories.ministry_agent() for _ in range(max(SIZES))]
@@ -332,8 +435,11 @@ def main() -> int:
     )
     for layer in LAYERS:
         use_layer(layer)
+        # Waited on until it answers HTTP (a refused connection is retried, not raised), within
+        # the tests' generous budget: on a loaded machine uvicorn's workers took 15 to 20 s.
         server = uvicorn_server(
             connection.settings_dict["NAME"],
+            timeout=readiness_budget(),
             workers=WORKERS,
             REDIS_URL=os.environ["REDIS_URL"],
             REDIS_CHANNEL_LAYER=layer,
@@ -341,19 +447,18 @@ def main() -> int:
         # Started once the layer is chosen: the actor reads it from the environment.
         with server as url, actor_process() as actor:
             for size in SIZES:
-                # Made here, before the rounds: only the approval is the actor's.
-                contracts = iter(
-                    [
-                        factories.contract_in_state("regional_review").pk
-                        for _ in range(WARMUP + ROUNDS)
-                    ]
-                )
+                # Made here, before the rounds: only the approval is the actor's. One case per
+                # round, so that each notification says its round.
+                cases = [
+                    factories.contract_in_state("regional_review").pk
+                    for _ in range(WARMUP + ROUNDS)
+                ]
 
-                def act(actor=actor, contracts=contracts) -> asyncio.Future:
-                    submitted = actor.submit(approve, reviewer.pk, next(contracts))
+                def act(case: int, actor=actor) -> asyncio.Future:
+                    submitted = actor.submit(approve, reviewer.pk, case)
                     return asyncio.wrap_future(submitted)
 
-                measure(url, layer, size, ministry, keys, act)
+                measure(url, layer, size, ministry, keys, cases, act)
     print("commande : make bench  (ou, pour ce seul banc : ")
     print("  .venv/bin/python scripts/with_services.py .venv/bin/python -m bench.notify_latency)")
     return 0

@@ -189,6 +189,12 @@ REDIS_LAYERS = {
     "core": "channels_redis.core.RedisChannelLayer",
     "pubsub": "notifications.layer.PubSubLayer",
 }
+# The core layer's receive is a BZPOPMIN that Redis holds for up to 5 s (channels_redis 4.3's
+# RedisChannelLayer.brpop_timeout) before answering that nothing came. redis-py 8's default
+# socket timeout is 5 s as well, and runs out first: every consumer idle for 5 s got
+# redis.exceptions.TimeoutError. The read is given room beyond the block for the answer's way
+# back from a busy Redis; a Redis gone silent is still found out, only later.
+CORE_LAYER_SOCKET_TIMEOUT = 15.0
 
 
 def channel_prefix() -> str:
@@ -207,7 +213,11 @@ def channel_layers_config() -> dict:
         kind = os.environ.get("REDIS_CHANNEL_LAYER", "pubsub")
         if kind not in REDIS_LAYERS:
             raise ImproperlyConfigured("REDIS_CHANNEL_LAYER doit valoir « core » ou « pubsub ».")
-        config = {"hosts": [url], "prefix": channel_prefix()}
+        # channels_redis passes a host dict's other keys to redis-py's ConnectionPool.from_url.
+        host: str | dict = url
+        if kind == "core":
+            host = {"address": url, "socket_timeout": CORE_LAYER_SOCKET_TIMEOUT}
+        config = {"hosts": [host], "prefix": channel_prefix()}
         return {"default": {"BACKEND": REDIS_LAYERS[kind], "CONFIG": config}}
     return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from channels_redis.core import RedisChannelLayer
 
 from tests.support import ROOT, django_subprocess_env
 
@@ -76,6 +77,10 @@ def test_redis_url_switches_the_channel_layer():
     assert config["db"] == "django.db.backends.sqlite3"
     core = probe(REDIS_URL="redis://cache.example:6380/2", REDIS_CHANNEL_LAYER="core")
     assert core["layer"] == "channels_redis.core.RedisChannelLayer"
+    [host] = core["hosts"]
+    assert host["address"] == "redis://cache.example:6380/2"
+    # Longer than the BZPOPMIN the layer's receive blocks in, or an idle consumer times out.
+    assert host["socket_timeout"] > RedisChannelLayer.brpop_timeout
 
 
 def test_test_processes_side_by_side_get_channels_of_their_own():
