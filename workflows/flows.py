@@ -120,7 +120,11 @@ class DerogationFlow(flow.Flow):
         return activation.process
 
 
-FLOWS_BY_KIND = {"contract": ContractFlow, "derogation": DerogationFlow}
+# Annotated: viewflow has no types, and the dict's inferred value type lost the flows' own.
+FLOWS_BY_KIND: dict[str, type[ContractFlow] | type[DerogationFlow]] = {
+    "contract": ContractFlow,
+    "derogation": DerogationFlow,
+}
 
 
 @functools.cache
