@@ -1,4 +1,7 @@
+import threading
+
 import factory
+from django.db import connection
 
 from accounts.models import OPERATOR_BY_NAME, Membership, Organisation, Role, User
 from territories.models import Intercommunality, Region
@@ -9,9 +12,39 @@ def ensure_reference_data() -> None:
     from deadlines.defaults import create_default_rules
 
     if Region.objects.count() != 18 or Intercommunality.objects.count() != 1255:
-        load_reference_data()
+        if connection.in_atomic_block:
+            # Inside a test's transaction the reload would roll back with it, and every test
+            # after would load it again until a transactional test committed one: it is
+            # committed at once, from a connection of its own.
+            failures: list[BaseException] = []
+            worker = threading.Thread(target=_reload_in_own_connection, args=(failures,))
+            worker.start()
+            worker.join()
+            if failures:
+                raise failures[0]
+        else:
+            _reload()
     # A transactional test's flush removes the rules the data migration wrote.
     create_default_rules()
+
+
+def _reload() -> None:
+    load_reference_data()
+    # A flush leaves PostgreSQL counting the tables empty until autovacuum passes, and the
+    # plans it chose over the reloaded rows hit the pages' 30 s statement timeout (seen with
+    # the suite in two processes, where transactional tests no longer all come last).
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+
+def _reload_in_own_connection(failures: list[BaseException]) -> None:
+    try:
+        _reload()
+    except BaseException as error:  # handed to the test's thread, which raises it
+        failures.append(error)
+    finally:
+        connection.close()
 
 
 class UserFactory(factory.django.DjangoModelFactory):
