@@ -1,7 +1,7 @@
 """What deadlines does when a case moves, called by cases' hook inside the transition's
 transaction: the clock follows, and a submission is acknowledged."""
 
-from cases.hooks import CaseAnnouncement
+from cases.kernel.hooks import CaseAnnouncement
 from cases.models import CaseEvent
 from deadlines.acknowledgement import acknowledge
 from deadlines.clocks import SUBMIT, refresh

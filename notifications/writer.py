@@ -12,8 +12,8 @@ from functools import partial
 from django.db import connection, transaction
 from django.urls import reverse
 
-from cases.french import NBSP, count_fr
-from cases.hooks import CaseAnnouncement
+from cases.kernel.french import NBSP, count_fr
+from cases.kernel.hooks import CaseAnnouncement
 from notifications import delivery
 from notifications.emails import enqueue_instant
 from notifications.models import Notification, NotificationSequence

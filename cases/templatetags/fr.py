@@ -3,7 +3,7 @@
 from django import template
 from django.utils.safestring import SafeData, mark_safe
 
-from cases import french
+from cases.kernel import french
 
 register = template.Library()
 

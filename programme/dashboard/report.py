@@ -11,8 +11,8 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from cases import french
-from cases.letters import french_date, markup
+from cases.derogations.letters import french_date, markup
+from cases.kernel import french
 
 BODY = ParagraphStyle("body", fontName="Helvetica", fontSize=9.5, leading=12.5)
 TITLE = ParagraphStyle("title", parent=BODY, fontName="Helvetica-Bold", fontSize=15, leading=19)

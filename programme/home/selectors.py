@@ -32,6 +32,8 @@ from django.db.models.functions import Coalesce, Greatest
 
 from accounts.models import Membership, Role
 from accounts.scoping import epci_territories, piloted_territories
+from cases.contracts.selectors import funded_contracts_for_user
+from cases.kernel.selectors import operator_codes
 from cases.models import (
     EVENT_LABELS,
     Case,
@@ -45,7 +47,6 @@ from cases.models import (
     WaveItem,
     WaveState,
 )
-from cases.selectors import funded_contracts_for_user, operator_codes
 from territories.models import TerritoryIntercommunality
 from workflows.flows import Actor
 from workflows.selectors import nodes_waiting_on, open_tasks_for_user

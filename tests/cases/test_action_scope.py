@@ -12,9 +12,11 @@ from django.urls import reverse
 
 from accounts.models import Membership, Role, User
 from accounts.scoping import roles_of
-from cases import lists, selectors
+from cases.contracts import lists as contract_lists
+from cases.contracts import selectors as contract_selectors
+from cases.kernel.pagination import paginate
 from cases.models import ActionSheet, Case, Wave, WaveItem
-from cases.pagination import paginate
+from cases.waves import selectors as wave_selectors
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +28,7 @@ def synthetic(local: str) -> User:
 
 def reference(user) -> set[int]:
     """The rule itself: the fiches-actions of the contracts the user may see."""
-    contracts = selectors.contracts_for_user(user)
+    contracts = contract_selectors.contracts_for_user(user)
     return set(ActionSheet.objects.filter(contract__in=contracts).values_list("pk", flat=True))
 
 
@@ -66,7 +68,7 @@ def world(reference_data):
 def test_every_kind_of_user_gets_exactly_the_actions_of_their_contracts(world):
     sizes = {}
     for who, user in world.items():
-        got = set(selectors.actions_for_user(user).values_list("pk", flat=True))
+        got = set(contract_selectors.actions_for_user(user).values_list("pk", flat=True))
         assert got == reference(user), who
         sizes[who] = len(got)
     # The cases are not trivial: each sees some, only the national roles see them all.
@@ -83,13 +85,17 @@ def test_the_filtered_pages_keep_the_same_rows(world):
     filters = [None, {"axis": "innover"}, {"funder": "region", "line_status": "committed"}]
     for who, user in world.items():
         for data in filters:
-            rows = lists.action_list(user, data)
-            plain = ActionSheet.objects.filter(contract__in=selectors.contracts_for_user(user))
+            rows = contract_lists.action_list(user, data)
+            plain = ActionSheet.objects.filter(
+                contract__in=contract_selectors.contracts_for_user(user)
+            )
             expected = set(plain.values_list("pk", flat=True)) & set(
-                lists.action_list(world["ministry agent"], data).values_list("pk", flat=True)
+                contract_lists.action_list(world["ministry agent"], data).values_list(
+                    "pk", flat=True
+                )
             )
             assert set(rows.values_list("pk", flat=True)) == expected, (who, data)
-            page = paginate(rows, lists.ACTION_ORDER, None)
+            page = paginate(rows, contract_lists.ACTION_ORDER, None)
             assert [a.pk for a in page] == sorted(expected, reverse=True)[:20], (who, data)
 
 
@@ -122,9 +128,9 @@ def test_the_wave_scopes_keep_the_rule_of_contracts_for_user(world):
     every_wave = set(Wave.objects.values_list("pk", flat=True))
     assert len(every_wave) > 2
     for who, user in world.items():
-        contracts = selectors.contracts_for_user(user)
+        contracts = contract_selectors.contracts_for_user(user)
         expected = set(contracts.values_list("pk", flat=True))
-        scoped = selectors.contracts_in_scope(user, roles_of(user))
+        scoped = contract_selectors.contracts_in_scope(user, roles_of(user))
         assert set(scoped.values_list("pk", flat=True)) == expected, who
         holding = set(
             WaveItem.objects.filter(active=True, contract__in=contracts).values_list(
@@ -132,10 +138,10 @@ def test_the_wave_scopes_keep_the_rule_of_contracts_for_user(world):
             )
         )
         national = who in ("ministry agent", "steering member")
-        waves = set(selectors.waves_for_user(user).values_list("pk", flat=True))
+        waves = set(wave_selectors.waves_for_user(user).values_list("pk", flat=True))
         assert waves == (every_wave if national else holding), who
         for wave in Wave.objects.all():
-            rows = selectors.wave_contracts_for_user(user, wave, roles=roles_of(user))
+            rows = wave_selectors.wave_contracts_for_user(user, wave, roles=roles_of(user))
             assert set(rows.values_list("pk", flat=True)) == expected & set(
                 wave.items.filter(active=True).values_list("contract_id", flat=True)
             ), (who, wave.pk)

@@ -5,7 +5,9 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from cases import forms
+from cases.contracts import forms as contract_forms
+from cases.derogations import forms as derogation_forms
+from cases.kernel import forms
 from cases.models import ActionSheet, DerogationRequest
 from tests import factories
 
@@ -51,15 +53,17 @@ def test_amount_field_refuses_garbage_in_french(typed, message):
 
 
 def test_every_amount_field_is_an_amount_field():
-    assert isinstance(forms.ActionForm.base_fields["total_cost"], forms.AmountField)
-    assert isinstance(forms.FinancingForm.base_fields["amount"], forms.AmountField)
-    assert isinstance(forms.DerogationForm.base_fields["expected_investment"], forms.AmountField)
-    widget = forms.FinancingForm().fields["amount"].widget
+    assert isinstance(contract_forms.ActionForm.base_fields["total_cost"], forms.AmountField)
+    assert isinstance(contract_forms.FinancingForm.base_fields["amount"], forms.AmountField)
+    assert isinstance(
+        derogation_forms.DerogationForm.base_fields["expected_investment"], forms.AmountField
+    )
+    widget = contract_forms.FinancingForm().fields["amount"].widget
     assert widget.input_type == "text" and widget.attrs["inputmode"] == "decimal"
 
 
 def test_amount_shown_back_as_french_people_write_it():
-    form = forms.FinancingForm(initial={"amount": Decimal("1300000.5")})
+    form = contract_forms.FinancingForm(initial={"amount": Decimal("1300000.5")})
     assert 'value="1 300 000,50"' in str(form["amount"])
     assert 'type="number"' not in str(form["amount"])
 
@@ -123,10 +127,10 @@ def test_action_form_refuses_a_garbage_amount_and_saves_nothing(client):
 def test_derogation_investment_typed_with_spaces(client):
     request = factories.derogation_in_state("draft")
     client.force_login(request.created_by)
-    form = forms.DerogationForm(instance=request)
+    form = derogation_forms.DerogationForm(instance=request)
     data = {
         name: form.initial.get(name) if form.initial.get(name) is not None else ""
-        for name in forms.DerogationForm.Meta.fields
+        for name in derogation_forms.DerogationForm.Meta.fields
     }
     data.update(version=request.version, expected_investment="1 500 000")
     response = client.post(reverse("derogation-edit", args=[request.reference]), data)

@@ -4,9 +4,10 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from cases import services
-from cases.audit import verify_case, verify_wave
+from cases.kernel import services
+from cases.kernel.audit import verify_case
 from cases.models import CaseEvent, WaveEvent
+from cases.waves.audit import verify_wave
 from tests import factories
 
 pytestmark = pytest.mark.django_db

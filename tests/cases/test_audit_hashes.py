@@ -12,9 +12,10 @@ from typing import cast
 
 import pytest
 
-from cases import services
-from cases.audit import GENESIS, append_wave_event, event_hash, normalise, wave_event_hash
+from cases.kernel import services
+from cases.kernel.audit import GENESIS, event_hash, normalise
 from cases.models import CaseEvent, Wave, WaveEvent
+from cases.waves.audit import append_wave_event, wave_event_hash
 from tests import factories
 
 # Not UTC on purpose: the hash takes the instant in UTC, whatever the zone it was given in.

@@ -12,7 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from cases import commitments, services
+from cases.contracts import commitments
+from cases.contracts import services as contract_services
+from cases.kernel import services
 from cases.models import CaseEvent, FinancingLine
 from notifications import delivery
 from notifications.models import Notification
@@ -53,7 +55,7 @@ def people():
 def funded_contract(author, *, state: str = "regional_review", lines=LINES):
     """A contract whose one fiche-action asks every kind of funder, brought to ``state``."""
     contract = factories.contract_in_state("draft", author=author, actions=0)
-    services.action_save(
+    contract_services.action_save(
         case=contract,
         actor=author,
         expected_version=factories.contract_version(contract),
@@ -356,7 +358,7 @@ def edit_rows(contract, **changes):
 
 def save_action(contract, actor, rows):
     action = contract.actions.get()
-    return services.action_save(
+    return contract_services.action_save(
         case=contract,
         actor=actor,
         expected_version=version(contract),

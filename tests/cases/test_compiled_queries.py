@@ -6,9 +6,10 @@ from django.test import RequestFactory
 
 from accounts.models import Membership, Role, User
 from accounts.scoping import territories_for_user
-from cases import lists, views
-from cases.compiled import STAND_IN_ID
-from cases.selectors import waves_for_user
+from cases.kernel import lists, views
+from cases.kernel.compiled import STAND_IN_ID
+from cases.waves import lists as wave_lists
+from cases.waves.selectors import waves_for_user
 from config import context_processors
 from tests import factories
 
@@ -55,7 +56,7 @@ def test_compiled_rows_are_the_querysets_rows_for_every_role(people):
         )
         assert views.CREATABLE_SCOPE.rows(user) == creatable, who
         waves = list(waves_for_user(user).order_by("-date", "-pk").values_list("pk", "name"))
-        assert lists.wave_choices(user) == waves, who
+        assert wave_lists.wave_choices(user) == waves, who
         request = RequestFactory().get("/")
         request.user = user
         figures = context_processors.notifications(request)
@@ -77,7 +78,7 @@ def test_compiled_rows_are_the_querysets_rows_for_every_role(people):
 
 
 def test_the_users_id_is_a_parameter_of_the_compiled_sql(people):
-    for query in (views.SCOPE, views.CREATABLE_SCOPE, lists.WAVES):
+    for query in (views.SCOPE, views.CREATABLE_SCOPE, wave_lists.WAVES):
         sql, params, positions = query.compiled()
         assert positions, query
         assert str(STAND_IN_ID) not in sql
@@ -88,4 +89,4 @@ def test_an_inactive_user_gets_no_choices(people):
     user = people["ministry"]
     user.is_active = False
     assert views.SCOPE.rows(user) == []
-    assert lists.wave_choices(user) == []
+    assert wave_lists.wave_choices(user) == []

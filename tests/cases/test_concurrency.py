@@ -6,7 +6,7 @@ from functools import partial
 import pytest
 from django.db import connections
 
-from cases import services
+from cases.kernel import services
 from cases.models import Case, CaseEvent
 from tests import factories
 

@@ -11,8 +11,10 @@ from django.utils import timezone
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
-from cases import derogations, services, waves
+from cases.derogations import services as derogations
+from cases.kernel import services
 from cases.models import CallForProjects, Case, CaseEvent, DerogationRequest, Document
+from cases.waves import services as waves
 from tests import factories
 
 pytestmark = pytest.mark.django_db

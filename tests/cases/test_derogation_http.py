@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
-from cases.calls import PARIS
+from cases.derogations.calls import PARIS
 from cases.models import CallForProjects, CaseEvent, DerogationRequest, Opinion
 from territories.reference_data import DEFAULT_DATA_DIR
 from tests import factories
@@ -168,7 +168,7 @@ def test_outsiders_get_404_on_requests_and_opinions(client, outsider):
 
 
 def factories_opinion(request):
-    from cases import derogations
+    from cases.derogations import services as derogations
 
     return derogations.opinion_request(
         case=request,

@@ -9,7 +9,9 @@ import time_machine
 from django.utils import timezone
 from pypdf import PdfReader
 
-from cases import derogations, selectors, services
+from cases.derogations import selectors as derogation_selectors
+from cases.derogations import services as derogations
+from cases.kernel import selectors, services
 from cases.models import Case, CaseEvent, DerogationRequest, Opinion, rule_reference_key
 from tests import factories
 
@@ -226,8 +228,8 @@ def test_the_consulted_see_the_request_and_only_their_own_opinion():
     ask(request, "Business France")
     member = factories.operator_agent("Bpifrance")
     outsider = factories.operator_agent("France Travail")
-    assert selectors.derogations_for_user(member).filter(pk=request.pk).exists()
-    assert not selectors.derogations_for_user(outsider).filter(pk=request.pk).exists()
+    assert derogation_selectors.derogations_for_user(member).filter(pk=request.pk).exists()
+    assert not derogation_selectors.derogations_for_user(outsider).filter(pk=request.pk).exists()
     seen = [o.organisation.name for o in selectors.opinions_for_user(member, request)]
     assert seen == ["Bpifrance"]
     assert len(selectors.opinions_for_user(factories.ministry_agent(), request)) == 2
@@ -268,9 +270,9 @@ def test_similar_requests_never_leak_out_of_scope():
         "draft", territory_code="2802", rule_reference="code de l’environnement article R122-2"
     )
     region = factories.region_reviewer("84")
-    assert list(selectors.similar_requests(region, here)) == []
+    assert list(derogation_selectors.similar_requests(region, here)) == []
     minister = factories.ministry_agent()
-    assert list(selectors.similar_requests(minister, here)) == [elsewhere]
+    assert list(derogation_selectors.similar_requests(minister, here)) == [elsewhere]
 
 
 @pytest.mark.parametrize("role", [*ROLES, "consulted"])

@@ -8,8 +8,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from cases import derogations, french, waves
+from cases.derogations import services as derogations
+from cases.kernel import french
 from cases.models import Case, Comment, DerogationRequest, Document, Opinion, Wave
+from cases.waves import services as waves
 from tests import factories
 from tests.cases.page import Page, describing, error_of, summary_targets
 

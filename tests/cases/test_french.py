@@ -11,8 +11,9 @@ import time_machine
 from django.template import Context, Template
 from django.urls import reverse
 
-from cases import french, services
-from cases.calls import load_real_calls
+from cases.contracts import services as contract_services
+from cases.derogations.calls import load_real_calls
+from cases.kernel import french, services
 from cases.models import CallForProjects
 from tests import factories
 
@@ -134,7 +135,7 @@ def plain_spaces_before_punctuation(page: str) -> list[str]:
 @pytest.mark.django_db
 def test_contract_page_shows_amounts_with_no_break_spaces(client):
     contract = factories.contract_in_state("draft", actions=0)
-    services.action_save(
+    contract_services.action_save(
         case=contract,
         actor=contract.created_by,
         expected_version=factories.contract_version(contract),
@@ -189,7 +190,7 @@ def test_stale_edit_message_writes_the_time_in_french():
     with time_machine.travel(datetime(2019, 5, 1, 18, 43, tzinfo=UTC), tick=False):
         contract = factories.contract_in_state("draft", actions=0)
     with pytest.raises(services.StaleCase) as error:
-        services.contract_update(
+        contract_services.contract_update(
             case=contract, actor=contract.created_by, expected_version=0, changes={"title": "X"}
         )
     assert f"le 1er{NBSP}mai 2019 à 20{NBSP}h{NBSP}43" in error.value.message

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from cases import hooks
+from cases.kernel import hooks
 
 
 @pytest.fixture

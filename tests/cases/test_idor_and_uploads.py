@@ -5,8 +5,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from cases import services
-from cases.documents import MAX_SIZE
+from cases.kernel import services
+from cases.kernel.documents import MAX_SIZE
 from cases.models import Case, CaseEvent, Document
 from tests import factories
 

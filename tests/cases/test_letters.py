@@ -5,7 +5,7 @@ from io import BytesIO
 import pytest
 from pypdf import PdfReader
 
-from cases.letters import DecisionLetter, french_date, render_decision_letter
+from cases.derogations.letters import DecisionLetter, french_date, render_decision_letter
 
 MOTIVATION = (
     "La collectivité a démontré l'intérêt général de l'expérimentation.\n"

@@ -15,7 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from cases.lists import CASE_ORDER
+from cases.kernel.lists import CASE_ORDER
+from cases.kernel.pagination import Keyset, paginate
 from cases.management.commands.seed_scale import build
 from cases.models import (
     ActionSheet,
@@ -26,8 +27,7 @@ from cases.models import (
     Wave,
     WaveItem,
 )
-from cases.pagination import Keyset, paginate
-from cases.selectors import waves_for_user
+from cases.waves.selectors import waves_for_user
 from tests import factories
 
 pytestmark = pytest.mark.django_db

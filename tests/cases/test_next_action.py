@@ -7,7 +7,7 @@ from html import unescape
 import pytest
 from django.urls import reverse
 
-from cases import services
+from cases.kernel import services
 from cases.models import ActionSheet, Case, TerritoryContract
 from tests import factories
 from workflows.engine import open_task_locked

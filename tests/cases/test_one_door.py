@@ -5,8 +5,9 @@ import pytest
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
-from cases import services, waves
+from cases.kernel import services
 from cases.models import CaseEvent, DerogationRequest, TerritoryContract, WaveState
+from cases.waves import services as waves
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +35,7 @@ def test_the_runner_itself_refuses_to_contractualise_outside_a_wave(reference_da
     contract = factories.contract_in_state("signed_off")
     events = CaseEvent.objects.filter(case=contract).count()
     with pytest.raises(services.ActionNotPossible) as refusal:
-        services._run_transition(
+        services.run_declared_transition(
             case=contract, actor=factories.ministry_agent(), name="contractualise"
         )
     assert str(refusal.value) == REFUSED

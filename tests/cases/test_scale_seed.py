@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 from django.db.models import Count, Q
 
 from accounts.models import Membership, User
-from cases.audit import verify_case, verify_wave
+from cases.kernel.audit import verify_case
 from cases.models import (
     ActionSheet,
     Axis,
@@ -21,7 +21,8 @@ from cases.models import (
     Wave,
     WaveItem,
 )
-from cases.waves import eligible_contracts
+from cases.waves.audit import verify_wave
+from cases.waves.services import eligible_contracts
 from territories.models import Territory
 from workflows.engine import OPEN_STATUSES
 from workflows.flows import FLOWS_BY_KIND

@@ -12,10 +12,16 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 
-from cases import derogations, forms, french, services, waves
 from cases import models as case_models
+from cases.contracts import forms as contract_forms
+from cases.contracts import services as contract_services
+from cases.derogations import forms as derogation_forms
+from cases.derogations import services as derogations
+from cases.kernel import forms, french, services
+from cases.kernel.validators import validate_plain_text
 from cases.models import Case, CaseEvent, Comment, TerritoryContract, Wave
-from cases.validators import validate_plain_text
+from cases.waves import forms as wave_forms
+from cases.waves import services as waves
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -30,11 +36,16 @@ def message(code: str) -> str:
     return f"Ce texte contient un caractère invisible ou de contrôle ({code}) : retirez-le."
 
 
+# Every module of forms: the kernel's and each case kind's.
+FORM_MODULES = [forms, contract_forms, derogation_forms, wave_forms]
+
+
 def form_classes() -> list[type[django_forms.BaseForm]]:
     return [
         cls
-        for _, cls in inspect.getmembers(forms, inspect.isclass)
-        if issubclass(cls, django_forms.BaseForm) and cls.__module__ == forms.__name__
+        for module in FORM_MODULES
+        for _, cls in inspect.getmembers(module, inspect.isclass)
+        if issubclass(cls, django_forms.BaseForm) and cls.__module__ == module.__name__
     ]
 
 
@@ -177,7 +188,7 @@ def test_a_transition_comment_with_a_control_character_is_refused(code):
 def test_a_title_with_a_bidi_control_is_refused_by_the_service():
     contract = factories.contract_in_state("draft")
     with pytest.raises(services.InvalidInput) as error:
-        services.contract_update(
+        contract_services.contract_update(
             case=contract,
             actor=contract.created_by,
             expected_version=contract.version,

@@ -2,7 +2,8 @@
 
 import pytest
 
-from cases import services
+from cases.contracts import services as contract_services
+from cases.kernel import services
 from cases.models import Case, CaseEvent
 from tests import factories
 
@@ -91,7 +92,9 @@ def test_submit_guard_lists_every_missing_part():
     agent = factories.epci_agent("200000172")
     from territories.models import Territory
 
-    contract = services.contract_create(territory=Territory.objects.get(code="8414"), actor=agent)
+    contract = contract_services.contract_create(
+        territory=Territory.objects.get(code="8414"), actor=agent
+    )
     with pytest.raises(services.InvalidInput) as refused:
         services.case_submit(case=contract, actor=agent)
     assert refused.value.problems == [

@@ -10,10 +10,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from cases import derogations
-from cases.documents import MAX_SIZE
+from cases.derogations import services as derogations
+from cases.kernel.documents import MAX_SIZE
+from cases.kernel.uploads import MAX_REQUEST_SIZE
 from cases.models import Document, Opinion
-from cases.uploads import MAX_REQUEST_SIZE
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,9 @@ import time
 import pytest
 from django.db import connections
 
-from cases import services, waves
+from cases.kernel import services
 from cases.models import Case, TerritoryContract, Wave
+from cases.waves import services as waves
 from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)

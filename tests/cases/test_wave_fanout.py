@@ -10,9 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
-from cases import derogations, waves
-from cases.hooks import CaseAnnouncement
+from cases.derogations import services as derogations
+from cases.kernel.hooks import CaseAnnouncement
 from cases.models import CaseEvent
+from cases.waves import services as waves
 from notifications import delivery
 from notifications.models import Notification, NotificationSequence
 from notifications.recipients import recipients

@@ -7,8 +7,8 @@ from django.core.management import call_command
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from cases import waves
 from cases.models import Case, Wave
+from cases.waves import services as waves
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,9 @@ import pytest
 from django.db import DatabaseError, IntegrityError, connection, connections
 from django.test.utils import CaptureQueriesContext
 
-from cases import services, waves
+from cases.kernel import services
 from cases.models import Case, TerritoryContract, WaveDocument
+from cases.waves import services as waves
 from tests import factories
 from tests.support import database_url_for
 

@@ -14,8 +14,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from cases import wave_views, waves
 from cases.models import ActionSheet, FinancingLine, WaveEvent
+from cases.waves import services as waves
+from cases.waves import views as wave_views
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -13,8 +13,10 @@ from django.urls import reverse
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from cases import derogations, selectors, waves
+from cases.derogations import services as derogations
 from cases.models import ActionSheet, FinancingLine, WaveDocument
+from cases.waves import selectors as wave_selectors
+from cases.waves import services as waves
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -192,7 +194,7 @@ def test_each_party_reads_only_its_territories_in_a_wave(client, wave_of_three, 
         assert_scoped(read(client, wave), secrets, sees, where)
     if not validated:
         assert client.get(reverse("wave-document", args=[wave.pk])).status_code == 404
-    listed = selectors.wave_list_for_user(user).get(pk=wave.pk)
+    listed = wave_selectors.wave_list_for_user(user).get(pk=wave.pk)
     assert listed.contract_count == len(sees)
 
 

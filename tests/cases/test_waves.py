@@ -9,10 +9,13 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from cases import derogations, services, waves
-from cases.audit import verify_case, verify_wave
+from cases.derogations import services as derogations
+from cases.kernel import services
+from cases.kernel.audit import verify_case
 from cases.models import Case, CaseEvent, DerogationRequest, Wave, WaveDocument
-from cases.wave_documents import EXPORT_HEADER, export_csv, export_rows, export_xlsx
+from cases.waves import services as waves
+from cases.waves.audit import verify_wave
+from cases.waves.documents import EXPORT_HEADER, export_csv, export_rows, export_xlsx
 from notifications.models import Notification
 from tests import factories
 
@@ -198,7 +201,7 @@ def test_text_that_looks_like_a_formula_stays_text():
 
 
 def test_the_wave_shows_money_requested_and_committed_apart(client):
-    from cases import commitments
+    from cases.contracts import commitments
     from cases.models import FinancingLine
 
     wave, minister = factories.wave_of(2)

@@ -28,24 +28,18 @@ from django.utils import timezone
 
 from accounts.demo import national_organisations
 from accounts.models import Membership, Organisation, Role, User
-from cases.audit import GENESIS, event_hash, wave_event_hash
-from cases.models import (
-    ActionSheet,
-    Axis,
+from cases.contracts.models import ActionSheet, Axis, FinancingLine, Funder, TerritoryContract
+from cases.derogations.models import (
     CallForProjects,
-    Case,
-    CaseEvent,
     DerogationRequest,
-    FinancingLine,
-    Funder,
     Outcome,
     RuleKind,
-    TerritoryContract,
-    Wave,
-    WaveEvent,
-    WaveItem,
     rule_reference_key,
 )
+from cases.kernel.audit import GENESIS, event_hash
+from cases.kernel.models import Case, CaseEvent
+from cases.waves.audit import wave_event_hash
+from cases.waves.models import Wave, WaveEvent, WaveItem
 from territories.models import Territory
 
 SYNTHETIC = "[Synthétique]"

@@ -13,11 +13,17 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from accounts.models import Organisation
-from cases import derogations, forms, lists, selectors, services, uploads
-from cases import permissions as perms
-from cases.models import CallForProjects, Opinion
-from cases.views import (
+from cases.derogations import forms as derogation_forms
+from cases.derogations import lists as derogation_lists
+from cases.derogations import selectors as derogation_selectors
+from cases.derogations import services as derogations
+from cases.derogations.models import CallForProjects
+from cases.kernel import forms, lists, selectors, services, uploads
+from cases.kernel import permissions as perms
+from cases.kernel.models import Opinion
+from cases.kernel.views import (
     CREATABLE_SCOPE,
+    KIND_PAGES,
     TRANSITION_ID,
     ConfirmationNeeded,
     FormRefused,
@@ -38,7 +44,7 @@ from cases.views import (
 
 
 def request_or_404(request, reference: str):
-    visible = selectors.derogations_for_user(request.user).select_related("updated_by")
+    visible = derogation_selectors.derogations_for_user(request.user).select_related("updated_by")
     return get_object_or_404(visible, reference=reference)
 
 
@@ -68,7 +74,7 @@ def call_detail(request, pk: int):
             "now": now,
             "is_open": call.is_open(now),
             "not_yet": now < call.opens_at,
-            "requests": selectors.derogations_for_user(request.user)
+            "requests": derogation_selectors.derogations_for_user(request.user)
             .filter(call=call)
             .order_by("-updated_at"),
             "can_create": creatable_territories(request.user).exists(),
@@ -79,13 +85,13 @@ def call_detail(request, pk: int):
 @login_required
 def derogation_list(request):
     regions, _, can_create = lists.scope_choices(CREATABLE_SCOPE.rows(request.user))
-    form = forms.DerogationFilterForm(
-        request.GET or None, regions=regions, calls=lists.call_choices()
+    form = derogation_forms.DerogationFilterForm(
+        request.GET or None, regions=regions, calls=derogation_lists.call_choices()
     )
     return list_page(
         request,
         form,
-        lambda data: lists.derogation_list(request.user, data),
+        lambda data: derogation_lists.derogation_list(request.user, data),
         lists.case_order,
         "cases/derogation_list.html",
         {"title": "Demandes de dérogation", "can_create": can_create},
@@ -97,7 +103,7 @@ def derogation_list(request):
 def derogation_create(request):
     territories = creatable_territories(request.user).order_by("name")
     initial = {"call": request.GET.get("appel")} if request.GET.get("appel") else None
-    form = forms.DerogationCreateForm(
+    form = derogation_forms.DerogationCreateForm(
         request.POST or None, territories=territories, initial=initial
     )
     status = 200
@@ -136,7 +142,7 @@ def derogation_edit(request, reference: str):
     if not perms.can_edit(request.user, derogation):
         messages.error(request, "Cette demande n'est pas modifiable par vous dans son état actuel.")
         return redirect("derogation-detail", reference)
-    form = forms.DerogationForm(
+    form = derogation_forms.DerogationForm(
         request.POST or None, instance=derogation, initial={"version": derogation.version}
     )
     status = 200
@@ -205,7 +211,7 @@ def derogation_page(request, derogation, *, status: int = 200, **bound):
             "changes_requested": changes_requested(derogation, events),
             "can_edit": perms.can_edit(user, derogation),
             "reviewer": reviewer,
-            "region_form": forms.RegionOpinionForm(
+            "region_form": derogation_forms.RegionOpinionForm(
                 initial={
                     "version": derogation.version,
                     "opinion": derogation.region_opinion or None,
@@ -214,16 +220,18 @@ def derogation_page(request, derogation, *, status: int = 200, **bound):
             )
             if region_turn
             else None,
-            "decision_form": forms.DecisionForm(initial={"version": derogation.version})
+            "decision_form": derogation_forms.DecisionForm(initial={"version": derogation.version})
             if ministry_turn
             else None,
-            "opinion_form": forms.OpinionRequestForm(organisations=consultable_organisations(user))
+            "opinion_form": derogation_forms.OpinionRequestForm(
+                organisations=consultable_organisations(user)
+            )
             if ministry_turn
             else None,
             "opinions": selectors.opinions_for_user(user, derogation),
             "today": timezone.localdate(),
             "letter": decision_letter(derogation),
-            "similar": selectors.similar_requests(user, derogation)[:20],
+            "similar": derogation_selectors.similar_requests(user, derogation)[:20],
             "can_comment": perms.can_comment(user, derogation),
             "can_write_private": reviewer,
             "can_upload": perms.can_upload(user, derogation),
@@ -237,6 +245,11 @@ def derogation_page(request, derogation, *, status: int = 200, **bound):
         },
         status=status,
     )
+
+
+KIND_PAGES["derogation"] = lambda request, reference, **bound: derogation_page(
+    request, request_or_404(request, reference), **bound
+)
 
 
 def page_again(request, reference: str, name: str, form):
@@ -271,7 +284,7 @@ def derogation_transition(request, reference: str):
 def region_opinion(request, reference: str):
     derogation = request_or_404(request, reference)
     back = reverse("derogation-detail", args=[reference])
-    form = forms.RegionOpinionForm(request.POST)
+    form = derogation_forms.RegionOpinionForm(request.POST)
     try:
         if not form.is_valid():
             raise FormRefused(form, "Choisissez un avis et donnez ses motifs.")
@@ -293,7 +306,7 @@ def region_opinion(request, reference: str):
 def derogation_decide(request, reference: str):
     derogation = request_or_404(request, reference)
     back = reverse("derogation-detail", args=[reference])
-    form = forms.DecisionForm(request.POST)
+    form = derogation_forms.DecisionForm(request.POST)
     try:
         updated = _decide(request, derogation, form)
     except services.CaseActionError as error:
@@ -323,7 +336,7 @@ def _decide(request, derogation, form):
 def opinion_request(request, reference: str):
     derogation = request_or_404(request, reference)
     back = reverse("derogation-detail", args=[reference]) + "#avis"
-    form = forms.OpinionRequestForm(
+    form = derogation_forms.OpinionRequestForm(
         request.POST, organisations=consultable_organisations(request.user)
     )
     try:
@@ -362,7 +375,7 @@ def opinion_answer(request, pk: int):
     """Who may answer is checked before the body, and its optional file, are read
     (CsrfViewMiddleware would parse them all): only then is the CSRF token checked."""
     opinion = opinion_or_404(request, pk)
-    derogation = selectors.derogations_for_user(request.user).get(pk=opinion.case_id)
+    derogation = derogation_selectors.derogations_for_user(request.user).get(pk=opinion.case_id)
     member = perms.is_member_of(request.user, opinion.organisation_id)
     awaited = not opinion.answered and derogation.state == "ministerial_review"
     if request.method == "POST":
@@ -377,7 +390,7 @@ def opinion_answer(request, pk: int):
 @csrf_protect
 def _opinion_answer(request, opinion, derogation, member: bool, awaited: bool):
     pk = opinion.pk
-    form = forms.OpinionAnswerForm(request.POST or None, request.FILES or None)
+    form = derogation_forms.OpinionAnswerForm(request.POST or None, request.FILES or None)
     status, refusal = 200, None
     if request.method == "POST":
         if uploads.refused(request):

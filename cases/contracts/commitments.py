@@ -14,16 +14,17 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.utils import timezone
 
-from cases import french
-from cases import permissions as perms
-from cases.models import FUNDER_LABELS, CaseEvent, FinancingLine, TerritoryContract
-from cases.services import (
+from cases.contracts.models import FUNDER_LABELS, FinancingLine, TerritoryContract
+from cases.contracts.services import describe_line
+from cases.kernel import french
+from cases.kernel import permissions as perms
+from cases.kernel.models import CaseEvent
+from cases.kernel.services import (
     ActionForbidden,
     ActionNotPossible,
     InvalidInput,
     check_plain_text,
     check_version,
-    describe_line,
     lock_case,
     record_event,
     touch_case,

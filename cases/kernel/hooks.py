@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from cases.models import Case, CaseEvent
+from cases.kernel.models import Case, CaseEvent
 
 
 @dataclass(frozen=True)

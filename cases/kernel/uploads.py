@@ -8,7 +8,7 @@ off there, and the view says so with ``refused(request)``.
 
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile, StopUpload
 
-from cases.documents import MAX_SIZE, size_label
+from cases.kernel.documents import MAX_SIZE, size_label
 
 # Room for the form's other fields and the multipart boundaries around the file.
 FORM_OVERHEAD = 1024 * 1024

@@ -68,7 +68,7 @@ def is_consulted_on(user, case) -> bool:
     actor: Actor = actor_of(user)
     key = ("consulted", case.pk)
     if key not in actor.memo:
-        from cases.models import Opinion  # cases.models asks these predicates itself.
+        from cases.kernel.models import Opinion
 
         actor.memo[key] = (
             bool(actor.organisations)

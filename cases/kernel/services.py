@@ -8,7 +8,6 @@ is changed.
 
 import hashlib
 from collections.abc import Callable
-from types import SimpleNamespace
 from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
@@ -17,21 +16,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed, can_proceed
 
-from cases import french
-from cases import permissions as perms
-from cases.audit import append_event
-from cases.documents import DocumentRejected, inspect_upload
-from cases.hooks import CaseAnnouncement, announce
-from cases.models import (
-    ActionSheet,
-    Case,
-    CaseEvent,
-    Comment,
-    Document,
-    FinancingLine,
-    TerritoryContract,
-)
-from cases.validators import plain_text_error
+from cases.kernel import french
+from cases.kernel import permissions as perms
+from cases.kernel.audit import append_event
+from cases.kernel.documents import DocumentRejected, inspect_upload
+from cases.kernel.hooks import CaseAnnouncement, announce
+from cases.kernel.models import Case, CaseEvent, Comment, Document
+from cases.kernel.validators import plain_text_error
 
 TIMESTAMP_FIELDS = [
     "submitted_at",
@@ -39,25 +30,6 @@ TIMESTAMP_FIELDS = [
     "signed_off_at",
     "contractualised_at",
     "closed_at",
-]
-CONTRACT_FIELDS = [
-    "title",
-    "summary",
-    "period_start",
-    "period_end",
-    "elected_lead_name",
-    "elected_lead_role",
-    "industrial_lead_name",
-    "industrial_lead_role",
-]
-ACTION_FIELDS = [
-    "title",
-    "axis",
-    "project_owner",
-    "description",
-    "total_cost",
-    "schedule",
-    "status",
 ]
 
 
@@ -162,13 +134,6 @@ def record_event(
     return entry
 
 
-# Under their former names too: derogations and waves import them so.
-_lock = lock_case
-_check_version = check_version
-_touch = touch_case
-_record = record_event
-
-
 def run_transition(
     *, case: Case, actor, name: str, comment: str = "", expected_version: int | None = None
 ) -> Case:
@@ -176,12 +141,12 @@ def run_transition(
     if name not in TRANSITIONS:
         label = TRANSITION_LABELS.get(name, name)
         raise ActionNotPossible(f"Action inconnue pour ce dossier : {label}.")
-    return _run_transition(
+    return run_declared_transition(
         case=case, actor=actor, name=name, comment=comment, expected_version=expected_version
     )
 
 
-def _run_transition(
+def run_declared_transition(
     *,
     case: Case,
     actor,
@@ -256,13 +221,15 @@ def _run_transition(
 
 
 def case_submit(*, case: Case, actor, expected_version: int | None = None) -> Case:
-    return _run_transition(case=case, actor=actor, name="submit", expected_version=expected_version)
+    return run_declared_transition(
+        case=case, actor=actor, name="submit", expected_version=expected_version
+    )
 
 
 def case_approve(
     *, case: Case, actor, comment: str = "", expected_version: int | None = None
 ) -> Case:
-    return _run_transition(
+    return run_declared_transition(
         case=case, actor=actor, name="approve", comment=comment, expected_version=expected_version
     )
 
@@ -270,7 +237,7 @@ def case_approve(
 def case_request_changes(
     *, case: Case, actor, comment: str, expected_version: int | None = None
 ) -> Case:
-    return _run_transition(
+    return run_declared_transition(
         case=case,
         actor=actor,
         name="request_changes",
@@ -280,7 +247,7 @@ def case_request_changes(
 
 
 def case_reject(*, case: Case, actor, comment: str, expected_version: int | None = None) -> Case:
-    return _run_transition(
+    return run_declared_transition(
         case=case, actor=actor, name="reject", comment=comment, expected_version=expected_version
     )
 
@@ -288,7 +255,7 @@ def case_reject(*, case: Case, actor, comment: str, expected_version: int | None
 def case_withdraw(
     *, case: Case, actor, comment: str = "", expected_version: int | None = None
 ) -> Case:
-    return _run_transition(
+    return run_declared_transition(
         case=case, actor=actor, name="withdraw", comment=comment, expected_version=expected_version
     )
 
@@ -296,7 +263,7 @@ def case_withdraw(
 def case_sign_off(
     *, case: Case, actor, comment: str = "", expected_version: int | None = None
 ) -> Case:
-    return _run_transition(
+    return run_declared_transition(
         case=case, actor=actor, name="sign_off", comment=comment, expected_version=expected_version
     )
 
@@ -304,7 +271,7 @@ def case_sign_off(
 def case_forward(
     *, case: Case, actor, comment: str = "", expected_version: int | None = None
 ) -> Case:
-    return _run_transition(
+    return run_declared_transition(
         case=case, actor=actor, name="forward", comment=comment, expected_version=expected_version
     )
 
@@ -379,27 +346,13 @@ class Blocked(NamedTuple):
     problems: list[Problem]
 
 
-def _case_page(name: str, anchor: str = "") -> Callable[[Case], str]:
+def case_page_url(name: str, anchor: str = "") -> Callable[[Case], str]:
     return lambda case: reverse(name, args=[case.reference]) + anchor
 
 
-# Where to fix what a guard reports, by a word of its message (cases.models *_problems).
-PROBLEM_FIXES: dict[str, list[tuple[str, Callable[[Case], str], str]]] = {
-    "contract": [
-        ("intitulé", _case_page("contract-edit"), "Renseigner l'intitulé"),
-        ("période", _case_page("contract-edit"), "Renseigner la période"),
-        ("fiche-action", _case_page("action-create"), "Ajouter une fiche-action"),
-    ],
-    "derogation": [
-        ("À compléter", _case_page("derogation-edit"), "Compléter la demande"),
-        ("Région", _case_page("derogation-detail", "#avis-region"), "Donner l'avis de la Région"),
-        (
-            "appel à projets",
-            lambda case: reverse("call-detail", args=[case.call_id]),  # type: ignore[attr-defined]
-            "Voir l'appel à projets",
-        ),
-    ],
-}
+# Where to fix what a guard reports, by a word of its message (the models' *_problems), for
+# each case kind: each kind's services add theirs when imported; the kernel names no kind.
+PROBLEM_FIXES: dict[str, list[tuple[str, Callable[[Case], str], str]]] = {}
 
 
 def _with_fix(case: Case, text: str) -> Problem:
@@ -423,7 +376,7 @@ def blocked_transitions(case: Case, user) -> list[Blocked]:
 # Territory contracts.
 
 
-def _clean(instance) -> None:
+def clean_instance(instance) -> None:
     try:
         instance.full_clean(validate_unique=False)
     except ValidationError as error:
@@ -432,30 +385,10 @@ def _clean(instance) -> None:
         ) from error
 
 
-def contract_create(*, territory, actor, **fields) -> TerritoryContract:
-    if not perms.is_epci_agent_for(actor, SimpleNamespace(territory_id=territory.pk)):
-        raise ActionForbidden(
-            "Seuls les agents d'une intercommunalité du territoire peuvent créer son contrat."
-        )
-    now = timezone.now()
-    with transaction.atomic():
-        contract = TerritoryContract(
-            kind=Case.Kind.CONTRACT,
-            territory=territory,
-            created_by=actor,
-            created_at=now,
-            updated_by=actor,
-            updated_at=now,
-            **{name: value for name, value in fields.items() if name in CONTRACT_FIELDS},
-        )
-        insert_case(contract, actor, CONTRACT_FIELDS, now)
-    return contract
-
-
 def insert_case(case: Case, actor, names: list[str], now) -> None:
     """Check the user's fields, save a new case, give it its reference and its first event.
     Inside the caller's transaction."""
-    _clean_fields(case, names)
+    clean_case_fields(case, names)
     case.save()
     # The year of the Paris date: at 00:30 on 1 January in Paris it is still last year in UTC.
     year = timezone.localdate(now).year
@@ -472,11 +405,7 @@ def insert_case(case: Case, actor, names: list[str], now) -> None:
     )
 
 
-def _clean_contract(contract: TerritoryContract) -> None:
-    _clean_fields(contract, CONTRACT_FIELDS)
-
-
-def _clean_fields(case: Case, names: list[str]) -> None:
+def clean_case_fields(case: Case, names: list[str]) -> None:
     try:
         # Only the user's fields: cleaning the protected state would try to set it.
         others = [f.name for f in case._meta.fields if f.name not in names]
@@ -488,214 +417,12 @@ def _clean_fields(case: Case, names: list[str]) -> None:
         ) from error
 
 
-def _require_editable(locked: Case, actor) -> None:
+def require_editable(locked: Case, actor) -> None:
     if not perms.is_epci_agent_for(actor, locked):
         raise ActionForbidden("Vous n'avez pas le droit de modifier ce dossier.")
     if locked.state != "draft":
         raise ActionNotPossible(
             f"Le dossier n'est plus modifiable : il est à l'état « {locked.state_label} »."
-        )
-
-
-def contract_update(
-    *, case: TerritoryContract, actor, expected_version: int, changes: dict
-) -> TerritoryContract:
-    with transaction.atomic():
-        locked = lock_case(case)
-        check_version(locked, expected_version)
-        _require_editable(locked, actor)
-        diff = {}
-        for name in CONTRACT_FIELDS:
-            if name in changes and getattr(locked, name) != changes[name]:
-                diff[name] = [getattr(locked, name), changes[name]]
-                setattr(locked, name, changes[name])
-        if not diff:
-            return locked
-        _clean_contract(locked)
-        now = timezone.now()
-        touch_case(locked, actor, now)
-        record_event(
-            locked,
-            actor,
-            fields=[*diff, "version", "updated_at", "updated_by"],
-            kind=CaseEvent.Kind.EDIT,
-            name="update",
-            payload={"changes": diff},
-            at=now,
-        )
-    return locked
-
-
-def _validated_action(contract, fields: dict, action: ActionSheet | None = None) -> ActionSheet:
-    action = action or ActionSheet(contract=contract)
-    for name in ACTION_FIELDS:
-        if name in fields:
-            setattr(action, name, fields[name])
-    _clean(action)
-    return action
-
-
-def describe_line(line: FinancingLine) -> dict:
-    """A financing line as the audit log keeps it: what was asked, and what its funder
-    answered."""
-    return {
-        "line": line.pk,
-        "funder": line.funder,
-        "amount": line.amount,
-        "status": line.status,
-        "committed_amount": line.committed_amount,
-        "committed_on": line.committed_on,
-        "note": line.note,
-    }
-
-
-def _asked_differently(line: FinancingLine, values: dict) -> bool:
-    return (line.funder, line.amount) != (values.get("funder"), values.get("amount"))
-
-
-def answers_reset(existing: list[FinancingLine], financings: list[dict]) -> list[FinancingLine]:
-    """The answered lines that ``financings`` (rows of a fiche-action form) ask of another
-    funder or for another amount: saving them sets them back to « Demandé »."""
-    by_id = {line.pk: line for line in existing}
-    return [
-        line
-        for values in financings
-        if (line := by_id.get(values.get("line") or 0)) is not None
-        and line.status != FinancingLine.Status.REQUESTED
-        and _asked_differently(line, values)
-    ]
-
-
-def _clear_answer(line: FinancingLine) -> None:
-    line.status = FinancingLine.Status.REQUESTED
-    line.committed_amount = line.committed_on = line.answered_by = line.answered_at = None
-    line.note = ""
-
-
-def _validated_financings(
-    action: ActionSheet, existing: dict[int, FinancingLine], financings: list[dict]
-) -> tuple[list[FinancingLine], list[dict]]:
-    """The lines the form asks for, each the existing line it names (``line``) or a new one,
-    and the answers this resets. The EPCI only requests: a line keeps the answer its funder
-    gave as long as it asks the same funder for the same amount."""
-    lines, resets, seen = [], [], set()
-    for values in financings:
-        if values.get("status", FinancingLine.Status.REQUESTED) != FinancingLine.Status.REQUESTED:
-            raise ActionForbidden(
-                "Seul le financeur engage ou décline son financement : "
-                "la fiche-action ne fait que le demander."
-            )
-        line_id = values.get("line")
-        if line_id:
-            line = existing.get(line_id)
-            if line is None or line_id in seen:
-                raise InvalidInput(
-                    "Une ligne de financement n'appartient pas à cette fiche-action : "
-                    "rechargez la page."
-                )
-            seen.add(line_id)
-            if _asked_differently(line, values) and line.status != FinancingLine.Status.REQUESTED:
-                resets.append(describe_line(line))
-                _clear_answer(line)
-            line.funder, line.amount = values["funder"], values["amount"]
-        else:
-            line = FinancingLine(action=action, funder=values["funder"], amount=values["amount"])
-        try:
-            line.full_clean(exclude=["action"])
-        except ValidationError as error:
-            problems = [m for messages in error.message_dict.values() for m in messages]
-            raise InvalidInput(
-                "Une ligne de financement est invalide :", problems=problems
-            ) from error
-        lines.append(line)
-    return lines, resets
-
-
-def _describe_action(action: ActionSheet, lines: list[FinancingLine]) -> dict:
-    return {
-        "action": action.pk,
-        "fields": {name: getattr(action, name) for name in ACTION_FIELDS},
-        "financings": [describe_line(line) for line in lines],
-    }
-
-
-def action_save(
-    *,
-    case: TerritoryContract,
-    actor,
-    expected_version: int,
-    fields: dict,
-    financings: list[dict],
-    action_id: int | None = None,
-) -> ActionSheet:
-    """Create a fiche-action, or replace its fields and financing lines.
-
-    ``financings`` are rows ``{"line": id or None, "funder": ..., "amount": ...}``. A row
-    naming an existing line of the fiche-action updates it, and keeps its funder's answer
-    unless it changes the funder or the amount (then the answer is reset to « Demandé »,
-    and the audit event says so under ``answers_reset``); a row without ``line`` adds a
-    line; the lines no row names are removed (listed under ``financings_removed``). No row
-    sets a status: ``"status"``, if given, may only be ``"requested"``."""
-    with transaction.atomic():
-        locked = lock_case(case)
-        check_version(locked, expected_version)
-        _require_editable(locked, actor)
-        existing = None
-        if action_id is not None:
-            existing = locked.actions.filter(pk=action_id).first()
-            if existing is None:
-                raise InvalidInput("Cette fiche-action n'existe pas dans ce contrat.")
-        action = _validated_action(locked, fields, existing)
-        current = {line.pk: line for line in existing.financings.all()} if existing else {}
-        lines, resets = _validated_financings(action, current, financings)
-        action.save()
-        kept = {line.pk for line in lines if line.pk is not None}
-        removed = [describe_line(line) for pk, line in current.items() if pk not in kept]
-        FinancingLine.objects.filter(action=action).exclude(pk__in=kept).delete()
-        for line in lines:
-            line.action = action
-            if line.pk is not None:
-                line.save()
-        FinancingLine.objects.bulk_create([line for line in lines if line.pk is None])
-        now = timezone.now()
-        touch_case(locked, actor, now)
-        payload = _describe_action(action, lines)
-        if resets:
-            payload["answers_reset"] = resets
-        if removed:
-            payload["financings_removed"] = removed
-        record_event(
-            locked,
-            actor,
-            fields=["version", "updated_at", "updated_by"],
-            kind=CaseEvent.Kind.EDIT,
-            name="action_update" if existing else "action_create",
-            payload=payload,
-            at=now,
-        )
-    return action
-
-
-def action_delete(*, case: TerritoryContract, actor, expected_version: int, action_id: int) -> None:
-    with transaction.atomic():
-        locked = lock_case(case)
-        check_version(locked, expected_version)
-        _require_editable(locked, actor)
-        action = locked.actions.filter(pk=action_id).first()
-        if action is None:
-            raise InvalidInput("Cette fiche-action n'existe pas dans ce contrat.")
-        description = _describe_action(action, list(action.financings.all()))
-        action.delete()
-        now = timezone.now()
-        touch_case(locked, actor, now)
-        record_event(
-            locked,
-            actor,
-            fields=["version", "updated_at", "updated_by"],
-            kind=CaseEvent.Kind.EDIT,
-            name="action_delete",
-            payload=description,
-            at=now,
         )
 
 

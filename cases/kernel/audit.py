@@ -9,19 +9,24 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, Protocol, cast
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
-from cases.models import Case, CaseEvent, ChainedEvent, Wave, WaveEvent
+from cases.kernel.models import Case, CaseEvent, ChainedEvent
 
 GENESIS = "0" * 64
 
-# What owns a chain: both carry ``event_count`` and ``audit_head``, the chain's length and
-# last hash, saved by the caller with the rest of the owner's row.
-Owner = Case | Wave
+
+class Owner(Protocol):
+    """What owns a chain (a case, a wave): ``event_count`` and ``audit_head``, the chain's
+    length and last hash, saved by the caller with the rest of the owner's row."""
+
+    pk: Any
+    event_count: int
+    audit_head: str
 
 
 def normalise(payload: dict) -> dict:
@@ -139,18 +144,3 @@ def append_event(
 
 def verify_case(case: Case) -> ChainBreak | None:
     return verify(case, CaseEvent)
-
-
-# The waves' chains.
-
-
-def wave_event_hash(event: WaveEvent) -> str:
-    return chain_hash(WaveEvent, event)
-
-
-def append_wave_event(wave: Wave, *, name: str, actor, payload: dict, at) -> WaveEvent:
-    return append(wave, WaveEvent, name=name, actor=actor, payload=payload, created_at=at)
-
-
-def verify_wave(wave: Wave) -> ChainBreak | None:
-    return verify(wave, WaveEvent)

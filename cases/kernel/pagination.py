@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import F, IntegerField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
-from cases import french
+from cases.kernel import french
 
 PAGE_SIZE = 20
 # A count past this is shown as « plus de 1 000 »: it costs a bounded scan, never all rows.

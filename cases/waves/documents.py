@@ -14,9 +14,9 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from cases.french import euros
-from cases.letters import french_date, markup
-from cases.models import Axis, Funder
+from cases.contracts.models import Axis, Funder
+from cases.derogations.letters import french_date, markup
+from cases.kernel.french import euros
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,39 +9,38 @@ from datetime import date
 
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Organisation, Role
-from cases import french
-from cases import permissions as perms
-from cases.letters import DecisionLetter, render_decision_letter
-from cases.models import (
+from cases.contracts.models import TerritoryContract
+from cases.derogations.letters import DecisionLetter, render_decision_letter
+from cases.derogations.models import (
     CallForProjects,
-    Case,
-    CaseEvent,
     DerogationRequest,
-    Document,
-    Opinion,
-    OpinionVerdict,
     Outcome,
     RegionOpinion,
-    TerritoryContract,
     rule_reference_key,
 )
-from cases.services import (
+from cases.kernel import french
+from cases.kernel import permissions as perms
+from cases.kernel.models import Case, CaseEvent, Document, Opinion, OpinionVerdict
+from cases.kernel.services import (
+    PROBLEM_FIXES,
     ActionForbidden,
     ActionNotPossible,
     InvalidInput,
-    _check_version,
-    _clean_fields,
-    _lock,
-    _record,
-    _run_transition,
-    _touch,
     attach_document,
+    case_page_url,
     check_plain_text,
+    check_version,
+    clean_case_fields,
     insert_case,
     inspect_and_hash,
+    lock_case,
+    record_event,
+    run_declared_transition,
+    touch_case,
 )
 
 REQUEST_FIELDS = [
@@ -59,6 +58,17 @@ REQUEST_FIELDS = [
     "evaluation_plan",
 ]
 MINISTRY_SIGNATURE = "Ministère chargé de l'industrie — Direction générale des entreprises"
+
+
+PROBLEM_FIXES["derogation"] = [
+    ("À compléter", case_page_url("derogation-edit"), "Compléter la demande"),
+    ("Région", case_page_url("derogation-detail", "#avis-region"), "Donner l'avis de la Région"),
+    (
+        "appel à projets",
+        lambda case: reverse("call-detail", args=[case.call_id]),  # type: ignore[attr-defined]
+        "Voir l'appel à projets",
+    ),
+]
 
 
 def _applicant_for(actor, territory) -> Organisation:
@@ -103,8 +113,8 @@ def derogation_update(
     *, case: DerogationRequest, actor, expected_version: int, changes: dict
 ) -> DerogationRequest:
     with transaction.atomic():
-        locked = _lock(case)
-        _check_version(locked, expected_version)
+        locked = lock_case(case)
+        check_version(locked, expected_version)
         if not perms.is_epci_agent_for(actor, locked):
             raise ActionForbidden("Vous n'avez pas le droit de modifier cette demande.")
         if locked.state != "draft":
@@ -119,10 +129,10 @@ def derogation_update(
         if not diff:
             return locked
         locked.rule_reference_key = rule_reference_key(locked.rule_reference)
-        _clean_fields(locked, REQUEST_FIELDS)
+        clean_case_fields(locked, REQUEST_FIELDS)
         now = timezone.now()
-        _touch(locked, actor, now)
-        _record(
+        touch_case(locked, actor, now)
+        record_event(
             locked,
             actor,
             fields=[*diff, "rule_reference_key", "version", "updated_at", "updated_by"],
@@ -140,8 +150,8 @@ def region_opinion_give(
     reasons = (reasons or "").strip()
     check_plain_text(reasons=reasons)
     with transaction.atomic():
-        locked = _lock(case)
-        _check_version(locked, expected_version)
+        locked = lock_case(case)
+        check_version(locked, expected_version)
         if not perms.is_region_reviewer_for(actor, locked):
             raise ActionForbidden("Seule la Région pilote du territoire donne cet avis.")
         if locked.state != "regional_review":
@@ -152,8 +162,8 @@ def region_opinion_give(
             raise InvalidInput("Les motifs de l'avis sont obligatoires.", field="reasons")
         locked.region_opinion, locked.region_opinion_reasons = opinion, reasons
         now = timezone.now()
-        _touch(locked, actor, now)
-        _record(
+        touch_case(locked, actor, now)
+        record_event(
             locked,
             actor,
             fields=[
@@ -276,7 +286,7 @@ def case_decide(
         return fields, {"outcome": outcome, "legal_basis": legal_basis, "letter": letter}
 
     try:
-        decided = _run_transition(
+        decided = run_declared_transition(
             case=case,
             actor=actor,
             name="decide",
@@ -314,7 +324,7 @@ def opinion_request(
     question = (question or "").strip()
     check_plain_text(question=question)
     with transaction.atomic():
-        locked = _lock(case)
+        locked = lock_case(case)
         if not perms.is_ministry_agent(actor):
             raise ActionForbidden("Seul le ministère demande des avis.")
         if locked.state != "ministerial_review":
@@ -342,7 +352,7 @@ def opinion_request(
             requested_by=actor,
             requested_at=now,
         )
-        _record(
+        record_event(
             locked,
             actor,
             fields=[],
@@ -396,7 +406,7 @@ def opinion_answer(*, opinion: Opinion, actor, verdict: str, text: str, upload=N
 
 
 def _answer(opinion, actor, verdict, text, upload, inspected, stored) -> Opinion:
-    locked_case = _lock(opinion.case)
+    locked_case = lock_case(opinion.case)
     locked = Opinion.objects.select_for_update().get(pk=opinion.pk)
     if not perms.is_member_of(actor, locked.organisation_id):
         raise ActionForbidden("Seuls les membres de l'organisation consultée rendent cet avis.")
@@ -411,7 +421,7 @@ def _answer(opinion, actor, verdict, text, upload, inspected, stored) -> Opinion
     locked.verdict, locked.text = verdict, text
     locked.answered_by, locked.answered_at = actor, now
     locked.save(update_fields=["verdict", "text", "answered_by", "answered_at", "document"])
-    _record(
+    record_event(
         locked_case,
         actor,
         fields=[],

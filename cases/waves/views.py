@@ -27,17 +27,10 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Membership, Role
 from accounts.scoping import NATIONAL_ROLES
-from cases import forms, selectors, services, waves
-from cases import permissions as perms
-from cases.models import (
-    ActionSheet,
-    Axis,
-    FinancingLine,
-    Funder,
-    TerritoryContract,
-    WaveDocument,
-)
-from cases.pagination import (
+from cases.contracts.models import ActionSheet, Axis, FinancingLine, Funder, TerritoryContract
+from cases.kernel import forms, selectors, services
+from cases.kernel import permissions as perms
+from cases.kernel.pagination import (
     COUNT_ALIAS,
     COUNT_LIMIT,
     InvalidCursor,
@@ -48,8 +41,8 @@ from cases.pagination import (
     paginate,
     with_bounded_count,
 )
-from cases.validators import validate_plain_text
-from cases.views import (
+from cases.kernel.validators import validate_plain_text
+from cases.kernel.views import (
     FormRefused,
     apply_error,
     confirm_page,
@@ -58,11 +51,15 @@ from cases.views import (
     refused,
     wants_json,
 )
-from cases.wave_documents import export_csv, export_rows, export_xlsx, render_wave_pdf
+from cases.waves import forms as wave_forms
+from cases.waves import selectors as wave_selectors
+from cases.waves import services as waves
+from cases.waves.documents import export_csv, export_rows, export_xlsx, render_wave_pdf
+from cases.waves.models import WaveDocument
 
 
 def wave_or_404(request, pk: int):
-    return get_object_or_404(selectors.waves_for_user(request.user), pk=pk)
+    return get_object_or_404(wave_selectors.waves_for_user(request.user), pk=pk)
 
 
 def ministry_or_404(request) -> None:
@@ -78,7 +75,7 @@ def wave_list(request):
         "cases/wave_list.html",
         {
             "title": "Vagues de contractualisation",
-            "waves": selectors.wave_list_for_user(request.user).order_by("-date", "-pk"),
+            "waves": wave_selectors.wave_list_for_user(request.user).order_by("-date", "-pk"),
             "can_compose": perms.is_ministry_agent(request.user),
         },
     )
@@ -87,7 +84,7 @@ def wave_list(request):
 @login_required
 def wave_create(request):
     ministry_or_404(request)
-    form = forms.WaveForm(request.POST or None)
+    form = wave_forms.WaveForm(request.POST or None)
     status = 200
     if request.method == "POST":
         try:
@@ -119,7 +116,7 @@ def composition(wave, user, roles: set[str], cursor: str | None = None) -> dict:
     """One page of the wave's contracts of the territories the user may see, with the
     totals, count and derogations of all of them (aggregated in SQL, whatever the page).
     ``roles``: the user's (``roles_of``)."""
-    visible = selectors.wave_contracts_for_user(user, wave, roles=roles)
+    visible = wave_selectors.wave_contracts_for_user(user, wave, roles=roles)
     actions = ActionSheet.objects.filter(contract=OuterRef("pk")).order_by().values("contract")
     rows = visible.annotate(
         # Per row of the page, not grouped over the whole wave.
@@ -198,7 +195,7 @@ def totals_of(
 
 def wave_for_page(request, pk: int):
     """The wave with its document's fingerprint and the viewer's roles (which size the
-    page's scopes for the planner: ``selectors.contracts_in_scope``), in one query."""
+    page's scopes for the planner: ``contract_selectors.contracts_in_scope``), in one query."""
     roles = (
         Membership.objects.filter(user=request.user)
         .order_by()
@@ -209,7 +206,7 @@ def wave_for_page(request, pk: int):
     documents = WaveDocument.objects.filter(wave=OuterRef("pk"))
     # Any: the page's own attributes are set on the instance below.
     wave: Any = get_object_or_404(
-        selectors.waves_for_user(request.user)
+        wave_selectors.waves_for_user(request.user)
         .select_related("validated_by")
         .annotate(
             document_sha256=Subquery(documents.values("sha256")[:1]),
@@ -243,14 +240,14 @@ def wave_page(request, wave, *, status: int = 200, **bound):
     except InvalidCursor as error:
         problems.append(error.message)
         parts = composition(wave, request.user, roles)
-    visible = selectors.wave_visible_references(request.user, wave, roles=roles)
-    events = selectors.wave_events_for_user(wave, visible)
+    visible = wave_selectors.wave_visible_references(request.user, wave, roles=roles)
+    events = wave_selectors.wave_events_for_user(wave, visible)
     try:
         history = paginate(events, EVENT_ORDER, cursors["history"], size=WAVE_PAGE_SIZE)
     except InvalidCursor as error:
         problems.append(error.message)
         history = paginate(events, EVENT_ORDER, None, size=WAVE_PAGE_SIZE)
-    history.rows = selectors.visible_payloads(history.rows, visible)
+    history.rows = wave_selectors.visible_payloads(history.rows, visible)
     context = {
         "title": wave.name,
         "wave": wave,
@@ -322,7 +319,7 @@ def wave_add(request, pk: int):
     ministry_or_404(request)
     wave = wave_or_404(request, pk)
     back = reverse("wave-detail", args=[pk])
-    form = forms.WaveAddForm(request.POST, contracts=waves.eligible_contracts())
+    form = wave_forms.WaveAddForm(request.POST, contracts=waves.eligible_contracts())
     try:
         if not form.is_valid():
             raise FormRefused(form, "Choisissez un contrat validé par le ministère.")
@@ -455,7 +452,7 @@ def wave_validate(request, pk: int):
 
 
 def whole_composition(wave, user) -> dict:
-    contracts = selectors.wave_contracts_for_user(user, wave)
+    contracts = wave_selectors.wave_contracts_for_user(user, wave)
     return {"contracts": list(contracts), "derogations": waves.derogations_of(wave, contracts)}
 
 
@@ -464,7 +461,7 @@ def wave_export(request, pk: int, fmt: str):
     if fmt not in ("csv", "xlsx"):
         raise Http404
     wave = wave_or_404(request, pk)
-    contracts = selectors.wave_contracts_for_user(request.user, wave).prefetch_related(
+    contracts = wave_selectors.wave_contracts_for_user(request.user, wave).prefetch_related(
         "actions__financings"
     )
     rows = export_rows(contracts)
@@ -496,9 +493,9 @@ def wave_document(request, pk: int):
 def wave_pdf_for(user, wave, document: WaveDocument) -> bytes:
     """The stored PDF lists every contract of the wave: it goes only to those who see them
     all. The others get the same document made of the contracts they see."""
-    if selectors.sees_whole_wave(user):
+    if wave_selectors.sees_whole_wave(user):
         return document.file.read()
-    contracts = list(selectors.wave_contracts_for_user(user, wave))
+    contracts = list(wave_selectors.wave_contracts_for_user(user, wave))
     if not contracts:
         raise Http404
     summary = waves.wave_summary(

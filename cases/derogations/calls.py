@@ -9,7 +9,7 @@ last, Paris time: the closing instant is midnight after the last day, excluded.
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from cases.models import CallForProjects
+from cases.derogations.models import CallForProjects
 
 PARIS = ZoneInfo("Europe/Paris")
 REAL_CALLS = [

@@ -12,7 +12,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer
 
-from cases import french
+from cases.kernel import french
 
 HEADER = "République française — Ministère chargé de l'industrie"
 PROGRAMME = "Programme Territoires d'industrie — France Expérimentation"

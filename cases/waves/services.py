@@ -11,31 +11,21 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.actors import actors_read_once
-from cases import hooks
-from cases import permissions as perms
-from cases.audit import append_wave_event
-from cases.models import (
-    Axis,
-    Case,
-    DerogationRequest,
-    FinancingLine,
-    Funder,
-    Outcome,
-    TerritoryContract,
-    Wave,
-    WaveDocument,
-    WaveItem,
-    WaveState,
-    contractualising,
-)
-from cases.services import (
+from cases.contracts.models import Axis, FinancingLine, Funder, TerritoryContract, contractualising
+from cases.derogations.models import DerogationRequest, Outcome
+from cases.kernel import hooks
+from cases.kernel import permissions as perms
+from cases.kernel.models import Case
+from cases.kernel.services import (
     ActionForbidden,
     ActionNotPossible,
     InvalidInput,
-    _run_transition,
     check_plain_text,
+    run_declared_transition,
 )
-from cases.wave_documents import WaveLine, WaveSummary, render_wave_pdf
+from cases.waves.audit import append_wave_event
+from cases.waves.documents import WaveLine, WaveSummary, render_wave_pdf
+from cases.waves.models import Wave, WaveDocument, WaveItem, WaveState
 
 
 class WaveValidationFailed(ActionNotPossible):
@@ -235,7 +225,7 @@ def contractualise(locked: Case, actor, wave: Wave) -> None:
     announcement). The caller holds the case's lock and validates the wave
     (``contractualising``): the model refuses the transition anywhere else."""
     payload = {"wave": wave.pk, "wave_name": wave.name}
-    _run_transition(
+    run_declared_transition(
         case=locked,
         actor=actor,
         name="contractualise",
