@@ -9,7 +9,7 @@ depends on the user only through the user's id, so it is compiled once, for a st
 whose id no row holds, and run for each user with that id put in its place.
 
 A selector that came to branch in Python on something else about the user (a role read
-beforehand, say) would make that shape wrong for other users: tests/cases/test_lists_scale.py
+beforehand, say) would make that shape wrong for other users: tests/cases/kernel/test_lists_scale.py
 compares, for a user of every role, these rows with those of the querysets themselves.
 """
 

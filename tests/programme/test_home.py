@@ -23,8 +23,8 @@ from programme.home.selectors import SECTION_SIZE
 from programme.home.views import DASHBOARD_PATH
 from territories.models import Region
 from tests import factories
+from tests.cases.kernel.test_french import plain_spaces_before_punctuation
 from tests.cases.page import Page
-from tests.cases.test_french import plain_spaces_before_punctuation
 from workflows.engine import OPEN_STATUSES
 
 pytestmark = pytest.mark.django_db

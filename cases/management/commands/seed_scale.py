@@ -149,7 +149,7 @@ RULES = [
     (RuleKind.CIRCULAR, "Circulaire du 10 mai 2010 relative aux installations classées"),
 ]
 # The viewflow references of the tasks that wait on each state (workflows/flows.py); the
-# cases app does not import workflows, and tests/cases/test_scale_seed.py checks that they
+# cases app does not import workflows, and tests/cases/kernel/test_scale_seed.py checks that they
 # resolve to the flows' nodes.
 FLOW_REFS = {
     "contract": "workflows/flows.ContractFlow",

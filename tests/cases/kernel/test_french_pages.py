@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from tests import factories
-from tests.cases.test_french import plain_spaces_before_punctuation
+from tests.cases.kernel.test_french import plain_spaces_before_punctuation
 
 pytestmark = pytest.mark.django_db
 
