@@ -1,4 +1,4 @@
-"""Read-only admin: cases change only through cases.services, never from here."""
+"""Read-only admin: cases change only through cases.kernel.services, never from here."""
 
 from django.contrib import admin
 

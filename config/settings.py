@@ -268,7 +268,7 @@ STORAGES = {
         )
     },
 }
-# Uploads: cases.uploads cuts off a body past the 20 MiB document limit as it is read, before
+# Uploads: cases.kernel.uploads cuts off a body past the 20 MiB document limit as it is read, before
 # Django's handlers write it to a temporary file; bodies of ordinary forms stay small.
 FILE_UPLOAD_HANDLERS = [
     "cases.kernel.uploads.LimitedUploadHandler",

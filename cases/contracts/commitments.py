@@ -1,11 +1,12 @@
 """What a funder answers to a financing line of a fiche-action: it commits (an amount, on a
 date), adjusts its commitment (commits again), or declines.
 
-The EPCI requests (``cases.services.action_save``); each funder answers its own lines only,
-as ``cases.permissions.can_answer_financing`` says: an operator's lines by that operator's
-agents alone. The services share the machinery of ``cases.services``: one transaction, the
-case's lock, the version the user saw, the explicit permission, the audit event, the
-announcement (which writes the notifications to the territory's EPCI and Region).
+The EPCI requests (``cases.contracts.services.action_save``); each funder answers its own
+lines only, as ``cases.kernel.permissions.can_answer_financing`` says: an operator's lines by
+that operator's agents alone. The services share the machinery of ``cases.kernel.services``:
+one transaction, the case's lock, the version the user saw, the explicit permission, the
+audit event, the announcement (which writes the notifications to the territory's EPCI and
+Region).
 """
 
 from datetime import date

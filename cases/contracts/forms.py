@@ -90,7 +90,8 @@ class ActionForm(forms.ModelForm):
 
 class FinancingForm(forms.Form):
     """A line the EPCI requests: who is asked, for how much. No status: the funder answers
-    (``cases.commitments``). ``line`` names the line edited, so that its answer is kept."""
+    (``cases.contracts.commitments``). ``line`` names the line edited, so that its answer is
+    kept."""
 
     line = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
     funder = forms.ChoiceField(

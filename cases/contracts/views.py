@@ -1,5 +1,5 @@
 """Pages of the territory contracts. Every lookup goes through a selector scoped to the user,
-and every change through ``cases.services``."""
+and every change through a service (``cases.contracts.services``, ``cases.kernel.services``)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required

@@ -1,6 +1,6 @@
 """Services of the France Expérimentation derogation requests.
 
-They reuse the shared machinery of ``cases.services`` (lock, version check, explicit
+They reuse the shared machinery of ``cases.kernel.services`` (lock, version check, explicit
 permission, guard, audit, announcement); only what is particular to derogations lives here.
 """
 

@@ -1,4 +1,6 @@
-"""."""
+"""What every case kind's forms share: amounts as people type them, the version a form was
+shown at, the lists' filter fields, the decision, comment and document forms.
+"""
 
 import html
 import re

@@ -1,5 +1,6 @@
-"""The filtered lists (contracts, fiches-actions, derogation requests): their querysets, in
-the user's scope, and the choices of their filters.
+"""What the filtered lists share (each kind's lists, ``cases.<kind>.lists``, build on it: the
+contracts, fiches-actions, derogation requests): their orders, the due and period filters,
+the territories of the filters.
 
 Each filter is a condition the list's keyset order can run under: an ``EXISTS`` on the rows
 that hang off the contract rather than a join that would repeat it, so that the page query

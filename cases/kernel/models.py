@@ -1,7 +1,8 @@
-"""The cases and what hangs off them: events (the chained audit log), comments, documents.
+"""The cases and what hangs off them: events (the chained audit log), comments, documents,
+opinions. Each case kind adds its own model (``cases.<kind>.models``).
 
 A case owns its business state: a protected FSM field that only the transitions below
-change, and only ``cases.services`` calls those transitions.
+change, and only ``cases.kernel.services`` calls those transitions.
 """
 
 import uuid
@@ -203,7 +204,7 @@ EVENT_LABELS = {
 
 class ChainedEvent(models.Model):
     """An entry of an append-only audit chain: each event carries the hash of the one before
-    it, so that verify_audit sees any event altered, removed or moved. ``cases.audit`` holds
+    it, so that verify_audit sees any event altered, removed or moved. ``cases.kernel.audit`` holds
     the one implementation of the chains; each event model only declares what varies."""
 
     # The foreign key to the chain's owner: one chain per owner, whose ``event_count`` and

@@ -1,6 +1,6 @@
 """Who may do what on a case. Each predicate answers for one user and one case.
 
-These are questions, not gates: ``cases.services`` asks them explicitly before acting.
+These are questions, not gates: ``cases.kernel.services`` asks them explicitly before acting.
 Roles are those of ``accounts``; scope follows ``accounts.scoping``. Each predicate takes a
 user or their ``accounts.actors.Actor``: the memberships are read once per web request,
 whatever the number of questions a page asks.

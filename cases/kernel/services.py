@@ -1,4 +1,7 @@
-"""The only code that changes a case. Views, flows, commands and tests all come through here.
+"""The only code that changes a case, with each case kind's services (``cases.<kind>.services``)
+that build on it: the transition runner and its table, the lock, version, audit and
+announcement helpers, comments and documents. Views, flows, commands and tests all come
+through here.
 
 Every service runs in one transaction: lock the case row, check the version the user saw,
 check the actor's permission explicitly, check the guard, act, save, append the audit event,
@@ -297,8 +300,9 @@ TRANSITIONS: dict[str, Transition] = {
     "sign_off": Transition("valider le dossier", case_sign_off),
 }
 # Transitions with a service of their own, never started by their name: a derogation's
-# decision (cases.derogations.case_decide, with its outcome and letter) and contractualisation
-# (only within a wave's validation, cases.waves: its model refuses it anywhere else).
+# decision (cases.derogations.services.case_decide, with its outcome and letter) and
+# contractualisation (only within a wave's validation, cases.waves: its model refuses it
+# anywhere else).
 RESERVED: dict[str, Transition] = {
     "decide": Transition("décider"),
     "contractualise": Transition("contractualiser"),

@@ -237,7 +237,7 @@ def creatable_territories(user):
     )
 
 
-# The territories of the lists' filters, compiled once (see cases.compiled): with whether
+# The territories of the lists' filters, compiled once (see cases.kernel.compiled): with whether
 # the user may start a contract or a request on one, and without.
 SCOPE = UserQuery(lambda user: lists.territory_rows(territories_for_user(user)))
 CREATABLE_SCOPE = UserQuery(

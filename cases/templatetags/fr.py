@@ -1,4 +1,4 @@
-"""``{% load fr %}``: French typography filters (see cases.french)."""
+"""``{% load fr %}``: French typography filters (see cases.kernel.french)."""
 
 from django import template
 from django.utils.safestring import SafeData, mark_safe

@@ -1,6 +1,6 @@
 """The « point d'étape » of a steering committee session, as a dated PDF: what changed since
 the previous session (new contracts, waves validated, decisions), then the programme's figures.
-Built with reportlab as the wave PDF is (cases.wave_documents)."""
+Built with reportlab as the wave PDF is (cases.waves.documents)."""
 
 import io
 from datetime import date

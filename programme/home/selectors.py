@@ -407,9 +407,10 @@ def operator_funded_contracts(user, totals: dict) -> Section:
 
 
 def operator_totals(profile: Profile) -> dict:
-    """Over every submitted contract (the rule of ``cases.selectors.funded_contracts_for_user``,
-    on the funder codes the profile has read already): what the operator is asked for, what
-    it committed, on how many fiches-actions and contracts."""
+    """Over every submitted contract (the rule of
+    ``cases.contracts.selectors.funded_contracts_for_user``, on the funder codes the profile
+    has read already): what the operator is asked for, what it committed, on how many
+    fiches-actions and contracts."""
     totals = FinancingLine.objects.filter(
         funder__in=profile.operators, action__contract__submitted_at__isnull=False
     ).aggregate(

@@ -1,5 +1,5 @@
 """The fiches-actions list's scope, read role by role in the form the planner reads best
-(cases.selectors.actions_for_user), holds exactly the fiches-actions of the contracts
+(cases.contracts.selectors.actions_for_user), holds exactly the fiches-actions of the contracts
 contracts_for_user gives, for every kind of user and every mix of roles."""
 
 from io import StringIO

@@ -99,7 +99,7 @@ def test_the_hashes_need_only_the_hashed_attributes():
 
 def stored_digest(content: dict) -> str:
     """The canonical form the stored rows were hashed in, spelt out here rather than taken
-    from cases.audit so that a change there cannot change the expectation with it."""
+    from cases.kernel.audit so that a change there cannot change the expectation with it."""
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -1,4 +1,4 @@
-"""The queries compiled once per process (cases.compiled: the lists' filter choices, the
+"""The queries compiled once per process (cases.kernel.compiled: the lists' filter choices, the
 header's figures) answer, for a user of every role, exactly what their querysets answer."""
 
 import pytest

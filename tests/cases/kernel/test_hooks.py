@@ -1,6 +1,6 @@
-"""cases.hooks.grouped: the listeners that follow one case at a time hear each announcement at
-once; a grouped handler hears the group's announcements once, at its end, or not at all if it
-failed."""
+"""cases.kernel.hooks.grouped: the listeners that follow one case at a time hear each
+announcement at once; a grouped handler hears the group's announcements once, at its end, or
+not at all if it failed."""
 
 from types import SimpleNamespace
 
