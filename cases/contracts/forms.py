@@ -9,7 +9,6 @@ from cases.kernel.forms import (
     DATE_WIDGET,
     STATE_CHOICES,
     UNKNOWN_REGION,
-    UNKNOWN_WAVE,
     AmountField,
     CaseFilterForm,
     ListFilterForm,
@@ -214,6 +213,7 @@ class FinancingAnswerForm(VersionedForm):
 
 
 UNKNOWN_FUNDER = "Choisissez un financeur de la liste."
+UNKNOWN_WAVE = "Cette vague n'est pas dans la liste : choisissez-en une de la liste."
 
 
 class ContractFilterForm(CaseFilterForm):

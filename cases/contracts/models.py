@@ -13,7 +13,7 @@ from django_fsm import transition
 
 from cases.kernel import french
 from cases.kernel import permissions as perms
-from cases.kernel.models import PLAIN_TEXT, Case, ReviewCycle, State
+from cases.kernel.models import CASE_PAGES, PLAIN_TEXT, Case, ReviewCycle, State
 
 # The wave whose validation is contractualising its cases (cases.waves): the only moment a
 # case may be contractualised. The transition's condition refuses it anywhere else, so that
@@ -32,6 +32,9 @@ def contractualising(wave_id: int) -> Iterator[None]:
 
 def within_wave_validation(case: object) -> bool:
     return _validating_wave.get() is not None
+
+
+CASE_PAGES[Case.Kind.CONTRACT.value] = "contract-detail"
 
 
 class TerritoryContract(ReviewCycle, Case):

@@ -14,7 +14,7 @@ from django_fsm import transition
 from cases.contracts.models import TerritoryContract, within_wave_validation
 from cases.kernel import french
 from cases.kernel import permissions as perms
-from cases.kernel.models import PLAIN_TEXT, Case, ReviewCycle, State
+from cases.kernel.models import CASE_PAGES, PLAIN_TEXT, Case, ReviewCycle, State
 from cases.kernel.validators import validate_plain_text
 
 # France Expérimentation derogation requests.
@@ -92,6 +92,9 @@ def rule_reference_key(reference: str) -> str:
     text = unicodedata.normalize("NFKD", reference).encode("ascii", "ignore").decode().lower()
     text = re.sub(r"\barticles?\b|\bart\b\.?", " art ", text)
     return re.sub(r"[^a-z0-9]", "", text)
+
+
+CASE_PAGES[Case.Kind.DEROGATION.value] = "derogation-detail"
 
 
 class DerogationRequest(ReviewCycle, Case):

@@ -178,7 +178,6 @@ class ListFilterForm(forms.Form):
 
 STATE_CHOICES = [(s.value, s.label) for s in State if s != State.DECIDED]
 UNKNOWN_REGION = "Cette Région n'est pas dans la liste : choisissez-en une de votre périmètre."
-UNKNOWN_WAVE = "Cette vague n'est pas dans la liste : choisissez-en une de la liste."
 
 
 DUE_CHOICES = [

@@ -20,7 +20,9 @@ from cases.kernel import permissions as perms
 from cases.kernel.validators import validate_plain_text
 from territories.models import Territory
 
-CASE_PAGES = {"contract": "contract-detail", "derogation": "derogation-detail"}
+# The name of each case kind's page, by ``Case.kind``: each kind's models add theirs, so that
+# the kernel names no kind's page (cases.models imports every kind's models).
+CASE_PAGES: dict[str, str] = {}
 # Every text a user types goes through it (see cases.validators).
 PLAIN_TEXT = [validate_plain_text]
 
