@@ -30,7 +30,7 @@ class Actor:
     # the user reviews for.
     epci_territories: frozenset[int] = frozenset()
     piloted_territories: frozenset[int] = frozenset()
-    # Answers that need a query of their own (cases.permissions), kept for the request.
+    # Answers that need a query of their own (cases.kernel.permissions), kept for the request.
     memo: dict[object, bool] = field(default_factory=dict, compare=False, repr=False)
 
     def holds(self, role: str) -> bool:

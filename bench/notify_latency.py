@@ -351,7 +351,7 @@ def approve(reviewer_pk: int, contract_pk: int) -> float:
     from django.db import connections, transaction
 
     from accounts.models import User
-    from cases import services
+    from cases.kernel import services
     from cases.models import TerritoryContract
 
     reviewer = User.objects.get(pk=reviewer_pk)

@@ -27,7 +27,7 @@ def main() -> int:
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from cases import hooks, services
+    from cases.kernel import hooks, services
     from cases.models import Case, CaseEvent
     from tests import factories
 

@@ -21,7 +21,7 @@ SIZE = 150
 
 def main() -> int:
     setup_django("bench_waves")
-    from cases import waves
+    from cases.waves import services as waves
     from tests import factories
 
     minister = factories.ministry_agent()

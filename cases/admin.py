@@ -1,16 +1,10 @@
-"""Read-only admin: cases change only through cases.services, never from here."""
+"""Read-only admin: cases change only through cases.kernel.services, never from here."""
 
 from django.contrib import admin
 
-from cases.models import (
-    CallForProjects,
-    CaseEvent,
-    Comment,
-    DerogationRequest,
-    Document,
-    Opinion,
-    TerritoryContract,
-)
+from cases.contracts.models import TerritoryContract
+from cases.derogations.models import CallForProjects, DerogationRequest
+from cases.kernel.models import CaseEvent, Comment, Document, Opinion
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -1,27 +1,38 @@
 from django.urls import path
 
-from cases import derogation_views as dv
-from cases import views
-from cases import wave_views as wv
+from cases.contracts import views as contract_views
+from cases.derogations import views as dv
+from cases.kernel import views
+from cases.waves import views as wv
 
 urlpatterns = [
-    path("contrats/", views.contract_list, name="contract-list"),
-    path("contrats/nouveau/", views.contract_create, name="contract-create"),
-    path("contrats/<str:reference>/", views.contract_detail, name="contract-detail"),
-    path("contrats/<str:reference>/modifier/", views.contract_edit, name="contract-edit"),
+    path("contrats/", contract_views.contract_list, name="contract-list"),
+    path("contrats/nouveau/", contract_views.contract_create, name="contract-create"),
+    path("contrats/<str:reference>/", contract_views.contract_detail, name="contract-detail"),
+    path("contrats/<str:reference>/modifier/", contract_views.contract_edit, name="contract-edit"),
     path(
-        "contrats/<str:reference>/decision/", views.contract_transition, name="contract-transition"
+        "contrats/<str:reference>/decision/",
+        contract_views.contract_transition,
+        name="contract-transition",
     ),
-    path("contrats/<str:reference>/fiches/nouvelle/", views.action_edit, name="action-create"),
-    path("contrats/<str:reference>/fiches/<int:action_id>/", views.action_edit, name="action-edit"),
+    path(
+        "contrats/<str:reference>/fiches/nouvelle/",
+        contract_views.action_edit,
+        name="action-create",
+    ),
+    path(
+        "contrats/<str:reference>/fiches/<int:action_id>/",
+        contract_views.action_edit,
+        name="action-edit",
+    ),
     path(
         "contrats/<str:reference>/fiches/<int:action_id>/supprimer/",
-        views.action_delete,
+        contract_views.action_delete,
         name="action-delete",
     ),
     path(
         "contrats/<str:reference>/financements/<int:line_id>/",
-        views.financing_answer,
+        contract_views.financing_answer,
         name="financing-answer",
     ),
     path("contrats/<str:reference>/commentaires/", views.comment_create, name="comment-create"),
@@ -61,5 +72,5 @@ urlpatterns = [
     path("vagues/<int:pk>/valider/", wv.wave_validate, name="wave-validate"),
     path("vagues/<int:pk>/export.<str:fmt>", wv.wave_export, name="wave-export"),
     path("vagues/<int:pk>/document.pdf", wv.wave_document, name="wave-document"),
-    path("fiches-actions/", views.action_list, name="action-list"),
+    path("fiches-actions/", contract_views.action_list, name="action-list"),
 ]

@@ -63,7 +63,7 @@ def notifications(request):
     if user is None or not user.is_authenticated:
         return {}
     if _HEADER is None:
-        from cases.compiled import UserQuery
+        from cases.kernel.compiled import UserQuery
 
         # Compiled once per process: building it cost more than running it, on every page.
         _HEADER = UserQuery(header_figures)

@@ -11,8 +11,8 @@ from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from cases.uploads import MAX_REQUEST_SIZE, too_big_message
-from cases.views import wants_json
+from cases.kernel.uploads import MAX_REQUEST_SIZE, too_big_message
+from cases.kernel.views import wants_json
 
 # PostgreSQL's codes for "lock not obtained within lock_timeout" and "statement cancelled",
 # the latter raised by statement_timeout.

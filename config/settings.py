@@ -268,10 +268,10 @@ STORAGES = {
         )
     },
 }
-# Uploads: cases.uploads cuts off a body past the 20 MiB document limit as it is read, before
+# Uploads: cases.kernel.uploads cuts off a body past the 20 MiB document limit as it is read, before
 # Django's handlers write it to a temporary file; bodies of ordinary forms stay small.
 FILE_UPLOAD_HANDLERS = [
-    "cases.uploads.LimitedUploadHandler",
+    "cases.kernel.uploads.LimitedUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]

@@ -15,10 +15,10 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, Spacer
 
-from cases import french
-from cases.letters import HEADER, build_pdf, french_date, markup
+from cases.derogations.letters import HEADER, build_pdf, french_date, markup
+from cases.kernel import french
+from cases.kernel.services import record_event
 from cases.models import Case, CaseEvent
-from cases.services import record_event
 from deadlines.clocks import ClockState
 from deadlines.models import Acknowledgement, DeadlineRule, OnChanges, Silence
 

@@ -6,7 +6,7 @@ class DeadlinesConfig(AppConfig):
     verbose_name = "Délais"
 
     def ready(self) -> None:
-        from cases.hooks import register
+        from cases.kernel.hooks import register
         from deadlines.calendar import check_subdivisions
         from deadlines.listeners import on_case_event
 

@@ -5,7 +5,7 @@ from datetime import date
 
 from django.utils import timezone
 
-from cases import french
+from cases.kernel import french
 from cases.models import STATE_LABELS, due_status
 from deadlines.models import Clock, OnChanges, Silence
 

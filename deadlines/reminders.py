@@ -26,9 +26,9 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from accounts.scoping import members, region_reviewers_of
-from cases import french
+from cases.kernel import french
+from cases.kernel.services import record_event
 from cases.models import STATE_LABELS, Case, CaseEvent, Opinion, State
-from cases.services import record_event
 from deadlines.calendar import FrenchCalendar
 from deadlines.clocks import LATE, LATER, reminder_steps, rule_for, schedule
 from deadlines.models import Clock, DeadlineRule, Reminder

@@ -3,7 +3,7 @@ from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from cases.selectors import cases_for_user
+from cases.kernel.selectors import cases_for_user
 from deadlines.models import Acknowledgement
 
 

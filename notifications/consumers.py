@@ -9,8 +9,8 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
-from cases.permissions import is_reviewing_institution
-from cases.selectors import cases_for_user
+from cases.kernel.permissions import is_reviewing_institution
+from cases.kernel.selectors import cases_for_user
 from notifications.delivery import case_group, frame_of, user_group
 from notifications.models import Notification
 

@@ -7,7 +7,7 @@ from django.db.models import Q
 
 from accounts.models import Role, User
 from accounts.scoping import members, region_reviewers_of
-from cases.hooks import CaseAnnouncement
+from cases.kernel.hooks import CaseAnnouncement
 from cases.models import Case, Opinion
 
 EPCI = "epci"

@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from cases import pagination
+from cases.kernel import pagination
 from notifications.models import EmailPreference, Notification, NotificationSettings
 
 PAGE_SIZE = 30

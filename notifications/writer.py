@@ -1,7 +1,7 @@
 """Writes the notification rows of an announced event, in its transaction, and pushes them to
 the recipients once it commits.
 
-A group of announcements (``cases.hooks.grouped``: a wave's validation) tells each recipient
+A group of announcements (``cases.kernel.hooks.grouped``: a wave's validation) tells each recipient
 once for the whole group, naming their own cases in it: one numbering statement, one insert,
 one e-mail task and one push for the group, however many contracts it holds. Told once per
 contract, a wave of 150 contracts wrote about 103,000 rows and took 26 of its 36 seconds.
@@ -12,8 +12,8 @@ from functools import partial
 from django.db import connection, transaction
 from django.urls import reverse
 
-from cases.french import NBSP, count_fr
-from cases.hooks import CaseAnnouncement
+from cases.kernel.french import NBSP, count_fr
+from cases.kernel.hooks import CaseAnnouncement
 from notifications import delivery
 from notifications.emails import enqueue_instant
 from notifications.models import Notification, NotificationSequence

@@ -116,13 +116,14 @@ def contract_in_state(state: str, *, territory_code: str = "8414", author=None, 
     from datetime import date
     from decimal import Decimal
 
-    from cases import services
+    from cases.contracts import services as contract_services
+    from cases.kernel import services
     from territories.models import Territory
 
     territory = Territory.objects.get(code=territory_code)
     epci = territory.intercommunalities.order_by("siren").first()
     author = author or epci_agent(epci.siren)
-    contract = services.contract_create(
+    contract = contract_services.contract_create(
         territory=territory,
         actor=author,
         title=f"Contrat de territoire {territory.name}",
@@ -130,7 +131,7 @@ def contract_in_state(state: str, *, territory_code: str = "8414", author=None, 
         period_end=date(2022, 12, 31),
     )
     for number in range(actions):
-        services.action_save(
+        contract_services.action_save(
             case=contract,
             actor=author,
             expected_version=contract_version(contract),
@@ -206,7 +207,8 @@ REQUEST_FIELDS = {
 
 def derogation_in_state(state: str, *, territory_code: str = "8414", author=None, **fields):
     """A derogation request brought to ``state`` through the real services."""
-    from cases import derogations, services
+    from cases.derogations import services as derogations
+    from cases.kernel import services
     from territories.models import Territory
 
     territory = Territory.objects.get(code=territory_code)
@@ -253,7 +255,7 @@ def wave_of(count: int, *, name: str = "Vague de test"):
     """A planned wave holding ``count`` signed-off contracts, composed by a ministry agent."""
     from datetime import date
 
-    from cases import waves
+    from cases.waves import services as waves
 
     minister = ministry_agent()
     wave = waves.wave_create(actor=minister, name=name, date=date(2019, 3, 5), place="Lyon")

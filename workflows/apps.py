@@ -6,7 +6,7 @@ class WorkflowsConfig(AppConfig):
     verbose_name = "Circuits de validation"
 
     def ready(self):
-        from cases.hooks import register
+        from cases.kernel.hooks import register
         from workflows.engine import on_case_event
 
         register(on_case_event)

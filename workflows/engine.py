@@ -10,10 +10,10 @@ from django.utils import timezone
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
-from cases import permissions as perms
-from cases.hooks import CaseAnnouncement
+from cases.kernel import permissions as perms
+from cases.kernel.hooks import CaseAnnouncement
+from cases.kernel.services import ActionNotPossible
 from cases.models import Case, CaseEvent
-from cases.services import ActionNotPossible
 from workflows.flows import FLOWS_BY_KIND, Actor, stage_nodes
 from workflows.models import CaseProcess
 

@@ -5,8 +5,8 @@ from django.utils import timezone
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
+from cases.kernel.services import ActionForbidden, ActionNotPossible, case_record_task_takeover
 from cases.models import Case
-from cases.services import ActionForbidden, ActionNotPossible, case_record_task_takeover
 from workflows.engine import OPEN_STATUSES, acts_for
 
 

@@ -8,18 +8,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from viewflow.workflow.status import STATUS
 
-from cases import forms as case_forms
-from cases import selectors as case_selectors
-from cases import services as case_services
-from cases.models import due_window
-from cases.pagination import (
-    InvalidCursor,
-    Keyset,
-    count_label,
-    page_query,
-    paginate,
-)
-from cases.views import (
+from cases.contracts import selectors as contract_selectors
+from cases.kernel import forms as case_forms
+from cases.kernel import services as case_services
+from cases.kernel.pagination import InvalidCursor, Keyset, count_label, page_query, paginate
+from cases.kernel.views import (
     ConfirmationNeeded,
     confirm_transition,
     decide,
@@ -29,6 +22,7 @@ from cases.views import (
     transition_form_for,
     wants_json,
 )
+from cases.models import due_window
 from workflows import selectors, services
 from workflows.engine import held_by_another
 
@@ -159,11 +153,11 @@ def task_detail(request, pk: int):
 def case_content(case) -> dict:
     """What the case page shows of the case itself, so that the task is decided on its content."""
     if case.kind == "contract":
-        actions = case_selectors.actions_of(case)
+        actions = contract_selectors.actions_of(case)
         return {
             "contract": case,
             "actions": actions,
-            "totals": case_selectors.contract_totals(actions),
+            "totals": contract_selectors.contract_totals(actions),
         }
     return {"derogation": case}
 

@@ -5,7 +5,7 @@ from django.template.loader import render_to_string
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
-from cases import french
+from cases.kernel import french
 
 register = template.Library()
 

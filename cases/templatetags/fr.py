@@ -1,9 +1,9 @@
-"""``{% load fr %}``: French typography filters (see cases.french)."""
+"""``{% load fr %}``: French typography filters (see cases.kernel.french)."""
 
 from django import template
 from django.utils.safestring import SafeData, mark_safe
 
-from cases import french
+from cases.kernel import french
 
 register = template.Library()
 

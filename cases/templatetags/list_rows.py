@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from cases import french
-from cases.models import DUE_LABELS, due_status
+from cases.kernel import french
+from cases.kernel.models import DUE_LABELS, due_status
 
 register = template.Library()
 

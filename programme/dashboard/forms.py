@@ -3,7 +3,7 @@ from datetime import date
 from django import forms
 from django.utils import timezone
 
-from cases import french
+from cases.kernel import french
 from cases.models import Axis, Funder
 from programme.dashboard.stats import NO_FILTERS, Filters
 

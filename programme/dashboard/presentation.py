@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from cases import french
+from cases.kernel import french
 from cases.models import Axis, FinancingLine, Outcome, State
 from programme.dashboard.stats import AXIS_LABELS, CONTRACT_STATES, OUTCOME_LABELS, Filters
 

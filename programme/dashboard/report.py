@@ -1,6 +1,6 @@
 """The « point d'étape » of a steering committee session, as a dated PDF: what changed since
 the previous session (new contracts, waves validated, decisions), then the programme's figures.
-Built with reportlab as the wave PDF is (cases.wave_documents)."""
+Built with reportlab as the wave PDF is (cases.waves.documents)."""
 
 import io
 from datetime import date
@@ -11,8 +11,8 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from cases import french
-from cases.letters import french_date, markup
+from cases.derogations.letters import french_date, markup
+from cases.kernel import french
 
 BODY = ParagraphStyle("body", fontName="Helvetica", fontSize=9.5, leading=12.5)
 TITLE = ParagraphStyle("title", parent=BODY, fontName="Helvetica-Bold", fontSize=15, leading=19)

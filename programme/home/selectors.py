@@ -32,6 +32,8 @@ from django.db.models.functions import Coalesce, Greatest
 
 from accounts.models import Membership, Role
 from accounts.scoping import epci_territories, piloted_territories
+from cases.contracts.selectors import funded_contracts_for_user
+from cases.kernel.selectors import operator_codes
 from cases.models import (
     EVENT_LABELS,
     Case,
@@ -45,7 +47,6 @@ from cases.models import (
     WaveItem,
     WaveState,
 )
-from cases.selectors import funded_contracts_for_user, operator_codes
 from territories.models import TerritoryIntercommunality
 from workflows.flows import Actor
 from workflows.selectors import nodes_waiting_on, open_tasks_for_user
@@ -406,9 +407,10 @@ def operator_funded_contracts(user, totals: dict) -> Section:
 
 
 def operator_totals(profile: Profile) -> dict:
-    """Over every submitted contract (the rule of ``cases.selectors.funded_contracts_for_user``,
-    on the funder codes the profile has read already): what the operator is asked for, what
-    it committed, on how many fiches-actions and contracts."""
+    """Over every submitted contract (the rule of
+    ``cases.contracts.selectors.funded_contracts_for_user``, on the funder codes the profile
+    has read already): what the operator is asked for, what it committed, on how many
+    fiches-actions and contracts."""
     totals = FinancingLine.objects.filter(
         funder__in=profile.operators, action__contract__submitted_at__isnull=False
     ).aggregate(

@@ -8,7 +8,7 @@ import pytest
 from django.core.handlers.asgi import ASGIHandler
 from django.db import connection
 
-from cases.uploads import MAX_REQUEST_SIZE
+from cases.kernel.uploads import MAX_REQUEST_SIZE
 from config.middleware import RequestBodyLimit
 from tests import factories
 from tests.support import uvicorn_server

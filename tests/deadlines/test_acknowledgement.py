@@ -12,7 +12,7 @@ import time_machine
 from django.core.management import call_command
 from pypdf import PdfReader
 
-from cases import services
+from cases.kernel import services
 from cases.models import CaseEvent
 from deadlines.models import Acknowledgement
 from tests import factories

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from cases import services
+from cases.kernel import services
 from tests import factories
 
 pytestmark = pytest.mark.django_db

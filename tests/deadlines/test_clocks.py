@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from cases import services
+from cases.kernel import services
 from deadlines.calendar import FrenchCalendar
 from deadlines.clocks import LATE, LATER, Step, compute, next_reminder, schedule
 from deadlines.models import Clock, DeadlineRule

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from cases import services
+from cases.kernel import services
+from cases.kernel.pagination import Keyset, paginate
 from cases.models import Case
-from cases.pagination import Keyset, paginate
 from deadlines.models import Clock
 from tests import factories
 
@@ -178,7 +178,7 @@ def test_the_inbox_shows_filters_and_sorts_by_due_date(client, four):
 
 def test_an_opinion_task_is_due_when_its_opinion_is(client, reference_data):
     from accounts.models import Organisation
-    from cases import derogations
+    from cases.derogations import services as derogations
 
     operator = factories.operator_agent("Bpifrance")
     derogation = factories.derogation_in_state("ministerial_review")

@@ -10,7 +10,7 @@ import time_machine
 from django.db import connections
 
 from accounts.models import Membership
-from cases import services
+from cases.kernel import services
 from cases.models import CaseEvent
 from deadlines.models import Clock, Reminder
 from deadlines.reminders import run_pass
@@ -176,7 +176,7 @@ def test_the_worker_runs_the_passes_itself(reference_data):
 @pytest.mark.django_db
 def test_an_opinion_is_reminded_to_the_consulted_then_its_lateness_to_who_asked(reference_data):
     from accounts.models import Organisation
-    from cases import derogations
+    from cases.derogations import services as derogations
 
     minister = factories.ministry_agent()
     operator = factories.operator_agent("Bpifrance")

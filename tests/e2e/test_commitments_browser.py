@@ -62,7 +62,8 @@ def test_an_operator_commits_then_declines_its_line(browser):
 
 
 def test_the_epci_is_warned_before_changing_an_answered_line(browser):
-    from cases import commitments, services
+    from cases.contracts import commitments
+    from cases.kernel import services
 
     chromium, url = browser
     agent = factories.epci_agent("200000172")

@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from redis import Redis
 
-from cases import services
+from cases.kernel import services
 from notifications import delivery
 from notifications.layer import group_channel
 from notifications.models import Notification

@@ -7,7 +7,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.db import connection
 
-from cases import services
+from cases.kernel import services
 from notifications.emails import send_digests
 from notifications.models import Notification, NotificationSettings
 from tests import factories

@@ -9,7 +9,7 @@ import websockets
 import websockets.exceptions
 from django.db import connections
 
-from cases import services
+from cases.kernel import services
 from notifications.models import Notification
 from tests import factories
 from tests.notifications.test_smoke import log_in

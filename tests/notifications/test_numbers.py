@@ -7,7 +7,7 @@ import time
 import pytest
 from django.db import connection, connections, transaction
 
-from cases import services
+from cases.kernel import services
 from notifications.models import Notification
 from tests import factories
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from django.db import connection
 
-from cases import services
+from cases.kernel import services
 from notifications import delivery
 from tests import factories
 from tests.notifications.test_live import (

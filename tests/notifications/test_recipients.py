@@ -5,8 +5,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from cases import derogations, services, waves
+from cases.contracts import services as contract_services
+from cases.derogations import services as derogations
+from cases.kernel import services
 from cases.models import CaseEvent
+from cases.waves import services as waves
 from notifications.models import Notification
 from tests import factories
 
@@ -133,7 +136,7 @@ def test_a_validated_wave_tells_the_parties_of_its_contracts_once_for_the_wave(p
 def test_events_nobody_is_told_of_write_nothing(people):
     contract = contract_at("draft", people)
     before = Notification.objects.count()
-    services.contract_update(
+    contract_services.contract_update(
         case=contract,
         actor=people["epci"],
         expected_version=contract.version,

@@ -27,7 +27,7 @@ from programme.dashboard.views import open_statistics
 from programme.models import DashboardSnapshot
 from territories.models import Region
 from tests import factories
-from tests.cases.test_french import plain_spaces_before_punctuation
+from tests.cases.kernel.test_french import plain_spaces_before_punctuation
 from tests.programme.test_stats_world import make_contract, world_for_a_module
 
 pytestmark = pytest.mark.django_db

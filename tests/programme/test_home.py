@@ -14,14 +14,17 @@ from django.utils import timezone
 from viewflow.workflow.models import Task
 
 from accounts.models import Organisation
-from cases import derogations, services, waves
+from cases.contracts import services as contract_services
+from cases.derogations import services as derogations
+from cases.kernel import services
 from cases.models import FinancingLine, Opinion
+from cases.waves import services as waves
 from programme.home.selectors import SECTION_SIZE
 from programme.home.views import DASHBOARD_PATH
 from territories.models import Region
 from tests import factories
+from tests.cases.kernel.test_french import plain_spaces_before_punctuation
 from tests.cases.page import Page
-from tests.cases.test_french import plain_spaces_before_punctuation
 from workflows.engine import OPEN_STATUSES
 
 pytestmark = pytest.mark.django_db
@@ -349,7 +352,9 @@ def test_more_than_a_section_shows_ten_rows_and_a_link_to_all(client, world):
     agent = world["agent"]
     territory = world["draft"].territory
     for number in range(SECTION_SIZE):
-        services.contract_create(territory=territory, actor=agent, title=f"Brouillon {number}")
+        contract_services.contract_create(
+            territory=territory, actor=agent, title=f"Brouillon {number}"
+        )
     raw, html = get(client, agent)
     rows = Page(raw).by_id("epci-drafts").find_all("tbody")[0].find_all("tr")
     assert len(rows) == SECTION_SIZE
@@ -361,7 +366,9 @@ def grow(w) -> None:
     """More of everything each home page lists, past a section's ten rows."""
     agent, territory = w["agent"], w["draft"].territory
     for number in range(SECTION_SIZE + 1):
-        services.contract_create(territory=territory, actor=agent, title=f"Brouillon {number}")
+        contract_services.contract_create(
+            territory=territory, actor=agent, title=f"Brouillon {number}"
+        )
     for _ in range(3):
         factories.contract_in_state("regional_review", author=agent)
         factories.contract_in_state("ministerial_review", territory_code="2802")

@@ -9,14 +9,9 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from cases import services, waves
-from cases.models import (
-    ActionSheet,
-    DerogationRequest,
-    FinancingLine,
-    TerritoryContract,
-    Wave,
-)
+from cases.kernel import services
+from cases.models import ActionSheet, DerogationRequest, FinancingLine, TerritoryContract, Wave
+from cases.waves import services as waves
 from programme.dashboard import stats
 from programme.dashboard.figures import Figures
 from programme.dashboard.stats import NATIONAL, NO_FILTERS, Filters, Scope

@@ -10,7 +10,7 @@ import time_machine
 from django.core.cache import cache
 from django.utils import timezone
 
-from cases import services
+from cases.kernel import services
 from programme.dashboard import stats
 from programme.dashboard.stats import NATIONAL, NO_FILTERS, Scope
 from territories.models import Region, Territory

@@ -12,8 +12,11 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from cases import derogations, services, waves
+from cases.contracts import services as contract_services
+from cases.derogations import services as derogations
+from cases.kernel import services
 from cases.models import ActionSheet, DerogationRequest, FinancingLine, TerritoryContract, Wave
+from cases.waves import services as waves
 from territories.models import Territory
 from tests import factories
 
@@ -49,7 +52,7 @@ def make_contract(actors: Actors, code: str, state: str, fiches: list) -> Territ
     """``fiches``: (axis, cost, [(funder, amount), ...]) each."""
     territory = Territory.objects.get(code=code)
     author = actors.author(territory)
-    contract = services.contract_create(
+    contract = contract_services.contract_create(
         territory=territory,
         actor=author,
         title=f"Contrat {territory.name}",
@@ -57,7 +60,7 @@ def make_contract(actors: Actors, code: str, state: str, fiches: list) -> Territ
         period_end=date(2022, 12, 31),
     )
     for number, (axis, cost, lines) in enumerate(fiches):
-        services.action_save(
+        contract_services.action_save(
             case=contract,
             actor=author,
             expected_version=factories.contract_version(contract),

@@ -12,8 +12,8 @@ from programme.home.collation import fold, french_key
 from programme.home.views import TERRITORIES_PER_PAGE
 from territories.models import Territory
 from tests import factories
+from tests.cases.kernel.test_french import plain_spaces_before_punctuation
 from tests.cases.page import Page
-from tests.cases.test_french import plain_spaces_before_punctuation
 
 pytestmark = pytest.mark.django_db
 URL = "/territoires/"

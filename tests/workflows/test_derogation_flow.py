@@ -7,7 +7,7 @@ from django.utils import timezone
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS, STATUS
 
-from cases import derogations
+from cases.derogations import services as derogations
 from tests import factories
 from workflows import selectors
 from workflows.models import CaseProcess

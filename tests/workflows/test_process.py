@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS, STATUS
 
-from cases import hooks, services
+from cases.kernel import hooks, services
 from cases.models import Case
 from tests import factories
 from workflows import engine

@@ -8,8 +8,9 @@ from django.urls import reverse
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
-from cases import services, waves
+from cases.kernel import services
 from cases.models import Case, CaseEvent
+from cases.waves import services as waves
 from tests import factories
 from workflows import services as task_services
 from workflows.engine import open_task_locked
@@ -166,7 +167,7 @@ def test_a_task_no_one_holds_is_taken_not_taken_over(taken):
 
 def test_the_region_opinion_of_a_taken_derogation_is_refused_to_another_reviewer():
     """The opinion is the stage's work: giving it for the holder is refused like deciding."""
-    from cases import derogations
+    from cases.derogations import services as derogations
 
     derogation = factories.derogation_in_state("regional_review")
     first, second = factories.region_reviewer("84"), factories.region_reviewer("84")

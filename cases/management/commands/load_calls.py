@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from cases.calls import REAL_CALLS, load_real_calls
+from cases.derogations.calls import REAL_CALLS, load_real_calls
 
 
 class Command(BaseCommand):

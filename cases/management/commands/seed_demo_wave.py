@@ -4,8 +4,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Role, User
-from cases import waves
-from cases.models import Wave
+from cases.waves import services as waves
+from cases.waves.models import Wave
 
 # From the programme's milestones (territories/data/territoires_industrie_jalons.csv, 2019-03-05).
 NAME = "1re Assemblée générale des Territoires d'industrie"

@@ -28,24 +28,18 @@ from django.utils import timezone
 
 from accounts.demo import national_organisations
 from accounts.models import Membership, Organisation, Role, User
-from cases.audit import GENESIS, event_hash, wave_event_hash
-from cases.models import (
-    ActionSheet,
-    Axis,
+from cases.contracts.models import ActionSheet, Axis, FinancingLine, Funder, TerritoryContract
+from cases.derogations.models import (
     CallForProjects,
-    Case,
-    CaseEvent,
     DerogationRequest,
-    FinancingLine,
-    Funder,
     Outcome,
     RuleKind,
-    TerritoryContract,
-    Wave,
-    WaveEvent,
-    WaveItem,
     rule_reference_key,
 )
+from cases.kernel.audit import GENESIS, event_hash
+from cases.kernel.models import Case, CaseEvent
+from cases.waves.audit import wave_event_hash
+from cases.waves.models import Wave, WaveEvent, WaveItem
 from territories.models import Territory
 
 SYNTHETIC = "[Synthétique]"
@@ -155,7 +149,7 @@ RULES = [
     (RuleKind.CIRCULAR, "Circulaire du 10 mai 2010 relative aux installations classées"),
 ]
 # The viewflow references of the tasks that wait on each state (workflows/flows.py); the
-# cases app does not import workflows, and tests/cases/test_scale_seed.py checks that they
+# cases app does not import workflows, and tests/cases/kernel/test_scale_seed.py checks that they
 # resolve to the flows' nodes.
 FLOW_REFS = {
     "contract": "workflows/flows.ContractFlow",

@@ -1,7 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from cases.audit import verify_case, verify_wave
-from cases.models import Case, Wave
+from cases.kernel.audit import verify_case
+from cases.kernel.models import Case
+from cases.waves.audit import verify_wave
+from cases.waves.models import Wave
 
 
 class Command(BaseCommand):
