@@ -3,20 +3,6 @@ import os
 
 import pytest
 
-# The longest files first: in `make test`'s two processes, what starts last sets the end.
-LONGEST_FIRST = (
-    "tests/e2e/test_accessibility.py",
-    "tests/cases/test_http_life.py",
-    "tests/cases/test_concurrency.py",
-    "tests/e2e/",
-)
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items):
-    # Stable: the order within and between the other files is kept.
-    items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))
-
 
 def pytest_configure(config):
     # The suite runs on the real parts only; `make test` starts them.
