@@ -166,6 +166,11 @@ def run_declared_transition(
     own fields that come with the transition and returns their names and the audit payload.
     ``locked_by_caller``: the caller holds the case's lock already (a wave's validation locks
     all its contracts at once, in one order)."""
+    if name in RESERVED and prepare is None:
+        # Only their own services run them, with what they carry (an outcome and its letter,
+        # the wave): by its bare name, a decision would have no outcome.
+        label = TRANSITION_LABELS[name]
+        raise ActionNotPossible(f"Action inconnue pour ce dossier : {label}.")
     comment = (comment or "").strip()
     check_plain_text(comment=comment)
     # Inside the caller's transaction when it holds the lock: no savepoint per case.

@@ -35,8 +35,12 @@ def test_the_runner_itself_refuses_to_contractualise_outside_a_wave(reference_da
     contract = factories.contract_in_state("signed_off")
     events = CaseEvent.objects.filter(case=contract).count()
     with pytest.raises(services.ActionNotPossible) as refusal:
+        # As the wave's service calls it, with its payload: the model's condition refuses.
         services.run_declared_transition(
-            case=contract, actor=factories.ministry_agent(), name="contractualise"
+            case=contract,
+            actor=factories.ministry_agent(),
+            name="contractualise",
+            prepare=lambda case: ([], {"wave": 0}),
         )
     assert str(refusal.value) == REFUSED
     unchanged(contract, events)
@@ -59,8 +63,15 @@ def test_a_granted_derogation_too(reference_data):
 
 def test_a_decision_is_not_started_by_its_name(reference_data):
     request = factories.derogation_in_state("ministerial_review")
+    minister = factories.ministry_agent()
     with pytest.raises(services.ActionNotPossible, match="Action inconnue"):
-        services.run_transition(case=request, actor=factories.ministry_agent(), name="decide")
+        services.run_transition(case=request, actor=minister, name="decide")
+    # Nor by the runner without what its own service carries (the outcome, the letter).
+    with pytest.raises(services.ActionNotPossible, match="Action inconnue"):
+        services.run_declared_transition(case=request, actor=minister, name="decide")
+    request.refresh_from_db()
+    assert request.state == "ministerial_review"
+    assert request.outcome == ""
 
 
 def test_the_wave_validation_is_the_door(reference_data):
