@@ -9,6 +9,7 @@
 
 from django.db.models import Exists, Q, QuerySet
 
+from accounts.actors import actor_of
 from accounts.models import Membership, Role
 from territories.models import Territory, TerritoryIntercommunality
 
@@ -31,9 +32,8 @@ def region_reviewers_of(territory_id: int, **filters) -> Q:
 
 
 def roles_of(user) -> set[str]:
-    if not user.is_authenticated or not user.is_active:
-        return set()
-    return set(Membership.objects.filter(user=user).values_list("role", flat=True))
+    # The standing the permissions read: within a request, no query of its own.
+    return set(actor_of(user).roles)
 
 
 def epci_territories(user) -> QuerySet[Territory]:

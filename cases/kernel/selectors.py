@@ -13,6 +13,7 @@ from django.db.models import (
     Subquery,
 )
 
+from accounts.actors import actor_of
 from accounts.models import Membership, Role
 from accounts.scoping import (
     NATIONAL_ROLES,
@@ -117,4 +118,4 @@ def document_for_user(user, pk: int) -> QuerySet[Document]:
 
 
 def is_national(user) -> bool:
-    return Membership.objects.filter(user=user, role__in=NATIONAL_ROLES).exists()
+    return not actor_of(user).roles.isdisjoint(NATIONAL_ROLES)
