@@ -24,6 +24,9 @@ def setup_django(database: str) -> None:
     os.environ["DATABASE_URL"] = f"{server}/{database}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("FAST_PASSWORD_HASHER", "1")
+    # Measured as production runs: with DEBUG, Django logs every statement with its SQL text,
+    # which weighs more on the side that runs more statements.
+    os.environ.setdefault("DEBUG", "0")
     sys.path.insert(0, str(ROOT))
     import django
 

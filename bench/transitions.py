@@ -56,12 +56,8 @@ def main() -> int:
         return timed_listener
 
     def through_timed_service(batch):
-        saved = hooks._listeners[:]
-        hooks._listeners[:] = [timing(listener) for listener in saved]
-        try:
+        with hooks.listeners_replaced([timing(listener) for listener in hooks.listeners()]):
             through_service(batch)
-        finally:
-            hooks._listeners[:] = saved
 
     def raw_baseline(batch):
         for contract in batch:
@@ -86,12 +82,8 @@ def main() -> int:
 
     def without_listeners(batch):
         # The same service with every listener detached: what the listeners cost together.
-        saved = hooks._listeners[:]
-        hooks._listeners.clear()
-        try:
+        with hooks.listeners_replaced([]):
             through_service(batch)
-        finally:
-            hooks._listeners.extend(saved)
 
     service_rates, raw_rates, bare_rates = [], [], []
     for _ in range(ROUNDS):

@@ -13,7 +13,10 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection, send_mail
 from django.db import transaction
 from django.tasks import task
+from django.urls import Resolver404, resolve
 from django.utils import timezone
+
+from cases.kernel.french import NBSP, count_fr
 
 from notifications.models import EmailPreference, Notification, NotificationSettings
 
@@ -36,13 +39,25 @@ def retry_delay(attempt: int) -> timedelta:
     return timedelta(seconds=min(base * 2 ** (attempt - 1), 600))
 
 
+def leads_to_a_wave(link: str) -> bool:
+    """A wave's validation tells each party once, with a link to the wave's page."""
+    try:
+        return resolve(link).url_name == "wave-detail"
+    except Resolver404:
+        return False
+
+
 def instant_message(notification: Notification) -> EmailMessage:
     user = notification.recipient
     link = f"{settings.SITE_URL}{notification.link}"
+    if leads_to_a_wave(notification.link):
+        see, why = "Voir la vague", "à un dossier de cette vague"
+    else:
+        see, why = "Voir le dossier", "à ce dossier"
     body = (
         f"Bonjour {user.get_full_name() or user.email},\n\n{notification.text}.\n\n"
-        f"Voir le dossier : {link}\n\n"
-        "Vous recevez ce message parce que vous êtes partie à ce dossier. Vous pouvez "
+        f"{see}{NBSP}: {link}\n\n"
+        f"Vous recevez ce message parce que vous êtes partie {why}. Vous pouvez "
         "choisir un récapitulatif quotidien, ou aucun courriel, dans vos préférences.\n"
     )
     return EmailMessage(f"[Territoires d'industrie] {notification.text}", body, None, [user.email])
@@ -120,13 +135,13 @@ def send_digest(user) -> int:
     pending = digest_for(user)
     if not pending:
         return 0
-    lines = "\n".join(f"- {n.text} : {settings.SITE_URL}{n.link}" for n in pending)
+    lines = "\n".join(f"- {n.text}{NBSP}: {settings.SITE_URL}{n.link}" for n in pending)
     body = (
         f"Bonjour {user.get_full_name() or user.email},\n\n"
-        f"Voici ce qui s'est passé sur vos dossiers :\n\n{lines}\n"
+        f"Voici ce qui s'est passé sur vos dossiers{NBSP}:\n\n{lines}\n"
     )
     send_mail(
-        f"[Territoires d'industrie] {len(pending)} nouvelle(s) notification(s)",
+        f"[Territoires d'industrie] {count_fr(len(pending), 'nouvelle notification', 'nouvelles notifications')}",
         body,
         None,
         [user.email],

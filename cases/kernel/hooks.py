@@ -46,6 +46,23 @@ def register(listener: Listener, *, grouped: GroupHandler | None = None) -> None
         _group_handlers[listener] = grouped
 
 
+def listeners() -> tuple[Listener, ...]:
+    return tuple(_listeners)
+
+
+@contextmanager
+def listeners_replaced(replacement: list[Listener]) -> Iterator[None]:
+    """Only ``replacement`` hears what is announced inside, for a measurement or a test that
+    must tell the listeners' share apart. A replacement has no grouped handler: inside a
+    group it hears each announcement at once."""
+    saved = _listeners[:]
+    _listeners[:] = replacement
+    try:
+        yield
+    finally:
+        _listeners[:] = saved
+
+
 def announce(announcement: CaseAnnouncement) -> None:
     group = _open_group.get()
     for listener in list(_listeners):

@@ -158,6 +158,8 @@ def test_a_digest_lists_what_was_not_yet_sent_and_nothing_goes_to_those_who_chos
     assert recipients == [digest_reader.email]
     body = message.get_payload(decode=True).decode()
     assert all(contract.reference in body for contract in contracts)
+    assert subject(message) == "[Territoires d'industrie] 2\u00a0nouvelles notifications"
+    assert "sur vos dossiers\u00a0:" in body
     assert not Notification.objects.filter(recipient=digest_reader, emailed_at=None).exists()
     assert not Notification.objects.filter(recipient=silent).exclude(emailed_at=None).exists()
 

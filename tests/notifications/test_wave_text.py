@@ -42,3 +42,22 @@ def test_a_long_wave_name_still_names_the_first_case_and_counts_the_others():
     assert len(text) <= TEXT_LENGTH
     assert "CT-2026-0001" in text
     assert text.endswith(f"et {40 - text.count('CT-2026-')}{NBSP}autres contractualisés")
+
+
+def test_the_mail_of_a_wave_leads_to_the_wave_and_that_of_a_case_to_the_case():
+    from django.urls import reverse
+
+    from notifications.emails import instant_message
+
+    def mail_for(link: str) -> str:
+        recipient = SimpleNamespace(email="a@demo.test", get_full_name=lambda: "Agent")
+        notification = SimpleNamespace(recipient=recipient, text="Vague validée", link=link)
+        return instant_message(notification).body
+
+    wave = mail_for(reverse("wave-detail", args=[7]))
+    assert "Voir la vague\u00a0: " in wave
+    assert "partie à un dossier de cette vague" in wave
+    assert "Voir le dossier" not in wave
+    case = mail_for(reverse("contract-detail", args=["TI-2019-0001"]))
+    assert "Voir le dossier\u00a0: " in case
+    assert "Voir la vague" not in case

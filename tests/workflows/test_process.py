@@ -97,7 +97,7 @@ def test_a_failing_flow_rolls_the_transition_back(monkeypatch):
 
 
 def test_the_hook_is_registered_once():
-    assert hooks._listeners.count(engine.on_case_event) == 1
+    assert hooks.listeners().count(engine.on_case_event) == 1
 
 
 def test_cases_without_a_process_get_one_at_their_state(capsys):

@@ -53,3 +53,20 @@ def test_an_empty_group_hands_nothing(heard):
     with hooks.grouped():
         pass
     assert heard == []
+
+
+def test_replaced_listeners_alone_hear_and_the_others_come_back(heard):
+    inside, outside = announcement("inside"), announcement("outside")
+    replacement: list = []
+    with hooks.listeners_replaced([replacement.append]):
+        hooks.announce(inside)
+    hooks.announce(outside)
+    assert replacement == [inside]
+    assert heard == [("each", outside), ("single", outside)]
+
+
+def test_replaced_listeners_come_back_when_the_block_raises(heard):
+    with pytest.raises(RuntimeError), hooks.listeners_replaced([]):
+        raise RuntimeError
+    hooks.announce(first := announcement("after"))
+    assert heard == [("each", first), ("single", first)]
