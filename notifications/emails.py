@@ -17,7 +17,6 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 
 from cases.kernel.french import NBSP, count_fr
-
 from notifications.models import EmailPreference, Notification, NotificationSettings
 
 logger = logging.getLogger(__name__)
@@ -140,8 +139,9 @@ def send_digest(user) -> int:
         f"Bonjour {user.get_full_name() or user.email},\n\n"
         f"Voici ce qui s'est passé sur vos dossiers{NBSP}:\n\n{lines}\n"
     )
+    told = count_fr(len(pending), "nouvelle notification", "nouvelles notifications")
     send_mail(
-        f"[Territoires d'industrie] {count_fr(len(pending), 'nouvelle notification', 'nouvelles notifications')}",
+        f"[Territoires d'industrie] {told}",
         body,
         None,
         [user.email],
