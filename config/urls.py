@@ -11,5 +11,6 @@ urlpatterns = [
     path("", include("workflows.urls")),
     path("", include("notifications.urls")),
     path("", include("deadlines.urls")),
+    path("", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

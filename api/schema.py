@@ -1,0 +1,37 @@
+"""What the schema says of every operation: its errors as problem details."""
+
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import serializers
+
+Problem = inline_serializer(
+    name="Problem",
+    fields={
+        "type": serializers.CharField(),
+        "title": serializers.CharField(),
+        "status": serializers.IntegerField(),
+        "detail": serializers.CharField(help_text="Ce qui ne va pas, en français."),
+        "errors": serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField()),
+            required=False,
+            help_text="Les messages de chaque paramètre ou champ refusé.",
+        ),
+    },
+)
+
+
+def problems(*codes: int) -> dict[int, OpenApiResponse]:
+    descriptions = {
+        400: "Paramètre ou champ invalide.",
+        401: "Jeton absent, invalide, expiré ou révoqué.",
+        403: "Action refusée (jeton en lecture seule, rôle insuffisant).",
+        404: "Introuvable, ou hors du périmètre de l'utilisateur.",
+        412: "Le dossier a changé depuis la version indiquée par If-Match.",
+        428: "En-tête If-Match manquant.",
+        429: "Trop de requêtes pour ce jeton : réessayez après le délai indiqué.",
+    }
+    return {
+        code: OpenApiResponse(response=Problem, description=descriptions[code]) for code in codes
+    }
+
+
+READ_PROBLEMS = problems(400, 401, 404, 429)

@@ -1,0 +1,16 @@
+from rest_framework.throttling import SimpleRateThrottle
+
+
+class PerToken(SimpleRateThrottle):
+    """A budget per token (and per user for the browser's session): one busy tool cannot
+    starve the others of the same user."""
+
+    scope = "token"
+
+    def get_cache_key(self, request, view) -> str | None:
+        token = request.auth
+        if token is not None and hasattr(token, "pk"):
+            return self.cache_format % {"scope": self.scope, "ident": f"token-{token.pk}"}
+        if request.user and request.user.is_authenticated:
+            return self.cache_format % {"scope": self.scope, "ident": f"user-{request.user.pk}"}
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

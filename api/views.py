@@ -1,0 +1,129 @@
+"""The API's endpoints: the same selectors, filters and rules as the pages."""
+
+from django.db.models import Prefetch
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import viewsets
+from rest_framework.decorators import api_view
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from api import serializers
+from api.pagination import UpdatedCursor
+from api.schema import READ_PROBLEMS
+from cases.contracts import lists as contract_lists
+from cases.contracts.forms import ContractFilterForm
+from cases.contracts.models import ActionSheet
+from cases.kernel import lists
+from cases.kernel.views import SCOPE
+
+
+def etag_of(case) -> str:
+    return f'"{case.pk}.{case.version}"'
+
+
+def updated_since(request: Request):
+    raw = request.query_params.get("updated_since")
+    if not raw:
+        return None
+    moment = parse_datetime(raw)
+    if moment is None or moment.tzinfo is None:
+        raise ValidationError(
+            {
+                "updated_since": [
+                    "Date et heure ISO 8601 avec fuseau attendues, par exemple "
+                    "2019-03-05T09:00:00+01:00."
+                ]
+            }
+        )
+    return moment
+
+
+def contract_filters(request: Request) -> dict:
+    """The contract list's own filter form, with the choices of the user's scope: the same
+    values accepted, the same French refusals."""
+    regions, territories, _ = lists.scope_choices(SCOPE.rows(request.user))
+    form = ContractFilterForm(
+        request.query_params,
+        regions=regions,
+        territories=territories,
+        waves=contract_lists.wave_choices(request.user),
+    )
+    if not form.is_valid():
+        raise ValidationError(
+            {name: [str(e) for e in errors] for name, errors in form.errors.items()}
+        )
+    return form.cleaned_data
+
+
+CONTRACT_FILTERS = [
+    OpenApiParameter(
+        "q", str, description="Texte cherché dans l'intitulé, la référence, le territoire."
+    ),
+    OpenApiParameter("state", str, description="État du contrat (code)."),
+    OpenApiParameter(
+        "due", str, enum=["late", "soon"], description="Échéance : en retard ou bientôt due."
+    ),
+    OpenApiParameter("region", int, description="Région pilote (identifiant)."),
+    OpenApiParameter("territory", int, description="Territoire (identifiant)."),
+    OpenApiParameter("wave", int, description="Vague de contractualisation (identifiant)."),
+    OpenApiParameter("axis", str, description="Axe d'une fiche-action."),
+    OpenApiParameter("funder", str, description="Financeur d'une ligne de financement."),
+    OpenApiParameter("since", OpenApiTypes.DATE, description="Déposé depuis le (inclus)."),
+    OpenApiParameter("until", OpenApiTypes.DATE, description="Déposé jusqu'au (inclus)."),
+    OpenApiParameter(
+        "updated_since",
+        OpenApiTypes.DATETIME,
+        description="Modifié depuis (ISO 8601, avec fuseau).",
+    ),
+]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Contrats de territoire",
+        parameters=CONTRACT_FILTERS,
+        responses={200: serializers.ContractSummarySerializer(many=True), **READ_PROBLEMS},
+    ),
+    retrieve=extend_schema(
+        summary="Un contrat, avec ses fiches-actions et leurs financements",
+        responses={200: serializers.ContractSerializer, **READ_PROBLEMS},
+    ),
+)
+class ContractViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_field = "reference"
+    lookup_value_regex = r"[A-Za-z0-9-]+"
+    pagination_class = UpdatedCursor
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return serializers.ContractSerializer
+        return serializers.ContractSummarySerializer
+
+    def get_queryset(self):
+        if self.action == "retrieve":
+            fiches = ActionSheet.objects.order_by("pk").prefetch_related("financings")
+            return contract_lists.contract_list(self.request.user, None).prefetch_related(
+                Prefetch("actions", queryset=fiches)
+            )
+        contracts = contract_lists.contract_list(self.request.user, contract_filters(self.request))
+        since = updated_since(self.request)
+        return contracts.filter(updated_at__gte=since) if since else contracts
+
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        contract = self.get_object()
+        etag = etag_of(contract)
+        if request.headers.get("If-None-Match") == etag:
+            return Response(status=304, headers={"ETag": etag})
+        response = Response(self.get_serializer(contract).data)
+        response["ETag"] = etag
+        return response
+
+
+@extend_schema(exclude=True)
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])
+def not_found(request: Request, *args, **kwargs) -> Response:
+    """An address the API does not have: a problem, not the site's HTML page."""
+    raise NotFound
