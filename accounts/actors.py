@@ -12,7 +12,9 @@ import contextvars
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from accounts.models import Membership, Role
+from django.contrib.auth.models import AnonymousUser
+
+from accounts.models import Membership, Role, User
 
 _read_once: contextvars.ContextVar[dict[int, "Actor"] | None] = contextvars.ContextVar(
     "actors_read_once", default=None
@@ -38,6 +40,10 @@ class Actor:
 
 
 NOBODY = Actor(user_id=None)
+
+# Whom a permission predicate answers for: a user, signed in or not, or their standing read
+# once (``actor_of``) for the several questions of a page.
+type AnyUser = User | AnonymousUser | Actor
 
 
 def actor_of(user: object) -> Actor:

@@ -6,13 +6,14 @@
 - opinion tasks: the members of the organisation consulted.
 """
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import F, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
 from viewflow.workflow.models import Task
 
-from accounts.actors import actor_of
-from accounts.models import Role
+from accounts.actors import AnyUser, actor_of
+from accounts.models import Role, User
 from cases.models import Opinion
 from workflows.engine import OPEN_STATUSES
 from workflows.flows import FLOWS_BY_KIND, Actor, CaseTask
@@ -29,7 +30,7 @@ def nodes_waiting_on(actor: str) -> list[CaseTask]:
     ]
 
 
-def _scope(user) -> Q:
+def _scope(user: AnyUser) -> Q:
     standing = actor_of(user)
     scope = Q(
         flow_task__in=nodes_waiting_on(Actor.CONSULTED),
@@ -50,7 +51,7 @@ def _scope(user) -> Q:
     return scope
 
 
-def tasks_for_user(user) -> QuerySet[Task]:
+def tasks_for_user(user: User | AnonymousUser) -> QuerySet[Task]:
     """Every human task of a case, open or done, that waits or waited on this user's role."""
     if not user.is_authenticated or not user.is_active:
         return Task.objects.none()
@@ -61,7 +62,7 @@ def tasks_for_user(user) -> QuerySet[Task]:
     )
 
 
-def open_tasks_for_user(user) -> QuerySet[Task]:
+def open_tasks_for_user(user: User | AnonymousUser) -> QuerySet[Task]:
     return tasks_for_user(user).filter(status__in=OPEN_STATUSES).order_by("created", "pk")
 
 

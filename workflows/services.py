@@ -5,6 +5,7 @@ from django.utils import timezone
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
+from accounts.models import User
 from cases.kernel.services import ActionForbidden, ActionNotPossible, case_record_task_takeover
 from cases.models import Case
 from workflows.engine import OPEN_STATUSES, acts_for
@@ -14,7 +15,7 @@ def _locked(task: Task) -> Task:
     return Task.objects.select_for_update(of=("self",)).select_related("owner").get(pk=task.pk)
 
 
-def task_assign(*, task: Task, actor) -> Task:
+def task_assign(*, task: Task, actor: User) -> Task:
     """``actor`` takes the task from the queue; they must already see it in their scope."""
     with transaction.atomic():
         locked = _locked(task)
@@ -31,7 +32,7 @@ def task_assign(*, task: Task, actor) -> Task:
     return locked
 
 
-def task_release(*, task: Task, actor) -> Task:
+def task_release(*, task: Task, actor: User) -> Task:
     """Puts a task back in the queue; only the person who took it may."""
     with transaction.atomic():
         locked = _locked(task)
@@ -48,7 +49,7 @@ def task_release(*, task: Task, actor) -> Task:
     return locked
 
 
-def task_take_over(*, task: Task, actor) -> Task:
+def task_take_over(*, task: Task, actor: User) -> Task:
     """``actor`` takes over a task someone else has taken; the case's history says so."""
     case_id = Task.objects.values_list("process__caseprocess__case_id", flat=True).get(pk=task.pk)
     with transaction.atomic():

@@ -15,11 +15,13 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.actors import AnyUser
+from accounts.models import User
 from cases.contracts.models import FUNDER_LABELS, FinancingLine, TerritoryContract
 from cases.contracts.services import describe_line
 from cases.kernel import french
 from cases.kernel import permissions as perms
-from cases.kernel.models import CaseEvent
+from cases.kernel.models import Case, CaseEvent
 from cases.kernel.services import (
     ActionForbidden,
     ActionNotPossible,
@@ -47,7 +49,7 @@ def who_answers(funder: str) -> str:
     }.get(funder, "")
 
 
-def _checked_amount(amount) -> Decimal:
+def _checked_amount(amount: object) -> Decimal:
     if amount is None or amount == "":
         raise InvalidInput("Indiquez le montant engagé.", field="amount")
     if isinstance(amount, bool) or not isinstance(amount, Decimal | int | str):
@@ -83,7 +85,9 @@ def _checked_note(note: str) -> str:
     return note
 
 
-def answer_refusal(user, case, line: FinancingLine) -> ActionForbidden | ActionNotPossible | None:
+def answer_refusal(
+    user: AnyUser, case: Case, line: FinancingLine
+) -> ActionForbidden | ActionNotPossible | None:
     """Why ``user`` may not answer ``line`` on ``case`` now, or None if they may."""
     if not perms.is_financing_answerer(user, case, line.funder):
         who = who_answers(line.funder)
@@ -106,7 +110,9 @@ def answer_refusal(user, case, line: FinancingLine) -> ActionForbidden | ActionN
     return None
 
 
-def _locked_line(line: FinancingLine, actor, expected_version: int | None):
+def _locked_line(
+    line: FinancingLine, actor: User, expected_version: int | None
+) -> tuple[TerritoryContract, FinancingLine]:
     """The case locked, the version checked, the line read again under the lock, and the
     actor's right to answer it checked."""
     contract = TerritoryContract(pk=line.action.contract_id)
@@ -128,9 +134,9 @@ def _locked_line(line: FinancingLine, actor, expected_version: int | None):
 
 
 def _answer(
-    locked,
+    locked: TerritoryContract,
     current: FinancingLine,
-    actor,
+    actor: User,
     *,
     name: str,
     action: str,
@@ -184,7 +190,7 @@ def _answer(
 def financing_commit(
     *,
     line: FinancingLine,
-    actor,
+    actor: User,
     amount: Decimal | int | str,
     committed_on: date | None,
     note: str = "",
@@ -230,7 +236,7 @@ def financing_commit(
 
 
 def financing_decline(
-    *, line: FinancingLine, actor, note: str = "", expected_version: int | None
+    *, line: FinancingLine, actor: User, note: str = "", expected_version: int | None
 ) -> FinancingLine:
     """The funder declines the line (a commitment it gave is withdrawn with it)."""
     note = _checked_note(note)

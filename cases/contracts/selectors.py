@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 from decimal import Decimal
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import (
     Exists,
     OuterRef,
@@ -12,7 +13,7 @@ from django.db.models import (
     prefetch_related_objects,
 )
 
-from accounts.models import Membership, Role
+from accounts.models import Membership, Role, User
 from accounts.scoping import (
     NATIONAL_ROLES,
     epci_territories,
@@ -31,7 +32,7 @@ from cases.kernel.models import Case
 from cases.kernel.selectors import VISIBLE_CASE_IDS, AmongIds, operator_codes
 
 
-def funded_contract_ids(user) -> QuerySet:
+def funded_contract_ids(user: User) -> QuerySet:
     """The ids of the contracts holding a financing line of one of the user's operators,
     once submitted: a draft is its EPCI's own work until then."""
     return FinancingLine.objects.filter(
@@ -42,7 +43,7 @@ def funded_contract_ids(user) -> QuerySet:
 VISIBLE_CASE_IDS.append(funded_contract_ids)
 
 
-def contracts_for_user(user) -> QuerySet[TerritoryContract]:
+def contracts_for_user(user: User | AnonymousUser) -> QuerySet[TerritoryContract]:
     """The contracts of the user's territories, and those that ask the user's operator
     for money (which its agents read, and answer on their own lines only)."""
     if not user.is_authenticated or not user.is_active:
@@ -62,7 +63,7 @@ def contracts_for_user(user) -> QuerySet[TerritoryContract]:
     ).select_related("territory__pilot_region")
 
 
-def contracts_in_scope(user, roles: set[str]) -> QuerySet[TerritoryContract]:
+def contracts_in_scope(user: User | AnonymousUser, roles: set[str]) -> QuerySet[TerritoryContract]:
     """``contracts_for_user``, the same rows, given the user's ``roles`` (``roles_of``): in a
     form the planner sizes right. Its ORs (national, EPCI, Region, operator) made the
     planner expect most contracts for everyone and read them all; here a national role
@@ -80,7 +81,7 @@ def contracts_in_scope(user, roles: set[str]) -> QuerySet[TerritoryContract]:
     return TerritoryContract.objects.filter(territories).select_related("territory__pilot_region")
 
 
-def actions_for_user(user) -> QuerySet[ActionSheet]:
+def actions_for_user(user: User | AnonymousUser) -> QuerySet[ActionSheet]:
     """The fiches-actions of the contracts ``contracts_for_user`` gives, in the form the
     planner reads best for the user's roles (read first, one query).
 
@@ -110,7 +111,7 @@ def actions_for_user(user) -> QuerySet[ActionSheet]:
     return ActionSheet.objects.filter(contract_id__in=ids)
 
 
-def funded_contracts_for_user(user) -> QuerySet[TerritoryContract]:
+def funded_contracts_for_user(user: User | AnonymousUser) -> QuerySet[TerritoryContract]:
     """Only the contracts that ask one of the user's operators for money."""
     if not user.is_authenticated or not user.is_active:
         return TerritoryContract.objects.none()

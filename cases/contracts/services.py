@@ -4,11 +4,13 @@ their financing lines. Each runs in one transaction through the kernel's helpers
 """
 
 from types import SimpleNamespace
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
 from cases.contracts.models import ActionSheet, FinancingLine, TerritoryContract
 from cases.kernel import permissions as perms
 from cases.kernel.models import Case, CaseEvent
@@ -26,6 +28,7 @@ from cases.kernel.services import (
     require_editable,
     touch_case,
 )
+from territories.models import Territory
 
 CONTRACT_FIELDS = [
     "title",
@@ -54,7 +57,7 @@ PROBLEM_FIXES["contract"] = [
 ]
 
 
-def contract_create(*, territory, actor, **fields) -> TerritoryContract:
+def contract_create(*, territory: Territory, actor: User, **fields: Any) -> TerritoryContract:
     if not perms.is_epci_agent_for(actor, SimpleNamespace(territory_id=territory.pk)):
         raise ActionForbidden(
             "Seuls les agents d'une intercommunalité du territoire peuvent créer son contrat."
@@ -79,7 +82,7 @@ def _clean_contract(contract: TerritoryContract) -> None:
 
 
 def contract_update(
-    *, case: TerritoryContract, actor, expected_version: int, changes: dict
+    *, case: TerritoryContract, actor: User, expected_version: int, changes: dict
 ) -> TerritoryContract:
     with transaction.atomic():
         locked = lock_case(case)
@@ -107,7 +110,9 @@ def contract_update(
     return locked
 
 
-def _validated_action(contract, fields: dict, action: ActionSheet | None = None) -> ActionSheet:
+def _validated_action(
+    contract: TerritoryContract, fields: dict, action: ActionSheet | None = None
+) -> ActionSheet:
     action = action or ActionSheet(contract=contract)
     for name in ACTION_FIELDS:
         if name in fields:
@@ -203,7 +208,7 @@ def _describe_action(action: ActionSheet, lines: list[FinancingLine]) -> dict:
 def action_save(
     *,
     case: TerritoryContract,
-    actor,
+    actor: User,
     expected_version: int,
     fields: dict,
     financings: list[dict],
@@ -257,7 +262,9 @@ def action_save(
     return action
 
 
-def action_delete(*, case: TerritoryContract, actor, expected_version: int, action_id: int) -> None:
+def action_delete(
+    *, case: TerritoryContract, actor: User, expected_version: int, action_id: int
+) -> None:
     with transaction.atomic():
         locked = lock_case(case)
         check_version(locked, expected_version)

@@ -1,14 +1,16 @@
 """What a user may read of derogation requests."""
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import (
     QuerySet,
 )
 
+from accounts.models import User
 from cases.derogations.models import DerogationRequest
 from cases.kernel.selectors import visible_cases
 
 
-def derogations_for_user(user) -> QuerySet[DerogationRequest]:
+def derogations_for_user(user: User | AnonymousUser) -> QuerySet[DerogationRequest]:
     if not user.is_authenticated or not user.is_active:
         return DerogationRequest.objects.none()
     return DerogationRequest.objects.filter(visible_cases(user)).select_related(
@@ -16,7 +18,9 @@ def derogations_for_user(user) -> QuerySet[DerogationRequest]:
     )
 
 
-def similar_requests(user, request: DerogationRequest) -> QuerySet[DerogationRequest]:
+def similar_requests(
+    user: User | AnonymousUser, request: DerogationRequest
+) -> QuerySet[DerogationRequest]:
     """Other requests on the same legal reference, among those the user may see."""
     if not request.rule_reference_key:
         return DerogationRequest.objects.none()

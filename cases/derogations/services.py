@@ -6,13 +6,15 @@ permission, guard, audit, announcement); only what is particular to derogations 
 
 import hashlib
 from datetime import date
+from typing import Any
 
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Organisation, Role
+from accounts.models import Organisation, Role, User
 from cases.contracts.models import TerritoryContract
 from cases.derogations.letters import DecisionLetter, render_decision_letter
 from cases.derogations.models import (
@@ -24,6 +26,7 @@ from cases.derogations.models import (
 )
 from cases.kernel import french
 from cases.kernel import permissions as perms
+from cases.kernel.documents import InspectedUpload
 from cases.kernel.models import Case, CaseEvent, Document, Opinion, OpinionVerdict
 from cases.kernel.services import (
     PROBLEM_FIXES,
@@ -42,6 +45,7 @@ from cases.kernel.services import (
     run_declared_transition,
     touch_case,
 )
+from territories.models import Territory
 
 REQUEST_FIELDS = [
     "title",
@@ -71,7 +75,7 @@ PROBLEM_FIXES["derogation"] = [
 ]
 
 
-def _applicant_for(actor, territory) -> Organisation:
+def _applicant_for(actor: User, territory: Territory) -> Organisation:
     organisation = (
         Organisation.objects.filter(
             memberships__user=actor,
@@ -89,7 +93,9 @@ def _applicant_for(actor, territory) -> Organisation:
     return organisation
 
 
-def derogation_create(*, territory, call: CallForProjects, actor, **fields) -> DerogationRequest:
+def derogation_create(
+    *, territory: Territory, call: CallForProjects, actor: User, **fields: Any
+) -> DerogationRequest:
     applicant = _applicant_for(actor, territory)
     now = timezone.now()
     with transaction.atomic():
@@ -110,7 +116,7 @@ def derogation_create(*, territory, call: CallForProjects, actor, **fields) -> D
 
 
 def derogation_update(
-    *, case: DerogationRequest, actor, expected_version: int, changes: dict
+    *, case: DerogationRequest, actor: User, expected_version: int, changes: dict
 ) -> DerogationRequest:
     with transaction.atomic():
         locked = lock_case(case)
@@ -145,7 +151,7 @@ def derogation_update(
 
 
 def region_opinion_give(
-    *, case: DerogationRequest, actor, opinion: str, reasons: str, expected_version: int
+    *, case: DerogationRequest, actor: User, opinion: str, reasons: str, expected_version: int
 ) -> DerogationRequest:
     reasons = (reasons or "").strip()
     check_plain_text(reasons=reasons)
@@ -183,7 +189,12 @@ def region_opinion_give(
 
 
 def _decision_problems(
-    outcome: str, motivation: str, legal_basis: str, duration, conditions: str, solution: str
+    outcome: str,
+    motivation: str,
+    legal_basis: str,
+    duration: int | None,
+    conditions: str,
+    solution: str,
 ) -> dict[str, list[str]]:
     """What is missing, by the name of the decision form's field it is about."""
     problems: dict[str, list[str]] = {}
@@ -205,7 +216,7 @@ def _decision_problems(
     return problems
 
 
-def _letter_for(request: DerogationRequest, actor, today: date) -> DecisionLetter:
+def _letter_for(request: DerogationRequest, actor: User, today: date) -> DecisionLetter:
     details = []
     if request.outcome == Outcome.GRANTED:
         details = [
@@ -233,7 +244,7 @@ def _letter_for(request: DerogationRequest, actor, today: date) -> DecisionLette
 def case_decide(
     *,
     case: DerogationRequest,
-    actor,
+    actor: User,
     outcome: str,
     motivation: str,
     legal_basis: str,
@@ -252,7 +263,7 @@ def case_decide(
     )
     stored: list[Document] = []
 
-    def prepare(locked):
+    def prepare(locked: DerogationRequest) -> tuple[list[str], dict]:
         problems = _decision_problems(
             outcome, motivation, legal_basis, granted_duration_months, conditions, solution
         )
@@ -302,7 +313,7 @@ def case_decide(
     return decided
 
 
-def _store_letter(locked: DerogationRequest, actor) -> Document:
+def _store_letter(locked: DerogationRequest, actor: User) -> Document:
     content = render_decision_letter(_letter_for(locked, actor, timezone.localdate()))
     document = Document(
         case=locked,
@@ -319,7 +330,7 @@ def _store_letter(locked: DerogationRequest, actor) -> Document:
 
 
 def opinion_request(
-    *, case: DerogationRequest, actor, organisation: Organisation, due_on: date, question: str
+    *, case: DerogationRequest, actor: User, organisation: Organisation, due_on: date, question: str
 ) -> Opinion:
     question = (question or "").strip()
     check_plain_text(question=question)
@@ -383,7 +394,14 @@ class OpinionAlreadyAnswered(ActionNotPossible):
         self.answered = answered
 
 
-def opinion_answer(*, opinion: Opinion, actor, verdict: str, text: str, upload=None) -> Opinion:
+def opinion_answer(
+    *,
+    opinion: Opinion,
+    actor: User,
+    verdict: str,
+    text: str,
+    upload: UploadedFile | None = None,
+) -> Opinion:
     text = (text or "").strip()
     if verdict not in OpinionVerdict.values:
         raise InvalidInput(
@@ -405,7 +423,15 @@ def opinion_answer(*, opinion: Opinion, actor, verdict: str, text: str, upload=N
     return locked
 
 
-def _answer(opinion, actor, verdict, text, upload, inspected, stored) -> Opinion:
+def _answer(
+    opinion: Opinion,
+    actor: User,
+    verdict: str,
+    text: str,
+    upload: UploadedFile | None,
+    inspected: tuple[InspectedUpload, str] | None,
+    stored: list[Document],
+) -> Opinion:
     locked_case = lock_case(opinion.case)
     locked = Opinion.objects.select_for_update().get(pk=opinion.pk)
     if not perms.is_member_of(actor, locked.organisation_id):
@@ -414,7 +440,7 @@ def _answer(opinion, actor, verdict, text, upload, inspected, stored) -> Opinion
         raise OpinionAlreadyAnswered(locked)
     if locked_case.state != "ministerial_review":
         raise ActionNotPossible("Le dossier n'attend plus d'avis : il a changé d'étape.")
-    if inspected is not None:
+    if upload is not None and inspected is not None:  # inspected only when uploaded
         locked.document = attach_document(locked_case, actor, upload, *inspected, private=True)
         stored.append(locked.document)
     now = timezone.now()

@@ -6,28 +6,41 @@ user or their ``accounts.actors.Actor``: the memberships are read once per web r
 whatever the number of questions a page asks.
 """
 
-from accounts.actors import Actor, actor_of
+from typing import TYPE_CHECKING, Protocol
+
+from accounts.actors import Actor, AnyUser, actor_of
 from accounts.models import Operator, Role
+
+if TYPE_CHECKING:
+    # cases.kernel.models imports this module (its transitions' permissions).
+    from cases.kernel.models import Case
 
 REVIEW_STATES = {"regional_review", "ministerial_review"}
 CLOSED_STATES = {"rejected", "withdrawn", "contractualised", "decided"}
 
 
-def is_epci_agent_for(user, case) -> bool:
+class InTerritory(Protocol):
+    """What the territorial predicates read of a case: also a case yet to be created."""
+
+    @property
+    def territory_id(self) -> int: ...
+
+
+def is_epci_agent_for(user: AnyUser, case: InTerritory) -> bool:
     """An agent of an EPCI that belongs to the case's territory."""
     return case.territory_id in actor_of(user).epci_territories
 
 
-def is_region_reviewer_for(user, case) -> bool:
+def is_region_reviewer_for(user: AnyUser, case: InTerritory) -> bool:
     """A reviewer of the Region that pilots the case's territory."""
     return case.territory_id in actor_of(user).piloted_territories
 
 
-def is_ministry_agent(user) -> bool:
+def is_ministry_agent(user: AnyUser) -> bool:
     return actor_of(user).holds(Role.MINISTRY_AGENT)
 
 
-def is_current_reviewer_for(user, case) -> bool:
+def is_current_reviewer_for(user: AnyUser, case: "Case") -> bool:
     """The institution whose turn it is: the Region in regional review, the ministry after."""
     if case.state == "regional_review":
         return is_region_reviewer_for(user, case)
@@ -36,34 +49,34 @@ def is_current_reviewer_for(user, case) -> bool:
     return False
 
 
-def is_reviewing_institution(user, case) -> bool:
+def is_reviewing_institution(user: AnyUser, case: "Case") -> bool:
     """Region reviewers of the pilot Region and ministry agents: who may read private notes."""
     user = actor_of(user)  # read once for the questions below
     return is_ministry_agent(user) or is_region_reviewer_for(user, case)
 
 
-def is_party(user, case) -> bool:
+def is_party(user: AnyUser, case: "Case") -> bool:
     user = actor_of(user)  # read once for the questions below
     return is_epci_agent_for(user, case) or is_reviewing_institution(user, case)
 
 
-def can_edit(user, case) -> bool:
+def can_edit(user: AnyUser, case: "Case") -> bool:
     return case.state == "draft" and is_epci_agent_for(user, case)
 
 
-def can_comment(user, case, *, private: bool = False) -> bool:
+def can_comment(user: AnyUser, case: "Case", *, private: bool = False) -> bool:
     return is_reviewing_institution(user, case) if private else is_party(user, case)
 
 
-def can_upload(user, case) -> bool:
+def can_upload(user: AnyUser, case: "Case") -> bool:
     return case.state not in CLOSED_STATES and is_party(user, case)
 
 
-def is_member_of(user, organisation_id: int) -> bool:
+def is_member_of(user: AnyUser, organisation_id: int) -> bool:
     return organisation_id in actor_of(user).organisations
 
 
-def is_consulted_on(user, case) -> bool:
+def is_consulted_on(user: AnyUser, case: "Case") -> bool:
     """A member of an organisation whose opinion the ministry asked on this case."""
     actor: Actor = actor_of(user)
     key = ("consulted", case.pk)
@@ -108,12 +121,12 @@ FINANCING_ANSWER_STATES = {
 OPERATOR_CODES = set(Operator.values)
 
 
-def is_operator_agent_of(user, operator: str) -> bool:
+def is_operator_agent_of(user: AnyUser, operator: str) -> bool:
     """An agent of the operator whose code (a funder code) is ``operator``."""
     return operator in OPERATOR_CODES and operator in actor_of(user).operators
 
 
-def is_financing_answerer(user, case, funder: str) -> bool:
+def is_financing_answerer(user: AnyUser, case: "Case", funder: str) -> bool:
     """Whether ``user`` speaks for ``funder`` on ``case`` (whatever the case's state)."""
     user = actor_of(user)  # read once for the questions below
     if funder in OPERATOR_CODES:
@@ -127,16 +140,16 @@ def is_financing_answerer(user, case, funder: str) -> bool:
     return False
 
 
-def financing_answers_open(case) -> bool:
+def financing_answers_open(case: "Case") -> bool:
     return case.state in FINANCING_ANSWER_STATES
 
 
-def can_answer_financing(user, case, funder: str) -> bool:
+def can_answer_financing(user: AnyUser, case: "Case", funder: str) -> bool:
     """May commit, adjust or decline a line of ``funder`` on ``case`` now."""
     return financing_answers_open(case) and is_financing_answerer(user, case, funder)
 
 
-def answerable_funders(user, case) -> set[str]:
+def answerable_funders(user: AnyUser, case: "Case") -> set[str]:
     """The funder codes whose lines ``user`` may answer on ``case`` now."""
     if not financing_answers_open(case):
         return set()

@@ -3,7 +3,10 @@
 """
 
 from collections.abc import Callable
+from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import (
     BooleanField,
     F,
@@ -12,9 +15,10 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
+from django.db.models.sql.compiler import SQLCompiler
 
-from accounts.actors import actor_of
-from accounts.models import Membership, Role
+from accounts.actors import AnyUser, actor_of
+from accounts.models import Membership, Role, User
 from accounts.scoping import (
     NATIONAL_ROLES,
     territories_for_user,
@@ -23,7 +27,7 @@ from cases.kernel import permissions as perms
 from cases.kernel.models import Case, CaseEvent, Comment, Document, Opinion
 
 
-def operator_codes(user) -> QuerySet:
+def operator_codes(user: User) -> QuerySet:
     """The funder codes of the operators the user is an agent of."""
     return (
         Membership.objects.filter(user=user, role=Role.OPERATOR_AGENT)
@@ -38,7 +42,7 @@ def operator_codes(user) -> QuerySet:
 VISIBLE_CASE_IDS: list[Callable[..., QuerySet]] = []
 
 
-def visible_cases(user) -> Q:
+def visible_cases(user: User) -> Q:
     """A case's territory is in the user's scope, the user's organisation was consulted on
     it, or a case kind opens it to the user (a contract asking the user's operator for money)."""
     consulted = Opinion.objects.filter(organisation__memberships__user=user).values("case_id")
@@ -48,13 +52,13 @@ def visible_cases(user) -> Q:
     return visible
 
 
-def cases_for_user(user) -> QuerySet[Case]:
+def cases_for_user(user: User | AnonymousUser) -> QuerySet[Case]:
     if not user.is_authenticated or not user.is_active:
         return Case.objects.none()
     return Case.objects.filter(visible_cases(user))
 
 
-def opinions_for_user(user, case: Case) -> QuerySet[Opinion]:
+def opinions_for_user(user: User, case: Case) -> QuerySet[Opinion]:
     """Every opinion for the reviewing institutions; their own for the consulted."""
     opinions = case.opinions.select_related("organisation", "answered_by", "requested_by")
     if perms.is_reviewing_institution(user, case):
@@ -69,38 +73,50 @@ class AmongIds(Func):
 
     output_field = BooleanField()
 
-    def __init__(self, column: str, ids: QuerySet):
+    def __init__(self, column: str, ids: QuerySet) -> None:
         super().__init__(F(column), Subquery(ids.order_by()))
 
-    def parts(self, compiler, connection) -> tuple[str, str, tuple]:
+    def parts(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
+    ) -> tuple[str, str, tuple]:
         column, column_params = compiler.compile(self.source_expressions[0])
         ids, ids_params = compiler.compile(self.source_expressions[1])
         return column, ids, (*column_params, *ids_params)
 
-    def as_sql(self, compiler, connection, function=None, template=None, arg_joiner=None, **extra):
+    def as_sql(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra: Any,
+    ) -> tuple[str, tuple]:
         column, ids, params = self.parts(compiler, connection)
         return f"{column} IN {ids}", params
 
-    def as_postgresql(self, compiler, connection, **extra):
+    def as_postgresql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> tuple[str, tuple]:
         column, ids, params = self.parts(compiler, connection)
         return f"{column} = ANY(ARRAY{ids})", params
 
 
-def comments_for_user(user, case: Case) -> QuerySet[Comment]:
+def comments_for_user(user: User | AnonymousUser, case: Case) -> QuerySet[Comment]:
     comments = case.comments.select_related("author")
     if perms.is_reviewing_institution(user, case):
         return comments
     return comments.filter(private=False)
 
 
-def events_for_user(user, case: Case) -> QuerySet[CaseEvent]:
+def events_for_user(user: User | AnonymousUser, case: Case) -> QuerySet[CaseEvent]:
     events = case.events.select_related("actor").order_by("seq")
     if perms.is_reviewing_institution(user, case):
         return events
     return events.filter(private=False)
 
 
-def documents_for_user(user, case: Case) -> QuerySet[Document]:
+def documents_for_user(user: User, case: Case) -> QuerySet[Document]:
     """Private documents (attached to an opinion) go to the reviewing institutions and to
     the organisation that wrote the opinion; the others, to every party."""
     documents = case.documents.select_related("uploaded_by")
@@ -110,12 +126,12 @@ def documents_for_user(user, case: Case) -> QuerySet[Document]:
     return documents.filter(Q(private=False) | Q(pk__in=own))
 
 
-def document_for_user(user, pk: int) -> QuerySet[Document]:
+def document_for_user(user: User, pk: int) -> QuerySet[Document]:
     case = cases_for_user(user).filter(documents__pk=pk).first()
     if case is None:
         return Document.objects.none()
     return documents_for_user(user, case).filter(pk=pk)
 
 
-def is_national(user) -> bool:
+def is_national(user: AnyUser) -> bool:
     return not actor_of(user).roles.isdisjoint(NATIONAL_ROLES)

@@ -11,18 +11,23 @@ is changed.
 
 import hashlib
 from collections.abc import Callable
-from typing import NamedTuple
+from datetime import datetime
+from typing import Any, NamedTuple
 
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Model
 from django.urls import reverse
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed, can_proceed
 
+from accounts.models import User
 from cases.kernel import french
 from cases.kernel import permissions as perms
 from cases.kernel.audit import append_event
-from cases.kernel.documents import DocumentRejected, inspect_upload
+from cases.kernel.documents import DocumentRejected, InspectedUpload, inspect_upload
 from cases.kernel.hooks import CaseAnnouncement, announce
 from cases.kernel.models import Case, CaseEvent, Comment, Document
 from cases.kernel.validators import plain_text_error
@@ -112,7 +117,7 @@ def check_version(locked: Case, expected_version: int | None) -> None:
     )
 
 
-def touch_case(locked: Case, actor, now) -> None:
+def touch_case(locked: Case, actor: User, now: datetime) -> None:
     locked.version += 1
     locked.updated_at = now
     locked.updated_by = actor
@@ -124,9 +129,15 @@ LISTENER_FIELDS = ["due_on"]
 
 
 def record_event(
-    locked: Case, actor, *, fields: list[str], extra: dict | None = None, **event
+    locked: Case,
+    actor: User | None,
+    *,
+    fields: list[str],
+    extra: dict | None = None,
+    **event: Any,
 ) -> CaseEvent:
-    """Append the audit event, tell the listeners, save the case.
+    """Append the audit event, tell the listeners, save the case. No ``actor``: the system
+    acts itself (a reminder).
 
     The case's row is written after the listeners so that what they set on it goes out in the
     same UPDATE rather than one of their own: a statement less on every transition. They
@@ -138,7 +149,7 @@ def record_event(
 
 
 def run_transition(
-    *, case: Case, actor, name: str, comment: str = "", expected_version: int | None = None
+    *, case: Case, actor: User, name: str, comment: str = "", expected_version: int | None = None
 ) -> Case:
     """A transition of the table (``TRANSITIONS``) by its name; any other name is refused."""
     if name not in TRANSITIONS:
@@ -149,16 +160,16 @@ def run_transition(
     )
 
 
-def run_declared_transition(
+def run_declared_transition[AnyCase: Case](
     *,
-    case: Case,
-    actor,
+    case: AnyCase,
+    actor: User,
     name: str,
     comment: str = "",
     expected_version: int | None = None,
-    prepare: Callable[[Case], tuple[list[str], dict]] | None = None,
+    prepare: Callable[[AnyCase], tuple[list[str], dict]] | None = None,
     locked_by_caller: bool = False,
-) -> Case:
+) -> AnyCase:
     """The one runner of every transition: lock, version, permission, comment, guards, the
     model's method, the audit event and the announcement, in one transaction.
 
@@ -228,14 +239,14 @@ def run_declared_transition(
     return locked
 
 
-def case_submit(*, case: Case, actor, expected_version: int | None = None) -> Case:
+def case_submit(*, case: Case, actor: User, expected_version: int | None = None) -> Case:
     return run_declared_transition(
         case=case, actor=actor, name="submit", expected_version=expected_version
     )
 
 
 def case_approve(
-    *, case: Case, actor, comment: str = "", expected_version: int | None = None
+    *, case: Case, actor: User, comment: str = "", expected_version: int | None = None
 ) -> Case:
     return run_declared_transition(
         case=case, actor=actor, name="approve", comment=comment, expected_version=expected_version
@@ -243,7 +254,7 @@ def case_approve(
 
 
 def case_request_changes(
-    *, case: Case, actor, comment: str, expected_version: int | None = None
+    *, case: Case, actor: User, comment: str, expected_version: int | None = None
 ) -> Case:
     return run_declared_transition(
         case=case,
@@ -254,14 +265,16 @@ def case_request_changes(
     )
 
 
-def case_reject(*, case: Case, actor, comment: str, expected_version: int | None = None) -> Case:
+def case_reject(
+    *, case: Case, actor: User, comment: str, expected_version: int | None = None
+) -> Case:
     return run_declared_transition(
         case=case, actor=actor, name="reject", comment=comment, expected_version=expected_version
     )
 
 
 def case_withdraw(
-    *, case: Case, actor, comment: str = "", expected_version: int | None = None
+    *, case: Case, actor: User, comment: str = "", expected_version: int | None = None
 ) -> Case:
     return run_declared_transition(
         case=case, actor=actor, name="withdraw", comment=comment, expected_version=expected_version
@@ -269,7 +282,7 @@ def case_withdraw(
 
 
 def case_sign_off(
-    *, case: Case, actor, comment: str = "", expected_version: int | None = None
+    *, case: Case, actor: User, comment: str = "", expected_version: int | None = None
 ) -> Case:
     return run_declared_transition(
         case=case, actor=actor, name="sign_off", comment=comment, expected_version=expected_version
@@ -277,7 +290,7 @@ def case_sign_off(
 
 
 def case_forward(
-    *, case: Case, actor, comment: str = "", expected_version: int | None = None
+    *, case: Case, actor: User, comment: str = "", expected_version: int | None = None
 ) -> Case:
     return run_declared_transition(
         case=case, actor=actor, name="forward", comment=comment, expected_version=expected_version
@@ -323,7 +336,7 @@ TRANSITION_SERVICES: dict[str, Callable[..., Case]] = {
 }
 
 
-def _permitted(case: Case, user) -> list[str]:
+def _permitted(case: Case, user: User | AnonymousUser) -> list[str]:
     return [
         name
         for name in TRANSITIONS
@@ -338,7 +351,7 @@ def _guard_problems(case: Case, name: str) -> list[str]:
     return guard() if guard else []
 
 
-def available_transitions(case: Case, user) -> list[str]:
+def available_transitions(case: Case, user: User | AnonymousUser) -> list[str]:
     """The transitions of TRANSITIONS that ``user`` may take on ``case`` now."""
     return [name for name in _permitted(case, user) if not _guard_problems(case, name)]
 
@@ -371,7 +384,7 @@ def _with_fix(case: Case, text: str) -> Problem:
     return Problem(text)
 
 
-def blocked_transitions(case: Case, user) -> list[Blocked]:
+def blocked_transitions(case: Case, user: User | AnonymousUser) -> list[Blocked]:
     """Transitions the user could take but for what is missing: what to do first, and where."""
     blocked = []
     for name in _permitted(case, user):
@@ -385,7 +398,7 @@ def blocked_transitions(case: Case, user) -> list[Blocked]:
 # Territory contracts.
 
 
-def clean_instance(instance) -> None:
+def clean_instance(instance: Model) -> None:
     try:
         instance.full_clean(validate_unique=False)
     except ValidationError as error:
@@ -394,7 +407,7 @@ def clean_instance(instance) -> None:
         ) from error
 
 
-def insert_case(case: Case, actor, names: list[str], now) -> None:
+def insert_case(case: Case, actor: User, names: list[str], now: datetime) -> None:
     """Check the user's fields, save a new case, give it its reference and its first event.
     Inside the caller's transaction."""
     clean_case_fields(case, names)
@@ -426,7 +439,7 @@ def clean_case_fields(case: Case, names: list[str]) -> None:
         ) from error
 
 
-def require_editable(locked: Case, actor) -> None:
+def require_editable(locked: Case, actor: User) -> None:
     if not perms.is_epci_agent_for(actor, locked):
         raise ActionForbidden("Vous n'avez pas le droit de modifier ce dossier.")
     if locked.state != "draft":
@@ -439,7 +452,7 @@ def require_editable(locked: Case, actor) -> None:
 # so that they never make someone's open edit form stale.
 
 
-def comment_add(*, case: Case, actor, body: str, private: bool = False) -> Comment:
+def comment_add(*, case: Case, actor: User, body: str, private: bool = False) -> Comment:
     body = (body or "").strip()
     if not body:
         raise InvalidInput("Le commentaire est vide.", field="body")
@@ -472,7 +485,9 @@ def comment_add(*, case: Case, actor, body: str, private: bool = False) -> Comme
     return comment
 
 
-def case_record_task_takeover(*, case: Case, actor, previous_owner, task_title: str = "") -> None:
+def case_record_task_takeover(
+    *, case: Case, actor: User, previous_owner: User | None, task_title: str = ""
+) -> None:
     """The case's history says who took over a task that someone else had taken. Called by
     workflows, in its own transaction; the case row is locked before the task's, as a
     transition does, so the two never deadlock. Private: who, inside the reviewing
@@ -493,7 +508,7 @@ def case_record_task_takeover(*, case: Case, actor, previous_owner, task_title: 
         )
 
 
-def inspect_and_hash(upload) -> tuple[object, str]:
+def inspect_and_hash(upload: UploadedFile) -> tuple[InspectedUpload, str]:
     """Judge an upload by its content and hash it, before any lock is taken."""
     try:
         inspected = inspect_upload(upload)
@@ -507,10 +522,18 @@ def inspect_and_hash(upload) -> tuple[object, str]:
 
 
 def attach_document(
-    locked: Case, actor, upload, inspected, sha256: str, *, private: bool = False
+    locked: Case,
+    actor: User,
+    upload: UploadedFile,
+    inspected: InspectedUpload,
+    sha256: str,
+    *,
+    private: bool = False,
 ) -> Document:
     """Store an inspected upload on a locked case and audit it; the caller checked the right
     and deletes the file if its transaction does not commit."""
+    # inspect_upload has measured it: an upload without a size does not get this far.
+    assert upload.size is not None
     now = timezone.now()
     document = Document(
         private=private,
@@ -547,7 +570,7 @@ def attach_document(
     return document
 
 
-def document_add(*, case: Case, actor, upload) -> Document:
+def document_add(*, case: Case, actor: User, upload: UploadedFile) -> Document:
     inspected, sha256 = inspect_and_hash(upload)
     stored: list[Document] = []
     try:

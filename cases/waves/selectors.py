@@ -1,5 +1,6 @@
 """What a user may read of contractualisation waves and their history."""
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import (
     Count,
     Exists,
@@ -9,7 +10,7 @@ from django.db.models import (
 )
 from django.db.models.fields.json import KeyTextTransform
 
-from accounts.models import Membership, Role
+from accounts.models import Membership, Role, User
 from accounts.scoping import (
     NATIONAL_ROLES,
     epci_territories,
@@ -21,7 +22,7 @@ from cases.kernel.selectors import AmongIds, is_national
 from cases.waves.models import Wave, WaveEvent, WaveItem
 
 
-def waves_for_user(user) -> QuerySet[Wave]:
+def waves_for_user(user: User | AnonymousUser) -> QuerySet[Wave]:
     """National roles see every wave; the others, the waves holding a contract they see
     (the rule of ``contracts_for_user``, branch by branch)."""
     if not user.is_authenticated or not user.is_active:
@@ -47,7 +48,7 @@ def waves_for_user(user) -> QuerySet[Wave]:
     )
 
 
-def wave_list_for_user(user) -> QuerySet[Wave]:
+def wave_list_for_user(user: User | AnonymousUser) -> QuerySet[Wave]:
     """The waves, each with the number of its contracts the user may see."""
     visible = contracts_for_user(user).values("pk")
     return waves_for_user(user).annotate(
@@ -55,13 +56,13 @@ def wave_list_for_user(user) -> QuerySet[Wave]:
     )
 
 
-def sees_whole_wave(user) -> bool:
+def sees_whole_wave(user: User | AnonymousUser) -> bool:
     """Who may read a wave's every contract, and so its stored PDF, which lists them all."""
     return user.is_authenticated and user.is_active and is_national(user)
 
 
 def wave_contracts_for_user(
-    user, wave: Wave, *, roles: set[str] | None = None
+    user: User | AnonymousUser, wave: Wave, *, roles: set[str] | None = None
 ) -> QuerySet[TerritoryContract]:
     """The wave's contracts within the user's scope: a wave spans several territories, and
     each territory's parties read only their own contract. ``roles``: the user's
@@ -73,7 +74,9 @@ def wave_contracts_for_user(
     return scope.filter(AmongIds("pk", items)).order_by("pk")
 
 
-def wave_visible_references(user, wave: Wave, *, roles: set[str] | None = None) -> set[str] | None:
+def wave_visible_references(
+    user: User | AnonymousUser, wave: Wave, *, roles: set[str] | None = None
+) -> set[str] | None:
     """The references of the contracts the wave's history names that the user may see, in
     one query (looked for among those the wave's entries name, not among every contract);
     None when the user sees the whole wave. ``roles``: the user's (``roles_of``), when the

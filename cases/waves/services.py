@@ -2,8 +2,11 @@
 validates it in one atomic step: every contract (and its granted derogations) is
 contractualised, or none is."""
 
+import datetime
 import hashlib
+from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -11,6 +14,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.actors import actors_read_once
+from accounts.models import User
 from cases.contracts.models import Axis, FinancingLine, Funder, TerritoryContract, contractualising
 from cases.derogations.models import DerogationRequest, Outcome
 from cases.kernel import hooks
@@ -32,12 +36,14 @@ class WaveValidationFailed(ActionNotPossible):
     """Some contracts fail their checks: the message lists each one and why."""
 
 
-def _require_ministry(actor) -> None:
+def _require_ministry(actor: User) -> None:
     if not perms.is_ministry_agent(actor):
         raise ActionForbidden("Seuls les agents du ministère composent et valident les vagues.")
 
 
-def _require_permitted(method, actor) -> None:
+# ``method``: a wave's django-fsm transition, bound; what django-fsm sets on it at run time
+# (``_django_fsm``) its type does not say.
+def _require_permitted(method: Any, actor: User) -> None:
     """The permission the wave's transition declares, whatever the state of this copy (the
     state is checked under the lock)."""
     declared = method._django_fsm.get_transition(WaveState.PLANNED)
@@ -64,14 +70,18 @@ def _check_version(locked: Wave, expected_version: int | None) -> None:
         )
 
 
-def _event(locked: Wave, actor, name: str, payload: dict, now, fields: list[str]) -> None:
+def _event(
+    locked: Wave, actor: User, name: str, payload: dict, now: datetime.datetime, fields: list[str]
+) -> None:
     locked.version += 1
     locked.updated_at = now
     append_wave_event(locked, name=name, actor=actor, payload=payload, at=now)
     locked.save(update_fields=[*fields, "version", "updated_at", "event_count", "audit_head"])
 
 
-def wave_create(*, actor, name: str, date, place: str, description: str = "") -> Wave:
+def wave_create(
+    *, actor: User, name: str, date: datetime.date | None, place: str, description: str = ""
+) -> Wave:
     _require_ministry(actor)
     name, place = (name or "").strip(), (place or "").strip()
     description = (description or "").strip()
@@ -87,6 +97,7 @@ def wave_create(*, actor, name: str, date, place: str, description: str = "") ->
     }
     if problems:
         raise InvalidInput("La vague n'a pas été créée :", field_errors=problems)
+    assert date is not None  # among the problems above, which mypy does not follow
     now = timezone.now()
     with transaction.atomic():
         wave = Wave.objects.create(
@@ -103,13 +114,13 @@ def wave_create(*, actor, name: str, date, place: str, description: str = "") ->
     return wave
 
 
-def eligible_contracts():
+def eligible_contracts() -> QuerySet[TerritoryContract]:
     """Signed-off contracts that no planned or validated wave holds."""
     return TerritoryContract.objects.filter(state="signed_off").exclude(wave_items__active=True)
 
 
 def wave_add_contract(
-    *, wave: Wave, actor, contract: TerritoryContract, expected_version: int | None = None
+    *, wave: Wave, actor: User, contract: TerritoryContract, expected_version: int | None = None
 ) -> WaveItem:
     _require_ministry(actor)
     with transaction.atomic():
@@ -140,7 +151,7 @@ def wave_add_contract(
 
 
 def wave_remove_contract(
-    *, wave: Wave, actor, contract: TerritoryContract, expected_version: int | None = None
+    *, wave: Wave, actor: User, contract: TerritoryContract, expected_version: int | None = None
 ) -> None:
     _require_ministry(actor)
     with transaction.atomic():
@@ -154,7 +165,7 @@ def wave_remove_contract(
         _event(locked, actor, "remove_contract", {"contract": contract.reference}, now, fields=[])
 
 
-def wave_cancel(*, wave: Wave, actor, expected_version: int | None = None) -> Wave:
+def wave_cancel(*, wave: Wave, actor: User, expected_version: int | None = None) -> Wave:
     _require_permitted(wave.cancel, actor)
     with transaction.atomic():
         locked = _lock(wave)
@@ -167,7 +178,7 @@ def wave_cancel(*, wave: Wave, actor, expected_version: int | None = None) -> Wa
     return locked
 
 
-def contracts_of(wave: Wave):
+def contracts_of(wave: Wave) -> QuerySet[TerritoryContract]:
     return (
         TerritoryContract.objects.filter(wave_items__wave=wave, wave_items__active=True)
         .select_related("territory__pilot_region")
@@ -175,7 +186,9 @@ def contracts_of(wave: Wave):
     )
 
 
-def granted_derogations_of(contracts) -> list[DerogationRequest]:
+def granted_derogations_of(
+    contracts: QuerySet[TerritoryContract] | list[TerritoryContract],
+) -> list[DerogationRequest]:
     """Granted derogations linked to these contracts (a list or a queryset), and those of
     their territories that were granted before the territory had a contract to link to."""
     territories = (
@@ -192,7 +205,9 @@ def granted_derogations_of(contracts) -> list[DerogationRequest]:
     )
 
 
-def derogations_of(wave: Wave, contracts) -> list[DerogationRequest]:
+def derogations_of(
+    wave: Wave, contracts: QuerySet[TerritoryContract] | list[TerritoryContract]
+) -> list[DerogationRequest]:
     """A planned wave's derogations are those it would contractualise; a validated one's,
     those it did."""
     if wave.state == WaveState.PLANNED:
@@ -220,7 +235,7 @@ def _problems(wave: Wave, contracts: list[TerritoryContract]) -> list[str]:
     return problems
 
 
-def contractualise(locked: Case, actor, wave: Wave) -> None:
+def contractualise(locked: Case, actor: User, wave: Wave) -> None:
     """One case of the wave, through the one transition runner (permission, audit event,
     announcement). The caller holds the case's lock and validates the wave
     (``contractualising``): the model refuses the transition anywhere else."""
@@ -234,7 +249,7 @@ def contractualise(locked: Case, actor, wave: Wave) -> None:
     )
 
 
-def wave_validate(*, wave: Wave, actor, expected_version: int | None = None) -> Wave:
+def wave_validate(*, wave: Wave, actor: User, expected_version: int | None = None) -> Wave:
     _require_permitted(wave.validate, actor)
     stored: list[WaveDocument] = []
     try:
@@ -248,7 +263,9 @@ def wave_validate(*, wave: Wave, actor, expected_version: int | None = None) -> 
     return locked
 
 
-def _validate_locked(wave: Wave, actor, expected_version, stored: list) -> Wave:
+def _validate_locked(
+    wave: Wave, actor: User, expected_version: int | None, stored: list[WaveDocument]
+) -> Wave:
     locked = _lock(wave)
     _check_version(locked, expected_version)
     _require_planned(locked)
@@ -292,7 +309,14 @@ def _validate_locked(wave: Wave, actor, expected_version, stored: list) -> Wave:
     return locked
 
 
-def _finish_validation(locked: Wave, actor, contracts, derogations, document, now) -> None:
+def _finish_validation(
+    locked: Wave,
+    actor: User,
+    contracts: list[TerritoryContract],
+    derogations: list[DerogationRequest],
+    document: WaveDocument,
+    now: datetime.datetime,
+) -> None:
     locked.validate(at=now, actor=actor)
     payload = {
         "contracts": [contract.reference for contract in contracts],
@@ -303,7 +327,9 @@ def _finish_validation(locked: Wave, actor, contracts, derogations, document, no
     _event(locked, actor, "validate", payload, now, fields=fields)
 
 
-def totals(contracts) -> tuple[list[tuple[str, Decimal]], list[tuple[str, Decimal, Decimal]]]:
+def totals(
+    contracts: Iterable[TerritoryContract],
+) -> tuple[list[tuple[str, Decimal]], list[tuple[str, Decimal, Decimal]]]:
     """The costs by axis, and by funder the money requested and the money committed."""
     zero = Decimal("0")
     axis_totals = dict.fromkeys(Axis.values, zero)
@@ -335,7 +361,7 @@ def _signatories(contract: TerritoryContract) -> str:
     return "\n".join(text for text in named if text) or "—"
 
 
-def summary_lines(contracts) -> list[WaveLine]:
+def summary_lines(contracts: Iterable[TerritoryContract]) -> list[WaveLine]:
     annotated = (
         TerritoryContract.objects.filter(pk__in=[c.pk for c in contracts])
         .select_related("territory__pilot_region")
@@ -356,7 +382,14 @@ def summary_lines(contracts) -> list[WaveLine]:
     ]
 
 
-def wave_summary(wave: Wave, contracts, derogations, *, validated_on, validated_by) -> WaveSummary:
+def wave_summary(
+    wave: Wave,
+    contracts: Iterable[TerritoryContract],
+    derogations: Iterable[DerogationRequest],
+    *,
+    validated_on: datetime.date,
+    validated_by: User | None,
+) -> WaveSummary:
     """What the wave's PDF says of these contracts and derogations, validated by that user."""
     by_axis, by_funder = totals(contracts)
     return WaveSummary(
@@ -372,7 +405,14 @@ def wave_summary(wave: Wave, contracts, derogations, *, validated_on, validated_
     )
 
 
-def _store_pdf(locked: Wave, actor, contracts, derogations, now, stored: list) -> WaveDocument:
+def _store_pdf(
+    locked: Wave,
+    actor: User,
+    contracts: list[TerritoryContract],
+    derogations: list[DerogationRequest],
+    now: datetime.datetime,
+    stored: list[WaveDocument],
+) -> WaveDocument:
     """The PDF on disk, then its row; the file is in ``stored`` from the moment it exists, for
     the caller to remove if anything after it fails, the row's own save included."""
     summary = wave_summary(
