@@ -1,18 +1,25 @@
 """``Authorization: Bearer ti_…``: the request acts as the token's user, with that user's scope."""
 
+from typing import TYPE_CHECKING
+
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
+from accounts.models import User
 from api import tokens
 from api.models import ApiToken
+
+if TYPE_CHECKING:
+    # Only for the annotations: rest_framework.views reads the settings that name this module.
+    from rest_framework.views import APIView
 
 KEYWORD = b"bearer"
 
 
 class BearerTokenAuthentication(BaseAuthentication):
-    def authenticate(self, request: Request):
+    def authenticate(self, request: Request) -> tuple[User, ApiToken] | None:
         parts = get_authorization_header(request).split()
         if not parts or parts[0].lower() != KEYWORD:
             return None
@@ -41,7 +48,7 @@ class TokenAllowsWrites(BasePermission):
 
     message = "Ce jeton est en lecture seule : il ne peut rien modifier."
 
-    def has_permission(self, request: Request, view) -> bool:
+    def has_permission(self, request: Request, view: "APIView") -> bool:
         token = request.auth
         if request.method in SAFE_METHODS or not isinstance(token, ApiToken):
             return True

@@ -26,7 +26,9 @@ TITLES = {
 NOT_FOUND = "Introuvable, ou hors de votre périmètre."
 
 
-def problem(status_code: int, detail: str, *, errors: dict | None = None, headers=None) -> Response:
+def problem(
+    status_code: int, detail: str, *, errors: dict | None = None, headers: dict | None = None
+) -> Response:
     body: dict = {
         "type": PROBLEM_TYPE,
         "title": TITLES.get(status_code, "Erreur"),

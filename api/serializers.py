@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from cases.contracts.models import ActionSheet, FinancingLine, TerritoryContract
+from cases.kernel.models import Case
 from territories.models import Region, Territory
 
 
@@ -81,7 +82,7 @@ class CaseFieldsMixin(serializers.Serializer):
     territory = TerritorySerializer(read_only=True)
     page = serializers.SerializerMethodField(help_text="La page du dossier sur le site.")
 
-    def get_page(self, case) -> str:
+    def get_page(self, case: Case) -> str:
         request = self.context.get("request")
         url = case.get_absolute_url()
         return request.build_absolute_uri(url) if request is not None else url

@@ -1,4 +1,11 @@
+from typing import TYPE_CHECKING
+
+from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
+
+if TYPE_CHECKING:
+    # Only for the annotations: rest_framework.views reads the settings that name this module.
+    from rest_framework.views import APIView
 
 
 class PerToken(SimpleRateThrottle):
@@ -7,7 +14,7 @@ class PerToken(SimpleRateThrottle):
 
     scope = "token"
 
-    def get_cache_key(self, request, view) -> str | None:
+    def get_cache_key(self, request: Request, view: "APIView") -> str | None:
         token = request.auth
         if token is not None and hasattr(token, "pk"):
             return self.cache_format % {"scope": self.scope, "ident": f"token-{token.pk}"}

@@ -1,6 +1,8 @@
 """The API's endpoints: the same selectors, filters and rules as the pages."""
 
-from django.db.models import Prefetch
+from datetime import datetime
+
+from django.db.models import Prefetch, QuerySet
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -15,16 +17,17 @@ from api.pagination import UpdatedCursor
 from api.schema import READ_PROBLEMS
 from cases.contracts import lists as contract_lists
 from cases.contracts.forms import ContractFilterForm
-from cases.contracts.models import ActionSheet
+from cases.contracts.models import ActionSheet, TerritoryContract
 from cases.kernel import lists
+from cases.kernel.models import Case
 from cases.kernel.views import SCOPE
 
 
-def etag_of(case) -> str:
+def etag_of(case: Case) -> str:
     return f'"{case.pk}.{case.version}"'
 
 
-def updated_since(request: Request):
+def updated_since(request: Request) -> datetime | None:
     raw = request.query_params.get("updated_since")
     if not raw:
         return None
@@ -97,12 +100,12 @@ class ContractViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = r"[A-Za-z0-9-]+"
     pagination_class = UpdatedCursor
 
-    def get_serializer_class(self):
+    def get_serializer_class(self) -> type[serializers.ContractSummarySerializer]:
         if self.action == "retrieve":
             return serializers.ContractSerializer
         return serializers.ContractSummarySerializer
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[TerritoryContract]:
         if self.action == "retrieve":
             fiches = ActionSheet.objects.order_by("pk").prefetch_related("financings")
             return contract_lists.contract_list(self.request.user, None).prefetch_related(
@@ -112,7 +115,7 @@ class ContractViewSet(viewsets.ReadOnlyModelViewSet):
         since = updated_since(self.request)
         return contracts.filter(updated_at__gte=since) if since else contracts
 
-    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+    def retrieve(self, request: Request, *args: object, **kwargs: object) -> Response:
         contract = self.get_object()
         etag = etag_of(contract)
         if request.headers.get("If-None-Match") == etag:
@@ -124,6 +127,6 @@ class ContractViewSet(viewsets.ReadOnlyModelViewSet):
 
 @extend_schema(exclude=True)
 @api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])
-def not_found(request: Request, *args, **kwargs) -> Response:
+def not_found(request: Request, *args: object, **kwargs: object) -> Response:
     """An address the API does not have: a problem, not the site's HTML page."""
     raise NotFound
