@@ -235,16 +235,16 @@ def _problems(wave: Wave, contracts: list[TerritoryContract]) -> list[str]:
     return problems
 
 
-def contractualise(locked: Case, actor: User, wave: Wave) -> None:
+def case_contractualise(*, case: Case, actor: User, wave: Wave) -> None:
     """One case of the wave, through the one transition runner (permission, audit event,
     announcement). The caller holds the case's lock and validates the wave
     (``contractualising``): the model refuses the transition anywhere else."""
     payload = {"wave": wave.pk, "wave_name": wave.name}
     run_declared_transition(
-        case=locked,
+        case=case,
         actor=actor,
         name="contractualise",
-        prepare=lambda case: ([], payload),
+        prepare=lambda _locked: ([], payload),
         locked_by_caller=True,
     )
 
@@ -297,13 +297,13 @@ def _validate_locked(
     # listeners that follow one case at a time still hear each contractualisation at once).
     with hooks.grouped(), contractualising(locked.pk), actors_read_once():
         for contract in contracts:
-            contractualise(contract, actor, locked)
+            case_contractualise(case=contract, actor=actor, wave=locked)
         by_territory = {contract.territory_id: contract for contract in contracts}
         for derogation in derogations:
             if derogation.contract_id is None:
                 derogation.contract = by_territory[derogation.territory_id]
                 derogation.save(update_fields=["contract"])
-            contractualise(derogation, actor, locked)
+            case_contractualise(case=derogation, actor=actor, wave=locked)
     document = _store_pdf(locked, actor, contracts, derogations, now, stored)
     _finish_validation(locked, actor, contracts, derogations, document, now)
     return locked

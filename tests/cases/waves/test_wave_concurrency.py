@@ -53,14 +53,14 @@ def test_a_withdraw_during_validation_waits_and_is_rechecked(reference_data, mon
     wave, minister = factories.wave_of(4)
     target = waves.contracts_of(wave)[2]
     agent = target.created_by
-    real = waves.contractualise
+    real = waves.case_contractualise
 
-    def slow(locked, *args, **kwargs):
+    def slow(*, case, **kwargs):
         # Holds every contract's lock long enough for the withdraw to arrive and wait.
         time.sleep(0.2)
-        return real(locked, *args, **kwargs)
+        return real(case=case, **kwargs)
 
-    monkeypatch.setattr(waves, "contractualise", slow)
+    monkeypatch.setattr(waves, "case_contractualise", slow)
 
     def withdraw_late():
         time.sleep(0.1)

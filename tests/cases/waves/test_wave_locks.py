@@ -36,15 +36,15 @@ def test_validation_locks_the_cases_and_not_their_territory_nor_region(reference
     first = waves.contracts_of(wave).first()
     territory, region = first.territory, first.territory.pilot_region
     inside, release = threading.Event(), threading.Event()
-    real = waves.contractualise
+    real = waves.case_contractualise
 
-    def paused(locked, *args, **kwargs):
+    def paused(*, case, **kwargs):
         # Every contract is locked by now: hold the transaction open while the test looks.
         inside.set()
         release.wait(timeout=20)
-        return real(locked, *args, **kwargs)
+        return real(case=case, **kwargs)
 
-    monkeypatch.setattr(waves, "contractualise", paused)
+    monkeypatch.setattr(waves, "case_contractualise", paused)
     errors: list[BaseException] = []
 
     def validate():

@@ -87,16 +87,16 @@ def test_granted_derogations_are_contractualised_with_their_contract():
 def test_a_failure_at_the_kth_contract_changes_nothing(monkeypatch, k):
     wave, minister = factories.wave_of(5)
     before = snapshot(wave)
-    real = waves.contractualise
+    real = waves.case_contractualise
     calls = []
 
-    def failing(locked, *args, **kwargs):
-        calls.append(locked.pk)
+    def failing(*, case, **kwargs):
+        calls.append(case.pk)
         if len(calls) == k:
-            raise RuntimeError(f"panne au contrat {locked.reference}")
-        return real(locked, *args, **kwargs)
+            raise RuntimeError(f"panne au contrat {case.reference}")
+        return real(case=case, **kwargs)
 
-    monkeypatch.setattr(waves, "contractualise", failing)
+    monkeypatch.setattr(waves, "case_contractualise", failing)
     with pytest.raises(RuntimeError, match="panne au contrat"):
         waves.wave_validate(wave=wave, actor=minister)
     assert snapshot(wave) == before
