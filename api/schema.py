@@ -1,5 +1,6 @@
 """What the schema says of every operation: its errors as problem details."""
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
@@ -35,3 +36,17 @@ def problems(*codes: int) -> dict[int, OpenApiResponse]:
 
 
 READ_PROBLEMS = problems(400, 401, 404, 429)
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """The personal tokens, as the schema's security scheme (registered on import: apps.py)."""
+
+    target_class = "api.authentication.BearerTokenAuthentication"
+    name = "jeton"
+
+    def get_security_definition(self, auto_schema: object) -> dict:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "Jeton personnel créé sur la page « Jetons d'accès à l'API ».",
+        }

@@ -18,6 +18,12 @@ def test_the_schema_is_openapi_3_1_and_documents_the_problems(client):
     operation = schema["paths"]["/api/v1/contracts/{reference}/"]["get"]
     assert {"200", "401", "404", "429"} <= set(operation["responses"])
     assert "Problem" in schema["components"]["schemas"]
+    assert schema["components"]["securitySchemes"]["jeton"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "Jeton personnel créé sur la page « Jetons d'accès à l'API ».",
+    }
+    assert {"jeton": []} in operation["security"]
     parameters = {p["name"] for p in schema["paths"]["/api/v1/contracts/"]["get"]["parameters"]}
     assert {"state", "region", "territory", "wave", "updated_since", "cursor"} <= parameters
 
