@@ -53,3 +53,10 @@ class TokenAllowsWrites(BasePermission):
         if request.method in SAFE_METHODS or not isinstance(token, ApiToken):
             return True
         return not token.read_only
+
+
+def acting_user(request: Request) -> User:
+    """The user a request acts as, once IsAuthenticated let it through: never anonymous."""
+    user = request.user
+    assert isinstance(user, User)
+    return user

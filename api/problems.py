@@ -5,7 +5,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from cases.kernel.services import CaseActionError
+from cases.kernel.services import CaseActionError, StaleCase
 
 PROBLEM_TYPE = "about:blank"
 MEDIA_TYPE = "application/problem+json"
@@ -43,6 +43,9 @@ def problem(
 def handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, Http404 | exceptions.NotFound):
         return problem(status.HTTP_404_NOT_FOUND, NOT_FOUND)
+    if isinstance(exc, StaleCase):
+        # The pages' own message; over HTTP, a precondition (If-Match) that failed.
+        return problem(status.HTTP_412_PRECONDITION_FAILED, exc.text)
     if isinstance(exc, CaseActionError):
         return problem(exc.status, exc.text, errors=exc.field_errors or None)
     response = exception_handler(exc, context)

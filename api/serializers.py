@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from cases.contracts.models import ActionSheet, FinancingLine, TerritoryContract
 from cases.kernel.models import Case
+from cases.kernel.services import available_transitions
 from territories.models import Region, Territory
 
 
@@ -116,3 +117,60 @@ class ContractSerializer(ContractSummarySerializer):
     class Meta(ContractSummarySerializer.Meta):
         fields = [*CONTRACT_FIELDS, "actions"]
         read_only_fields = fields
+
+
+# What a client sends. These serializers only read and check the input's shape; the services
+# decide and write (never ``save()``), with the same rules and messages as the pages.
+class ContractChangesSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    summary = serializers.CharField(required=False, allow_blank=True)
+    period_start = serializers.DateField(required=False, allow_null=True)
+    period_end = serializers.DateField(required=False, allow_null=True)
+    elected_lead_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    elected_lead_role = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    industrial_lead_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    industrial_lead_role = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class ContractCreationSerializer(ContractChangesSerializer):
+    territory = serializers.PrimaryKeyRelatedField(
+        queryset=Territory.objects.all(),
+        error_messages={"does_not_exist": "Territoire inconnu : {pk_value}."},
+    )
+
+
+class TransitionInputSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="Le code de l'action, parmi celles que liste GET.")
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class AvailableTransitionSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    # Not "label": a serializer is a field, whose label is its own.
+    title = serializers.CharField(help_text="L'action en français.")
+    comment_required = serializers.BooleanField()
+
+
+class CaseStateSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    state = serializers.CharField()
+    state_label = serializers.CharField(source="get_state_display")
+    version = serializers.IntegerField()
+    transitions = serializers.SerializerMethodField(
+        help_text="Les actions que l'utilisateur peut faire maintenant sur le dossier."
+    )
+
+    def get_transitions(self, case: Case) -> list[str]:
+        return available_transitions(case, self.context["request"].user)
+
+
+class CommentInputSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=10_000)
+    private = serializers.BooleanField(required=False, default=False)
+
+
+class CommentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    body = serializers.CharField()
+    private = serializers.BooleanField()
+    created_at = serializers.DateTimeField()

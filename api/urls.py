@@ -2,7 +2,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 from rest_framework.routers import SimpleRouter
 
-from api import pages, views
+from api import actions, pages, views
 
 router = SimpleRouter(trailing_slash=True)
 router.register("contracts", views.ContractViewSet, basename="api-contract")
@@ -11,7 +11,23 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include(router.urls)),
-    re_path(r"^api/v1/.*$", views.not_found, name="api-not-found"),
     path("profil/jetons/", pages.token_list, name="token-list"),
     path("profil/jetons/<int:pk>/revoquer/", pages.token_revoke, name="token-revoke"),
 ]
+
+# A case's actions, whatever its kind (contract or derogation request).
+urlpatterns += [
+    path(
+        "api/v1/cases/<str:reference>/transitions/",
+        actions.CaseTransitions.as_view(),
+        name="api-case-transitions",
+    ),
+    path(
+        "api/v1/cases/<str:reference>/comments/",
+        actions.CaseComments.as_view(),
+        name="api-case-comments",
+    ),
+]
+
+# Last: any other address under the API is a problem, not the site's HTML page.
+urlpatterns.append(re_path(r"^api/v1/.*$", views.not_found, name="api-not-found"))

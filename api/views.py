@@ -6,25 +6,24 @@ from django.db.models import Prefetch, QuerySet
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api import serializers
+from api.actions import IF_MATCH, WRITE_PROBLEMS
+from api.authentication import acting_user
 from api.pagination import UpdatedCursor
-from api.schema import READ_PROBLEMS
+from api.schema import READ_PROBLEMS, problems
+from api.versions import etag_of, expected_version
 from cases.contracts import lists as contract_lists
+from cases.contracts import services as contract_services
 from cases.contracts.forms import ContractFilterForm
 from cases.contracts.models import ActionSheet, TerritoryContract
 from cases.kernel import lists
-from cases.kernel.models import Case
 from cases.kernel.views import SCOPE
-
-
-def etag_of(case: Case) -> str:
-    return f'"{case.pk}.{case.version}"'
 
 
 def updated_since(request: Request) -> datetime | None:
@@ -94,19 +93,34 @@ CONTRACT_FILTERS = [
         summary="Un contrat, avec ses fiches-actions et leurs financements",
         responses={200: serializers.ContractSerializer, **READ_PROBLEMS},
     ),
+    create=extend_schema(
+        summary="Créer le brouillon du contrat d'un territoire (agent de l'un de ses EPCI)",
+        request=serializers.ContractCreationSerializer,
+        responses={201: serializers.ContractSerializer, **problems(400, 401, 403, 409, 429)},
+    ),
+    partial_update=extend_schema(
+        summary="Modifier un contrat en rédaction",
+        parameters=[IF_MATCH],
+        request=serializers.ContractChangesSerializer,
+        responses={200: serializers.ContractSerializer, **WRITE_PROBLEMS},
+    ),
 )
-class ContractViewSet(viewsets.ReadOnlyModelViewSet):
+class ContractViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Read by everyone in scope; drafted by the territory's EPCI agents through the services
+    (``contract_create``, ``contract_update``), with their rules and messages."""
+
     lookup_field = "reference"
     lookup_value_regex = r"[A-Za-z0-9-]+"
     pagination_class = UpdatedCursor
+    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_serializer_class(self) -> type[serializers.ContractSummarySerializer]:
-        if self.action == "retrieve":
-            return serializers.ContractSerializer
-        return serializers.ContractSummarySerializer
+        if self.action == "list":
+            return serializers.ContractSummarySerializer
+        return serializers.ContractSerializer
 
     def get_queryset(self) -> QuerySet[TerritoryContract]:
-        if self.action == "retrieve":
+        if self.action != "list":
             fiches = ActionSheet.objects.order_by("pk").prefetch_related("financings")
             return contract_lists.contract_list(self.request.user, None).prefetch_related(
                 Prefetch("actions", queryset=fiches)
@@ -120,9 +134,38 @@ class ContractViewSet(viewsets.ReadOnlyModelViewSet):
         etag = etag_of(contract)
         if request.headers.get("If-None-Match") == etag:
             return Response(status=304, headers={"ETag": etag})
-        response = Response(self.get_serializer(contract).data)
-        response["ETag"] = etag
-        return response
+        return self.answer(contract, 200)
+
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
+        given = serializers.ContractCreationSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        fields = dict(given.validated_data)
+        contract = contract_services.contract_create(
+            territory=fields.pop("territory"), actor=acting_user(request), **fields
+        )
+        return self.answer(contract, 201)
+
+    def partial_update(self, request: Request, *args: object, **kwargs: object) -> Response:
+        contract = self.get_object()
+        version = expected_version(request, contract)
+        given = serializers.ContractChangesSerializer(data=request.data, partial=True)
+        given.is_valid(raise_exception=True)
+        changed = contract_services.contract_update(
+            case=contract,
+            actor=acting_user(request),
+            expected_version=version,
+            changes=dict(given.validated_data),
+        )
+        return self.answer(changed, 200)
+
+    def answer(self, contract: TerritoryContract, status: int) -> Response:
+        # Read back in the user's scope, with its fiches-actions: what a GET would show.
+        self.action = "retrieve"
+        self.kwargs[self.lookup_field] = contract.reference
+        shown = self.get_object()
+        body = self.get_serializer(shown).data
+        location = self.request.build_absolute_uri(f"/api/v1/contracts/{shown.reference}/")
+        return Response(body, status=status, headers={"ETag": etag_of(shown), "Location": location})
 
 
 @extend_schema(exclude=True)

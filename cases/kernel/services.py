@@ -452,7 +452,16 @@ def require_editable(locked: Case, actor: User) -> None:
 # so that they never make someone's open edit form stale.
 
 
-def comment_add(*, case: Case, actor: User, body: str, private: bool = False) -> Comment:
+def comment_add(
+    *,
+    case: Case,
+    actor: User,
+    body: str,
+    private: bool = False,
+    expected_version: int | None = None,
+) -> Comment:
+    """A comment does not change the case's version; ``expected_version`` (the API's
+    If-Match) refuses one written against a version its author had not read."""
     body = (body or "").strip()
     if not body:
         raise InvalidInput("Le commentaire est vide.", field="body")
@@ -461,6 +470,7 @@ def comment_add(*, case: Case, actor: User, body: str, private: bool = False) ->
     check_plain_text(body=body)
     with transaction.atomic():
         locked = lock_case(case)
+        check_version(locked, expected_version)
         if not perms.can_comment(actor, locked, private=private):
             if private:
                 raise ActionForbidden(

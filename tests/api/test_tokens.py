@@ -94,8 +94,9 @@ def test_a_read_write_token_goes_past_the_read_only_refusal(client):
         actor=factories.ministry_agent(), name="Écriture", lifetime_days=30, read_only=False
     )
     answer = client.post(LIST, {}, content_type="application/json", **bearer(secret))
-    # No write on this list yet: the method is refused, not the token.
-    assert answer.status_code == 405
+    # Past the token's refusal, the input's: a contract needs its territory.
+    assert answer.status_code == 400
+    assert "territory" in answer.json()["errors"]
 
 
 def test_the_service_refuses_a_nameless_token_an_unknown_lifetime_and_someone_elses_revocation():
