@@ -2,9 +2,13 @@
 
 from rest_framework import serializers
 
+from accounts.models import Organisation, User
 from cases.contracts.models import ActionSheet, FinancingLine, TerritoryContract
-from cases.kernel.models import Case
+from cases.derogations.models import CallForProjects, DerogationRequest
+from cases.kernel.models import Case, CaseEvent, Document
 from cases.kernel.services import available_transitions
+from cases.waves.models import Wave
+from notifications.models import Notification
 from territories.models import Region, Territory
 
 
@@ -174,3 +178,169 @@ class CommentSerializer(serializers.Serializer):
     body = serializers.CharField()
     private = serializers.BooleanField()
     created_at = serializers.DateTimeField()
+
+
+class CallSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CallForProjects
+        fields = ["id", "name", "description", "opens_at", "closes_at"]
+        read_only_fields = fields
+
+
+class OrganisationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Organisation
+        fields = ["id", "name", "kind"]
+        read_only_fields = fields
+
+
+DEROGATION_FIELDS = [
+    *CASE_FIELDS,
+    "call",
+    "applicant",
+    "title",
+    "company_name",
+    "company_siret",
+    "rule_kind",
+    "rule_reference",
+    "rule_text",
+    "derogation_requested",
+    "justification",
+    "expected_jobs",
+    "expected_investment",
+    "duration_months",
+    "evaluation_plan",
+    "region_opinion",
+    "region_opinion_reasons",
+    "outcome",
+    "outcome_label",
+    "decision_motivation",
+    "decision_legal_basis",
+    "granted_duration_months",
+    "granted_conditions",
+    "solution",
+    "decided_at",
+    "contract",
+]
+
+
+class DerogationSerializer(CaseFieldsMixin, serializers.ModelSerializer):
+    call = CallSerializer(read_only=True)
+    applicant = OrganisationSerializer(read_only=True)
+    outcome_label = serializers.CharField(source="get_outcome_display", read_only=True)
+    contract: serializers.SlugRelatedField[TerritoryContract] = serializers.SlugRelatedField(
+        slug_field="reference", read_only=True
+    )
+
+    class Meta:
+        model = DerogationRequest
+        fields = DEROGATION_FIELDS
+        read_only_fields = DEROGATION_FIELDS
+
+
+class WaveSerializer(serializers.ModelSerializer):
+    state_label = serializers.CharField(source="get_state_display", read_only=True)
+    contract_count = serializers.IntegerField(
+        read_only=True, help_text="Les contrats de la vague que l'utilisateur peut voir."
+    )
+
+    class Meta:
+        model = Wave
+        fields = [
+            "id",
+            "name",
+            "date",
+            "place",
+            "description",
+            "state",
+            "state_label",
+            "version",
+            "created_at",
+            "updated_at",
+            "validated_at",
+            "cancelled_at",
+            "contract_count",
+        ]
+        read_only_fields = fields
+
+
+class WaveDetailSerializer(WaveSerializer):
+    contracts = serializers.SerializerMethodField(
+        help_text="Les références des contrats de la vague que l'utilisateur peut voir."
+    )
+
+    class Meta(WaveSerializer.Meta):
+        fields = [*WaveSerializer.Meta.fields, "contracts"]
+        read_only_fields = fields
+
+    def get_contracts(self, wave: Wave) -> list[str]:
+        return list(self.context["contracts"])
+
+
+class EventSerializer(serializers.ModelSerializer):
+    kind_label = serializers.CharField(source="label", read_only=True)
+    actor = serializers.SerializerMethodField()
+    from_state_label = serializers.CharField(source="from_label", read_only=True)
+    to_state_label = serializers.CharField(source="to_label", read_only=True)
+
+    class Meta:
+        model = CaseEvent
+        fields = [
+            "seq",
+            "kind",
+            "name",
+            "kind_label",
+            "actor",
+            "created_at",
+            "from_state",
+            "from_state_label",
+            "to_state",
+            "to_state_label",
+            "comment",
+            "private",
+            "payload",
+            "prev_hash",
+            "hash",
+        ]
+        read_only_fields = fields
+
+    def get_actor(self, event: CaseEvent) -> str | None:
+        return str(event.actor) if event.actor is not None else None
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    uploaded_by: serializers.StringRelatedField[User] = serializers.StringRelatedField(
+        read_only=True
+    )
+    download = serializers.SerializerMethodField(help_text="L'adresse du fichier dans l'API.")
+
+    class Meta:
+        model = Document
+        fields = [
+            "id",
+            "original_name",
+            "content_type",
+            "size",
+            "sha256",
+            "uploaded_by",
+            "uploaded_at",
+            "private",
+            "download",
+        ]
+        read_only_fields = fields
+
+    def get_download(self, document: Document) -> str:
+        url = f"/api/v1/documents/{document.pk}/content/"
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    case: serializers.SlugRelatedField[Case] = serializers.SlugRelatedField(
+        slug_field="reference", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = Notification
+        fields = ["id", "seq", "kind", "text", "link", "case", "created_at", "read_at"]
+        read_only_fields = fields

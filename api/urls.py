@@ -2,10 +2,13 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 from rest_framework.routers import SimpleRouter
 
-from api import actions, pages, views
+from api import actions, pages, reads, views
 
 router = SimpleRouter(trailing_slash=True)
 router.register("contracts", views.ContractViewSet, basename="api-contract")
+router.register("derogations", reads.DerogationViewSet, basename="api-derogation")
+router.register("calls", reads.CallViewSet, basename="api-call")
+router.register("waves", reads.WaveViewSet, basename="api-wave")
 
 urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -27,6 +30,23 @@ urlpatterns += [
         actions.CaseComments.as_view(),
         name="api-case-comments",
     ),
+    path(
+        "api/v1/cases/<str:reference>/events/",
+        reads.CaseEvents.as_view(),
+        name="api-case-events",
+    ),
+    path(
+        "api/v1/cases/<str:reference>/documents/",
+        reads.CaseDocuments.as_view(),
+        name="api-case-documents",
+    ),
+    path("api/v1/documents/<int:pk>/", reads.DocumentDetail.as_view(), name="api-document"),
+    path(
+        "api/v1/documents/<int:pk>/content/",
+        reads.DocumentContent.as_view(),
+        name="api-document-content",
+    ),
+    path("api/v1/notifications/", reads.Notifications.as_view(), name="api-notifications"),
 ]
 
 # Last: any other address under the API is a problem, not the site's HTML page.

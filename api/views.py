@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from django.db.models import Prefetch, QuerySet
+from django.forms import Form
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -53,6 +54,11 @@ def contract_filters(request: Request) -> dict:
         territories=territories,
         waves=contract_lists.wave_choices(request.user),
     )
+    return valid_filters(form)
+
+
+def valid_filters(form: Form) -> dict:
+    """A list page's filter form, bound to the query: its data, or its French refusals."""
     if not form.is_valid():
         raise ValidationError(
             {name: [str(e) for e in errors] for name, errors in form.errors.items()}
