@@ -35,3 +35,7 @@ class ApiToken(models.Model):
     def is_usable(self, now: datetime | None = None) -> bool:
         now = now or timezone.now()
         return self.revoked_at is None and self.expires_at > now
+
+
+# The webhooks' models live in their own package; imported here so that Django sees them.
+from api.webhooks.models import WebhookAttempt, WebhookMessage, WebhookSubscription  # noqa: E402, F401

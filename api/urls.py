@@ -49,5 +49,7 @@ urlpatterns += [
     path("api/v1/notifications/", reads.Notifications.as_view(), name="api-notifications"),
 ]
 
+urlpatterns.append(path("", include("api.webhooks.urls")))
+
 # Last: any other address under the API is a problem, not the site's HTML page.
 urlpatterns.append(re_path(r"^api/v1/.*$", views.not_found, name="api-not-found"))

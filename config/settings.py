@@ -338,3 +338,8 @@ if PRODUCTION:
     CSRF_COOKIE_SECURE = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
+
+# Webhooks are sent only to public addresses over https; the tests' receiver listens on
+# loopback over http, which this allows (never in production).
+WEBHOOKS_ALLOW_LOOPBACK = not PRODUCTION and env_bool("WEBHOOKS_ALLOW_LOOPBACK", default=False)
+WEBHOOKS_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOKS_TIMEOUT_SECONDS", "10"))

@@ -1,0 +1,229 @@
+"""Delivers the outbox, in order per subscription, by the background worker.
+
+A subscription's next message is not sent before the previous one was accepted (2xx): the
+receiver sees its cases' events in the order they happened. A failed message is tried again
+with a growing delay over about three days; after the last failure the subscription is
+disabled and its organisation's référents are told by e-mail.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.tasks import task
+from django.utils import timezone
+from standardwebhooks import Webhook
+
+from accounts.models import User
+from api.webhooks import addresses
+from api.webhooks.models import WebhookAttempt, WebhookMessage, WebhookSubscription
+
+logger = logging.getLogger(__name__)
+
+# The wait after each failed attempt: 71 h 35 in all, about three days, then the
+# subscription is disabled (len + 1 attempts).
+BACKOFF = (
+    timedelta(seconds=5),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=5),
+    timedelta(hours=10),
+    timedelta(hours=10),
+    timedelta(hours=14),
+    timedelta(hours=20),
+    timedelta(hours=10),
+)
+MAX_ATTEMPTS = len(BACKOFF) + 1
+ERROR_LENGTH = 300
+
+SENT, IDLE, WAITING, FAILED, BUSY = "envoyé", "rien à envoyer", "en attente", "échec", "occupé"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int | None
+    latency_ms: int
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def enqueue_deliveries(subscription_ids: list[int]) -> None:
+    for subscription_id in subscription_ids:
+        deliver_webhooks.enqueue(subscription_id)
+
+
+@task()
+def deliver_webhooks(subscription_id: int) -> str:
+    return deliver_pending(subscription_id)
+
+
+def deliver_pending(subscription_id: int, *, now: datetime | None = None) -> str:
+    """Send the subscription's due messages in order, until one fails or none is left."""
+    while True:
+        result = deliver_next(subscription_id, now=now)
+        if result != SENT:
+            return result
+
+
+def deliver_next(subscription_id: int, *, now: datetime | None = None) -> str:
+    # The subscription's row stays locked while its head message is sent: one sender per
+    # subscription at a time, whichever worker runs the task; another one skips it.
+    with transaction.atomic():
+        subscription = (
+            WebhookSubscription.objects.select_for_update(skip_locked=True)
+            .filter(pk=subscription_id, active=True)
+            .first()
+        )
+        if subscription is None:
+            return BUSY
+        head = subscription.messages.filter(delivered_at__isnull=True).order_by("pk").first()
+        if head is None:
+            return IDLE
+        now = now or timezone.now()
+        if head.next_attempt_at > now:
+            # Its retry is already queued for that time.
+            return WAITING
+        outcome = send(subscription, head)
+        record(head, outcome, now)
+        if outcome.ok:
+            return SENT
+        retry_or_disable(subscription, head, now)
+        return FAILED
+
+
+def signature_headers(
+    subscription: WebhookSubscription, message: WebhookMessage, at: datetime
+) -> dict[str, str]:
+    signatures = [
+        Webhook(secret).sign(message.public_id, at, message.body)
+        for secret in subscription.secrets(at)
+    ]
+    return {
+        "webhook-id": message.public_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        # Several signatures, space-separated (Standard Webhooks): old and new secret alike.
+        "webhook-signature": " ".join(signatures),
+    }
+
+
+def send(subscription: WebhookSubscription, message: WebhookMessage) -> Outcome:
+    try:
+        target = addresses.resolve(subscription.url)
+    except addresses.UnsafeUrl as refused:
+        return Outcome(None, 0, str(refused))
+    # The signature's time is the real clock's, whatever ``now`` the caller plans with:
+    # receivers refuse a timestamp more than five minutes away from theirs.
+    headers = signature_headers(subscription, message, datetime.now(tz=UTC))
+    headers |= {
+        "content-type": "application/json",
+        "host": target.host_header,
+        "user-agent": "TerritoiresIndustrie-Webhooks/1",
+    }
+    extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
+    started = time.monotonic()
+    try:
+        with (
+            httpx.Client(timeout=settings.WEBHOOKS_TIMEOUT_SECONDS, follow_redirects=False) as http,
+            http.stream(
+                "POST",
+                target.url,
+                content=message.body.encode(),
+                headers=headers,
+                extensions=extensions,
+            ) as response,
+        ):
+            # The answer's body is never read: only its status matters.
+            status = response.status_code
+    except httpx.HTTPError as error:
+        return Outcome(None, elapsed_ms(started), describe(error))
+    refusal = "" if 200 <= status < 300 else f"Réponse HTTP {status}"
+    return Outcome(status, elapsed_ms(started), refusal)
+
+
+def elapsed_ms(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)
+
+
+def describe(error: httpx.HTTPError) -> str:
+    if isinstance(error, httpx.TimeoutException):
+        return "Délai dépassé : le serveur n'a pas répondu à temps."
+    if isinstance(error, httpx.ConnectError):
+        return f"Connexion impossible : {error}"[:ERROR_LENGTH]
+    return f"Erreur de transport : {error}"[:ERROR_LENGTH]
+
+
+def record(message: WebhookMessage, outcome: Outcome, now: datetime) -> None:
+    WebhookAttempt.objects.create(
+        message=message,
+        at=now,
+        status_code=outcome.status_code,
+        latency_ms=outcome.latency_ms,
+        error=outcome.error[:ERROR_LENGTH],
+        ok=outcome.ok,
+    )
+    message.attempts += 1
+    if outcome.ok:
+        message.delivered_at = now
+    message.save(update_fields=["attempts", "delivered_at"])
+
+
+def retry_or_disable(
+    subscription: WebhookSubscription, message: WebhookMessage, now: datetime
+) -> None:
+    if message.attempts >= MAX_ATTEMPTS:
+        disable(subscription, now)
+        return
+    message.next_attempt_at = now + BACKOFF[message.attempts - 1]
+    message.save(update_fields=["next_attempt_at"])
+    # Queued in the transaction: the database backend commits the task with the schedule.
+    deliver_webhooks.using(run_after=message.next_attempt_at).enqueue(subscription.pk)
+
+
+def disable(subscription: WebhookSubscription, now: datetime) -> None:
+    subscription.active, subscription.disabled_at = False, now
+    subscription.save(update_fields=["active", "disabled_at"])
+    logger.warning("Webhook %s désactivé après %s essais", subscription.pk, MAX_ATTEMPTS)
+    tell_disabled.enqueue(subscription.pk)
+
+
+def referents_of(subscription: WebhookSubscription) -> list[str]:
+    return list(
+        User.objects.filter(
+            is_active=True,
+            memberships__organisation=subscription.organisation_id,
+            memberships__lead=True,
+        )
+        .distinct()
+        .values_list("email", flat=True)
+    )
+
+
+@task()
+def tell_disabled(subscription_id: int) -> str:
+    subscription = WebhookSubscription.objects.get(pk=subscription_id)
+    recipients = referents_of(subscription)
+    if not recipients:
+        return "personne à prévenir"
+    page = f"{settings.SITE_URL}/profil/webhooks/{subscription.pk}/"
+    send_mail(
+        "[Territoires d'industrie] Webhook désactivé",
+        (
+            "Bonjour,\n\nL'adresse de réception "
+            f"{subscription.url} n'a accepté aucun message pendant trois jours "
+            f"({MAX_ATTEMPTS} essais) : son abonnement est désactivé et plus rien n'y est "
+            "envoyé.\n\nUne fois le serveur réparé, rejouez les messages depuis la page de "
+            f"l'abonnement, ce qui le réactive : {page}\n"
+        ),
+        None,
+        recipients,
+    )
+    return "prévenus"

@@ -1,0 +1,135 @@
+"""Subscribing, rotating a secret and replaying: what an organisation's référent may do.
+
+There is no administrator role on a membership (accounts.Role): the closest notion is the
+membership's ``lead`` flag, « référent » of the organisation, which these services require.
+"""
+
+import base64
+import secrets
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import Organisation, User
+from api.webhooks import addresses
+from api.webhooks.models import EventType, WebhookMessage, WebhookSubscription
+from cases.kernel.services import ActionForbidden, InvalidInput, check_plain_text
+
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the Standard Webhooks prefix, not a secret
+# How long deliveries are signed with the old secret too, after a rotation: time for the
+# receiver to install the new one.
+ROTATION_GRACE = timedelta(hours=24)
+
+
+def new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def organisations_led_by(user: User) -> QuerySet[Organisation]:
+    if not user.is_authenticated or not user.is_active:
+        return Organisation.objects.none()
+    return Organisation.objects.filter(memberships__user=user, memberships__lead=True).distinct()
+
+
+def subscriptions_for_user(user: User) -> QuerySet[WebhookSubscription]:
+    return WebhookSubscription.objects.filter(
+        organisation__in=organisations_led_by(user)
+    ).select_related("organisation", "owner")
+
+
+def require_referent(actor: User, organisation: Organisation) -> None:
+    if not organisations_led_by(actor).filter(pk=organisation.pk).exists():
+        raise ActionForbidden("Seuls les référents de l'organisation gèrent ses webhooks.")
+
+
+def checked_url(url: str) -> str:
+    url = (url or "").strip()
+    if not url:
+        raise InvalidInput("Indiquez l'adresse qui recevra les messages.", field="url")
+    if len(url) > 500:
+        raise InvalidInput("L'adresse dépasse 500 caractères.", field="url")
+    try:
+        addresses.resolve(url)
+    except addresses.UnsafeUrl as refused:
+        raise InvalidInput(str(refused), field="url") from refused
+    return url
+
+
+def checked_event_types(event_types: list[str]) -> list[str]:
+    known = [kind for kind in EventType.values if kind in set(event_types)]
+    if not event_types:
+        raise InvalidInput("Choisissez au moins un type d'événement.", field="event_types")
+    if len(known) != len(set(event_types)):
+        raise InvalidInput("Choisissez les événements dans la liste.", field="event_types")
+    return known
+
+
+def subscription_create(
+    *,
+    actor: User,
+    organisation: Organisation,
+    url: str,
+    event_types: list[str],
+    description: str = "",
+) -> tuple[WebhookSubscription, str]:
+    """The new subscription and its secret, shown once."""
+    require_referent(actor, organisation)
+    description = (description or "").strip()
+    check_plain_text(description=description)
+    url, kinds = checked_url(url), checked_event_types(event_types)
+    secret = new_secret()
+    subscription = WebhookSubscription.objects.create(
+        organisation=organisation,
+        owner=actor,
+        url=url,
+        description=description[:100],
+        event_types=kinds,
+        secret=secret,
+    )
+    return subscription, secret
+
+
+def secret_rotate(
+    *, subscription: WebhookSubscription, actor: User, now: datetime | None = None
+) -> str:
+    """The new secret, shown once; the old one still signs for ``ROTATION_GRACE``."""
+    require_referent(actor, subscription.organisation)
+    now = now or timezone.now()
+    secret = new_secret()
+    with transaction.atomic():
+        locked = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+        locked.previous_secret, locked.previous_secret_until = locked.secret, now + ROTATION_GRACE
+        locked.secret = secret
+        locked.save(update_fields=["secret", "previous_secret", "previous_secret_until"])
+    return secret
+
+
+def replay_from(*, subscription: WebhookSubscription, actor: User, message_id: str) -> int:
+    """Send again this message and every later one of the subscription, in order, with the
+    same webhook-id (a receiver that kept them drops them again). Re-enables a subscription
+    disabled after its failures: replaying says the receiver is back. Returns their count."""
+    require_referent(actor, subscription.organisation)
+    message_id = (message_id or "").strip()
+    start = subscription.messages.filter(public_id=message_id).first()
+    if start is None:
+        raise InvalidInput(
+            f"Aucun message « {message_id[:40]} » pour cet abonnement : copiez son "
+            "identifiant (msg_…) depuis le journal des envois.",
+            field="message_id",
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        locked = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+        count = WebhookMessage.objects.filter(subscription=locked, pk__gte=start.pk).update(
+            delivered_at=None, attempts=0, next_attempt_at=now
+        )
+        if not locked.active:
+            locked.active, locked.disabled_at = True, None
+            locked.save(update_fields=["active", "disabled_at"])
+        from api.webhooks.delivery import enqueue_deliveries
+
+        transaction.on_commit(partial(enqueue_deliveries, [locked.pk]), robust=True)
+    return count

@@ -1,0 +1,462 @@
+"""Webhooks: subscriptions of an organisation's référent, the outbox written in the action's
+transaction, signed deliveries in order against a real receiver, retries, SSRF refusals, and
+the page that manages them."""
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core import mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+
+from accounts.models import Membership
+from api.webhooks import delivery, services
+from api.webhooks.models import EventType, WebhookAttempt, WebhookMessage, WebhookSubscription
+from cases.kernel import services as case_services
+from cases.kernel.services import ActionForbidden, InvalidInput
+from territories.models import Territory
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+ALL_TYPES = list(EventType.values)
+
+
+class Receiver:
+    """A webhook receiver on loopback: verifies each signature, keeps each message once."""
+
+    def __init__(self) -> None:
+        self.status = 200
+        self.secret = ""
+        self.received: list[dict] = []  # every request, as it came
+        self.accepted: dict[str, dict] = {}  # by webhook-id, in arrival order
+        self.server: ThreadingHTTPServer | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks?from=test"
+
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["content-length"])).decode()
+                headers = dict(self.headers.items())
+                receiver.received.append({"headers": headers, "body": body, "path": self.path})
+                status = receiver.status
+                if status == 200:
+                    try:
+                        Webhook(receiver.secret).verify(body, headers)
+                    except WebhookVerificationError:
+                        status = 401
+                    else:
+                        receiver.accepted.setdefault(headers["webhook-id"], json.loads(body))
+                self.send_response(status)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        return Handler
+
+    def start(self) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), self.handler())
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        assert self.server is not None
+        self.server.shutdown()
+        self.server.server_close()
+        self.server = None
+
+
+@pytest.fixture
+def receiver(settings) -> Iterator[Receiver]:
+    settings.WEBHOOKS_ALLOW_LOOPBACK = True
+    settings.WEBHOOKS_TIMEOUT_SECONDS = 3
+    running = Receiver()
+    running.start()
+    yield running
+    if running.server is not None:
+        running.stop()
+
+
+def territory_epci(code: str = "8414") -> str:
+    return Territory.objects.get(code=code).intercommunalities.order_by("siren").first().siren
+
+
+def referent(user):
+    Membership.objects.filter(user=user).update(lead=True)
+    return user
+
+
+def organisation_of(user):
+    return Membership.objects.get(user=user).organisation
+
+
+def subscribe(user, receiver: Receiver, types: list[str] | None = None) -> WebhookSubscription:
+    subscription, secret = services.subscription_create(
+        actor=user,
+        organisation=organisation_of(user),
+        url=receiver.url,
+        event_types=types or ALL_TYPES,
+    )
+    receiver.secret = secret
+    return subscription
+
+
+def comment(case, actor, body: str, private: bool = False) -> None:
+    case_services.comment_add(case=case, actor=actor, body=body, private=private)
+
+
+def bodies(subscription: WebhookSubscription) -> list[dict]:
+    return [json.loads(m.body) for m in subscription.messages.order_by("pk")]
+
+
+# Outbox: what is written, for whom, in which transaction.
+
+
+def test_a_comment_is_delivered_signed_and_a_tampered_body_fails_verification(receiver):
+    contract = factories.contract_in_state("draft")
+    agent = referent(factories.epci_agent(territory_epci()))
+    subscription = subscribe(agent, receiver)
+    comment(contract, agent, "Pièce ajoutée au dossier.")
+    (row,) = WebhookMessage.objects.filter(subscription=subscription)
+    assert delivery.deliver_pending(subscription.pk) == delivery.IDLE
+    (request,) = receiver.received
+    assert request["path"] == "/hooks?from=test"
+    assert request["headers"]["webhook-id"] == row.public_id
+    message = receiver.accepted[row.public_id]
+    assert message["type"] == "case.comment"
+    assert message["data"]["case"]["reference"] == contract.reference
+    assert message["data"]["comment"] == "Pièce ajoutée au dossier."
+    assert message["data"]["actor"] == agent.get_full_name()
+    assert message["data"]["case"]["event"]["hash"] == row.event.hash
+    tampered = request["body"].replace("Pièce", "Piece")
+    with pytest.raises(WebhookVerificationError):
+        Webhook(receiver.secret).verify(tampered, request["headers"])
+    row.refresh_from_db()
+    assert row.delivered_at is not None and row.attempts == 1
+    (attempt,) = WebhookAttempt.objects.filter(message=row)
+    assert attempt.ok and attempt.status_code == 200 and attempt.latency_ms >= 0
+
+
+def test_transitions_and_decisions_carry_their_states(receiver):
+    minister = referent(factories.ministry_agent())
+    subscription = subscribe(minister, receiver, [EventType.TRANSITION, EventType.DECISION])
+    factories.derogation_in_state("decided")
+    types = [(b["type"], b["data"]["case"]["event"]["to_state"]) for b in bodies(subscription)]
+    assert types == [
+        ("case.transition", "regional_review"),
+        ("case.transition", "ministerial_review"),
+        ("derogation.decision", "decided"),
+    ]
+    decision = bodies(subscription)[-1]["data"]
+    assert decision["outcome"] == "refused" and decision["case"]["kind"] == "derogation"
+
+
+def test_the_outbox_row_is_written_in_the_actions_transaction(
+    receiver, django_capture_on_commit_callbacks
+):
+    contract = factories.contract_in_state("draft")
+    agent = referent(factories.epci_agent(territory_epci()))
+    subscribe(agent, receiver)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        comment(contract, agent, "Annulé avec la transaction.")
+        assert WebhookMessage.objects.count() == 1
+        raise RuntimeError
+    assert WebhookMessage.objects.count() == 0
+    queued = DBTaskResult.objects.filter(task_path=delivery.deliver_webhooks.module_path)
+    with django_capture_on_commit_callbacks(execute=True):
+        comment(contract, agent, "Gardé.")
+        # Nothing is queued before the commit: the worker would find no row.
+        assert not queued.exists()
+    assert WebhookMessage.objects.count() == 1 and queued.count() == 1
+
+
+def test_a_case_outside_the_organisations_scope_sends_nothing(receiver):
+    elsewhere = factories.contract_in_state("draft", territory_code="8401")
+    assert territory_epci("8401") != territory_epci()
+    agent = referent(factories.epci_agent(territory_epci()))
+    subscribe(agent, receiver)
+    comment(elsewhere, elsewhere.created_by, "Un autre territoire.")
+    assert WebhookMessage.objects.count() == 0
+
+
+def test_an_internal_note_goes_only_to_who_may_read_it(receiver):
+    contract = factories.contract_in_state("regional_review")
+    epci = subscribe(referent(factories.epci_agent(territory_epci())), receiver)
+    region_code = contract.territory.pilot_region.code
+    reviewer = referent(factories.region_reviewer(region_code))
+    region = subscribe(reviewer, receiver)
+    comment(contract, reviewer, "Entre instructeurs.", private=True)
+    assert not epci.messages.exists()
+    (note,) = bodies(region)
+    assert note["data"]["private"] is True
+
+
+def test_a_subscription_gets_only_the_types_it_asked_for(receiver):
+    contract = factories.contract_in_state("draft")
+    agent = referent(factories.epci_agent(territory_epci()))
+    subscription = subscribe(agent, receiver, [EventType.TRANSITION])
+    comment(contract, agent, "Pas envoyé.")
+    case_services.case_submit(case=contract, actor=agent)
+    assert [b["type"] for b in bodies(subscription)] == ["case.transition"]
+
+
+def test_a_subscription_whose_owner_is_no_longer_referent_gets_nothing(receiver):
+    contract = factories.contract_in_state("draft")
+    agent = referent(factories.epci_agent(territory_epci()))
+    subscribe(agent, receiver)
+    Membership.objects.filter(user=agent).update(lead=False)
+    comment(contract, agent, "Plus référent.")
+    assert WebhookMessage.objects.count() == 0
+
+
+def test_a_wave_validation_is_one_event_per_subscription_naming_its_cases(receiver):
+    from cases.waves import services as waves
+
+    wave, minister = factories.wave_of(2)
+    referent(minister)
+    subscription = subscribe(minister, receiver, [EventType.WAVE])
+    waves.wave_validate(wave=wave, actor=minister)
+    (body,) = bodies(subscription)
+    assert body["type"] == "wave.validated"
+    assert body["data"]["wave"]["name"] == "Vague de test"
+    cases = body["data"]["cases"]
+    assert len(cases) == 2 and {c["event"]["to_state"] for c in cases} == {"contractualised"}
+
+
+# Delivery: order, retries, the receiver down then up.
+
+
+def test_receiver_down_then_up_gets_every_event_in_order_once(receiver):
+    contract = factories.contract_in_state("draft")
+    agent = referent(factories.epci_agent(territory_epci()))
+    subscription = subscribe(agent, receiver)
+    for number in range(3):
+        comment(contract, agent, f"Message {number}")
+    ids = list(subscription.messages.order_by("pk").values_list("public_id", flat=True))
+    receiver.status = 503
+    now = timezone.now()
+    assert delivery.deliver_pending(subscription.pk, now=now) == delivery.FAILED
+    # Only the first was tried: the next one waits for it.
+    assert [r["headers"]["webhook-id"] for r in receiver.received] == [ids[0]]
+    head = subscription.messages.get(public_id=ids[0])
+    assert head.next_attempt_at == now + delivery.BACKOFF[0]
+    assert delivery.deliver_pending(subscription.pk, now=now) == delivery.WAITING
+    # Then not listening at all.
+    receiver.stop()
+    now = head.next_attempt_at
+    assert delivery.deliver_pending(subscription.pk, now=now) == delivery.FAILED
+    head.refresh_from_db()
+    assert head.next_attempt_at == now + delivery.BACKOFF[1]
+    log = list(WebhookAttempt.objects.filter(message=head).order_by("pk"))
+    assert [a.status_code for a in log] == [503, None]
+    assert "Connexion impossible" in log[1].error
+    # Up again: the retry sends all three, in order; a replay sends them again, same ids.
+    receiver.status = 200
+    receiver.start()
+    assert delivery.deliver_pending(subscription.pk, now=head.next_attempt_at) == delivery.IDLE
+    assert list(receiver.accepted) == ids
+    services.replay_from(subscription=subscription, actor=agent, message_id=ids[1])
+    assert delivery.deliver_pending(subscription.pk) == delivery.IDLE
+    assert list(receiver.accepted) == ids
+    sent = [r["headers"]["webhook-id"] for r in receiver.received if r["headers"]]
+    assert sent[-2:] == ids[1:]
+    assert [m["data"]["comment"] for m in receiver.accepted.values()] == [
+        "Message 0",
+        "Message 1",
+        "Message 2",
+    ]
+
+
+def test_after_the_last_retry_the_subscription_is_disabled_and_its_referents_told(
+    receiver, mailoutbox
+):
+    contract = factories.contract_in_state("draft")
+    agent = referent(factories.epci_agent(territory_epci()))
+    subscription = subscribe(agent, receiver)
+    comment(contract, agent, "Jamais reçu.")
+    receiver.status = 500
+    now = timezone.now()
+    waited = timedelta()
+    for _ in range(delivery.MAX_ATTEMPTS):
+        assert delivery.deliver_pending(subscription.pk, now=now) == delivery.FAILED
+        head = subscription.messages.get()
+        if head.next_attempt_at > now:
+            waited += head.next_attempt_at - now
+            now = head.next_attempt_at
+    assert timedelta(days=2, hours=12) < waited < timedelta(days=3, hours=12)
+    subscription.refresh_from_db()
+    assert not subscription.active and subscription.disabled_at is not None
+    assert delivery.deliver_pending(subscription.pk, now=now) == delivery.BUSY
+    assert len(receiver.received) == delivery.MAX_ATTEMPTS
+    told = DBTaskResult.objects.filter(task_path=delivery.tell_disabled.module_path)
+    assert told.count() == 1
+    delivery.tell_disabled.call(subscription.pk)
+    (sent,) = mail.outbox
+    assert sent.to == [agent.email] and "désactivé" in sent.body
+
+
+def test_during_a_rotation_both_secrets_sign(receiver):
+    contract = factories.contract_in_state("draft")
+    agent = referent(factories.epci_agent(territory_epci()))
+    subscription = subscribe(agent, receiver)
+    old = receiver.secret
+    new = services.secret_rotate(subscription=subscription, actor=agent)
+    assert new.startswith("whsec_") and new != old
+    comment(contract, agent, "Pendant la rotation.")
+    delivery.deliver_pending(subscription.pk)
+    (request,) = receiver.received
+    assert len(request["headers"]["webhook-signature"].split(" ")) == 2
+    for secret in (old, new):
+        Webhook(secret).verify(request["body"], request["headers"])
+    # After the grace period, the old one no longer signs.
+    later = timezone.now() + services.ROTATION_GRACE + timedelta(seconds=1)
+    subscription.refresh_from_db()
+    assert subscription.secrets(later) == [new]
+
+
+# SSRF: at subscription and at delivery.
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://10.0.0.1/hooks", "réseau privé"),
+        ("https://127.0.0.1/hooks", "boucle locale"),
+        ("https://169.254.169.254/latest/meta-data", "lien local"),
+        ("https://localhost/hooks", "boucle locale"),
+        ("https://[::1]/hooks", "boucle locale"),
+        ("https://224.0.0.1/hooks", "multidiffusion"),
+        ("http://93.184.215.14/hooks", "https://"),
+        ("ftp://93.184.215.14/hooks", "https://"),
+        ("https://user:pass@93.184.215.14/", "mot de passe"),
+        ("https://nom-inconnu.invalid/", "introuvable"),
+    ],
+)
+def test_unsafe_urls_are_refused_in_french_and_nothing_is_created(url, expected):
+    agent = referent(factories.epci_agent(territory_epci()))
+    with pytest.raises(InvalidInput) as refused:
+        services.subscription_create(
+            actor=agent, organisation=organisation_of(agent), url=url, event_types=ALL_TYPES
+        )
+    assert expected in refused.value.message
+    assert refused.value.field_errors == {"url": [refused.value.message]}
+    assert not WebhookSubscription.objects.exists()
+
+
+def test_a_url_that_turned_unsafe_is_refused_at_delivery(receiver, settings):
+    contract = factories.contract_in_state("draft")
+    agent = referent(factories.epci_agent(territory_epci()))
+    subscription = subscribe(agent, receiver)
+    comment(contract, agent, "Pour rien.")
+    settings.WEBHOOKS_ALLOW_LOOPBACK = False
+    assert delivery.deliver_pending(subscription.pk) == delivery.FAILED
+    assert receiver.received == []
+    (attempt,) = WebhookAttempt.objects.all()
+    assert attempt.status_code is None and "https://" in attempt.error
+
+
+def test_only_a_referent_of_the_organisation_subscribes(receiver):
+    agent = factories.epci_agent(territory_epci())
+    with pytest.raises(ActionForbidden):
+        subscribe(agent, receiver)
+    other = referent(factories.ministry_agent())
+    with pytest.raises(ActionForbidden):
+        services.subscription_create(
+            actor=other,
+            organisation=organisation_of(agent),
+            url=receiver.url,
+            event_types=ALL_TYPES,
+        )
+
+
+# The page.
+
+
+def test_the_pages_are_404_for_a_non_referent_and_for_another_organisations(client, receiver):
+    agent = referent(factories.epci_agent(territory_epci()))
+    subscription = subscribe(agent, receiver)
+    plain = factories.epci_agent(territory_epci())
+    client.force_login(plain)
+    assert client.get(reverse("webhook-list")).status_code == 404
+    assert client.get(reverse("webhook-detail", args=[subscription.pk])).status_code == 404
+    client.force_login(referent(factories.ministry_agent()))
+    assert client.get(reverse("webhook-list")).status_code == 200
+    for name in ("webhook-detail", "webhook-rotate", "webhook-replay"):
+        method = client.get if name == "webhook-detail" else client.post
+        assert method(reverse(name, args=[subscription.pk])).status_code == 404
+
+
+def test_the_page_creates_a_subscription_and_shows_its_secret_once(client, receiver):
+    agent = referent(factories.epci_agent(territory_epci()))
+    client.force_login(agent)
+    data = {
+        "organisation": organisation_of(agent).pk,
+        "url": receiver.url,
+        "description": "SI régional",
+        "event_types": [EventType.COMMENT, EventType.TRANSITION],
+    }
+    answer = client.post(reverse("webhook-list"), data)
+    assert answer.status_code == 200
+    subscription = WebhookSubscription.objects.get()
+    assert subscription.secret in answer.content.decode()
+    assert subscription.event_types == [EventType.TRANSITION, EventType.COMMENT]
+    page = client.get(reverse("webhook-list")).content.decode()
+    assert subscription.url in page and subscription.secret not in page
+
+
+def test_the_page_refuses_a_private_address_and_keeps_the_input(client):
+    agent = referent(factories.epci_agent(territory_epci()))
+    client.force_login(agent)
+    data = {
+        "organisation": organisation_of(agent).pk,
+        "url": "https://169.254.169.254/",
+        "event_types": [EventType.COMMENT],
+    }
+    answer = client.post(reverse("webhook-list"), data)
+    assert answer.status_code == 400
+    page = answer.content.decode()
+    assert "lien local" in page and "https://169.254.169.254/" in page
+    assert not WebhookSubscription.objects.exists()
+
+
+def test_the_page_rotates_and_replays_and_shows_the_log(client, receiver):
+    contract = factories.contract_in_state("draft")
+    agent = referent(factories.epci_agent(territory_epci()))
+    subscription = subscribe(agent, receiver)
+    comment(contract, agent, "Un message.")
+    delivery.deliver_pending(subscription.pk)
+    row = subscription.messages.get()
+    client.force_login(agent)
+    page = client.get(reverse("webhook-detail", args=[subscription.pk])).content.decode()
+    assert row.public_id in page and "HTTP 200" in page and contract.reference in page
+    answer = client.post(reverse("webhook-rotate", args=[subscription.pk]))
+    subscription.refresh_from_db()
+    assert answer.status_code == 200 and subscription.secret in answer.content.decode()
+    assert subscription.previous_secret == receiver.secret
+    answer = client.post(reverse("webhook-replay", args=[subscription.pk]), {"message_id": "x"})
+    assert answer.status_code == 400 and "Aucun message" in answer.content.decode()
+    row.refresh_from_db()
+    assert row.delivered_at is not None
+    answer = client.post(
+        reverse("webhook-replay", args=[subscription.pk]), {"message_id": row.public_id}
+    )
+    assert answer.status_code == 302
+    row.refresh_from_db()
+    assert row.delivered_at is None
