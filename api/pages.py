@@ -11,6 +11,7 @@ from accounts.models import User
 from api import tokens
 from api.forms import TokenForm
 from api.models import ApiToken
+from api.webhooks.services import organisations_led_by
 from cases.kernel.services import CaseActionError
 
 
@@ -46,6 +47,8 @@ def token_list(request: HttpRequest) -> HttpResponse:
         "secret": secret,
         "tokens": ApiToken.objects.filter(user=user),
         "docs_url": reverse("api-docs"),
+        # The webhooks' page is offered to the organisations' référents only.
+        "webhooks": organisations_led_by(user).exists(),
     }
     return render(request, "api/tokens.html", context, status=status)
 

@@ -42,7 +42,11 @@ BACKOFF = (
 MAX_ATTEMPTS = len(BACKOFF) + 1
 ERROR_LENGTH = 300
 
-SENT, IDLE, WAITING, FAILED, BUSY = "envoyé", "rien à envoyer", "en attente", "échec", "occupé"
+SENT, IDLE, WAITING, FAILED = "envoyé", "rien à envoyer", "en attente", "échec"
+BUSY, OFF = "occupé", "désactivé"
+# When another worker holds the subscription, look again soon: it may have read the queue
+# just before a new message committed, and end without it.
+BUSY_RETRY = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -61,9 +65,31 @@ def enqueue_deliveries(subscription_ids: list[int]) -> None:
         deliver_webhooks.enqueue(subscription_id)
 
 
+def enqueue_due() -> int:
+    """A delivery for each active subscription with a message due: what an action queued just
+    before the process stopped (its task is queued after the commit) goes out all the same.
+    Run when the worker starts."""
+    due = (
+        WebhookMessage.objects.filter(
+            delivered_at__isnull=True,
+            next_attempt_at__lte=timezone.now(),
+            subscription__active=True,
+        )
+        .values_list("subscription_id", flat=True)
+        .distinct()
+    )
+    subscriptions = sorted(set(due))
+    enqueue_deliveries(subscriptions)
+    return len(subscriptions)
+
+
 @task()
 def deliver_webhooks(subscription_id: int) -> str:
-    return deliver_pending(subscription_id)
+    result = deliver_pending(subscription_id)
+    if result == BUSY:
+        run_after = timezone.now() + BUSY_RETRY
+        deliver_webhooks.using(run_after=run_after).enqueue(subscription_id)
+    return result
 
 
 def deliver_pending(subscription_id: int, *, now: datetime | None = None) -> str:
@@ -84,7 +110,8 @@ def deliver_next(subscription_id: int, *, now: datetime | None = None) -> str:
             .first()
         )
         if subscription is None:
-            return BUSY
+            active = WebhookSubscription.objects.filter(pk=subscription_id, active=True)
+            return BUSY if active.exists() else OFF
         head = subscription.messages.filter(delivered_at__isnull=True).order_by("pk").first()
         if head is None:
             return IDLE

@@ -44,7 +44,10 @@ class SubscriptionForm(forms.Form):
 
 class ReplayForm(forms.Form):
     message_id = forms.CharField(
-        label="Identifiant du message",
+        label="Message ou événement de départ",
         max_length=40,
-        help_text="Celui du journal (msg_…) : ce message et tous les suivants repartent.",
+        help_text=(
+            "L'identifiant d'un message du journal (msg_…) ou le numéro d'un événement "
+            "(data.case.event.id) : ce message et tous les suivants repartent."
+        ),
     )

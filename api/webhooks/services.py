@@ -107,19 +107,30 @@ def secret_rotate(
     return secret
 
 
+def replay_start(subscription: WebhookSubscription, wanted: str) -> WebhookMessage:
+    """The message named by its webhook-id (msg_…), or the first one of an event, by the
+    event id the payloads carry (data.case.event.id)."""
+    wanted = (wanted or "").strip()
+    messages = subscription.messages.order_by("pk")
+    if wanted.isdigit() and len(wanted) < 19:
+        start = messages.filter(event_id=int(wanted)).first()
+    else:
+        start = messages.filter(public_id=wanted).first()
+    if start is None:
+        raise InvalidInput(
+            f"Aucun message « {wanted[:40]} » pour cet abonnement : indiquez l'identifiant "
+            "d'un message (msg_…) du journal des envois, ou le numéro d'un événement.",
+            field="message_id",
+        )
+    return start
+
+
 def replay_from(*, subscription: WebhookSubscription, actor: User, message_id: str) -> int:
     """Send again this message and every later one of the subscription, in order, with the
     same webhook-id (a receiver that kept them drops them again). Re-enables a subscription
     disabled after its failures: replaying says the receiver is back. Returns their count."""
     require_referent(actor, subscription.organisation)
-    message_id = (message_id or "").strip()
-    start = subscription.messages.filter(public_id=message_id).first()
-    if start is None:
-        raise InvalidInput(
-            f"Aucun message « {message_id[:40]} » pour cet abonnement : copiez son "
-            "identifiant (msg_…) depuis le journal des envois.",
-            field="message_id",
-        )
+    start = replay_start(subscription, message_id)
     now = timezone.now()
     with transaction.atomic():
         locked = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)

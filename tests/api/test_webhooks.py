@@ -3,9 +3,10 @@ transaction, signed deliveries in order against a real receiver, retries, SSRF r
 the page that manages them."""
 
 import json
+import socket
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -18,7 +19,7 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from accounts.models import Membership
-from api.webhooks import delivery, services
+from api.webhooks import addresses, delivery, services
 from api.webhooks.models import EventType, WebhookAttempt, WebhookMessage, WebhookSubscription
 from cases.kernel import services as case_services
 from cases.kernel.services import ActionForbidden, InvalidInput
@@ -302,7 +303,7 @@ def test_after_the_last_retry_the_subscription_is_disabled_and_its_referents_tol
     assert timedelta(days=2, hours=12) < waited < timedelta(days=3, hours=12)
     subscription.refresh_from_db()
     assert not subscription.active and subscription.disabled_at is not None
-    assert delivery.deliver_pending(subscription.pk, now=now) == delivery.BUSY
+    assert delivery.deliver_pending(subscription.pk, now=now) == delivery.OFF
     assert len(receiver.received) == delivery.MAX_ATTEMPTS
     told = DBTaskResult.objects.filter(task_path=delivery.tell_disabled.module_path)
     assert told.count() == 1
@@ -459,3 +460,94 @@ def test_the_page_rotates_and_replays_and_shows_the_log(client, receiver):
     assert answer.status_code == 302
     row.refresh_from_db()
     assert row.delivered_at is None
+
+
+def test_replay_also_starts_from_an_event_id_and_reenables_a_disabled_subscription(receiver):
+    contract = factories.contract_in_state("draft")
+    agent = referent(factories.epci_agent(territory_epci()))
+    subscription = subscribe(agent, receiver)
+    comment(contract, agent, "Premier.")
+    comment(contract, agent, "Second.")
+    delivery.deliver_pending(subscription.pk)
+    first, second = subscription.messages.order_by("pk")
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(active=False)
+    assert delivery.deliver_pending(subscription.pk) == delivery.OFF
+    count = services.replay_from(
+        subscription=subscription, actor=agent, message_id=str(second.event_id)
+    )
+    assert count == 1
+    subscription.refresh_from_db()
+    assert subscription.active
+    first.refresh_from_db()
+    assert first.delivered_at is not None
+    assert delivery.deliver_pending(subscription.pk) == delivery.IDLE
+    assert [r["headers"]["webhook-id"] for r in receiver.received] == [
+        first.public_id,
+        second.public_id,
+        second.public_id,
+    ]
+
+
+def test_due_messages_without_a_task_are_queued_when_the_worker_starts(receiver):
+    contract = factories.contract_in_state("draft")
+    agent = referent(factories.epci_agent(territory_epci()))
+    subscription = subscribe(agent, receiver)
+    comment(contract, agent, "Resté dans la boîte d'envoi.")
+    queued = DBTaskResult.objects.filter(task_path=delivery.deliver_webhooks.module_path)
+    assert not queued.exists()
+    assert delivery.enqueue_due() == 1
+    assert queued.get().args_kwargs["args"] == [subscription.pk]
+
+
+def test_a_financing_answer_goes_to_the_operator_asked(receiver):
+    from decimal import Decimal
+
+    from cases.contracts import commitments
+    from cases.models import FinancingLine
+
+    contract = factories.contract_in_state("signed_off")
+    operator = referent(factories.operator_agent("Bpifrance"))
+    subscription = subscribe(operator, receiver, [EventType.FINANCING])
+    line = FinancingLine.objects.get(action__contract=contract, funder="bpifrance")
+    commitments.financing_commit(
+        line=line,
+        actor=operator,
+        amount=Decimal("25000"),
+        committed_on=date(2019, 3, 1),
+        expected_version=factories.contract_version(contract),
+    )
+    (body,) = bodies(subscription)
+    assert body["type"] == "financing.commitment"
+    assert body["data"]["financing"]["funder"] == "bpifrance"
+    assert body["data"]["financing"]["committed"] == "25000.00"
+    assert body["data"]["financing"]["committed_on"] == "2019-03-01"
+
+
+def test_with_loopback_allowed_private_and_link_local_addresses_are_still_refused(receiver):
+    agent = referent(factories.epci_agent(territory_epci()))
+    for url in ("http://10.0.0.1/", "http://169.254.169.254/", "http://[fe80::1]/"):
+        with pytest.raises(InvalidInput):
+            services.subscription_create(
+                actor=agent, organisation=organisation_of(agent), url=url, event_types=ALL_TYPES
+            )
+
+
+def fake_resolution(monkeypatch, *addresses: str) -> None:
+    def getaddrinfo(host, port, *args, **kwargs):
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port)) for ip in addresses]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+def test_a_name_is_pinned_to_the_address_checked_with_its_host_and_sni(monkeypatch):
+    fake_resolution(monkeypatch, "93.184.215.14")
+    target = addresses.resolve("https://si.exemple.fr:8443/hooks?a=1")
+    assert target.url == "https://93.184.215.14:8443/hooks?a=1"
+    assert target.host_header == "si.exemple.fr:8443"
+    assert target.sni_hostname == "si.exemple.fr"
+
+
+def test_a_name_answering_one_public_and_one_private_address_is_refused(monkeypatch):
+    fake_resolution(monkeypatch, "93.184.215.14", "10.1.2.3")
+    with pytest.raises(addresses.UnsafeUrl, match="réseau privé"):
+        addresses.resolve("https://si.exemple.fr/hooks")

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand
 from django.tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from api.webhooks.delivery import enqueue_due
 from deadlines.reminders import ensure_planned
 from notifications.emails import schedule_next_digest, send_digests
 from programme.dashboard.figures import queue_warm_up
@@ -10,9 +11,9 @@ from programme.dashboard.figures import queue_warm_up
 
 class Command(BaseCommand):
     help = (
-        "Lance le travailleur de tâches de fond (courriels, rappels d'échéance), après avoir "
-        "planifié le prochain récapitulatif quotidien et le prochain passage des rappels "
-        "s'ils ne le sont pas."
+        "Lance le travailleur de tâches de fond (courriels, webhooks, rappels d'échéance), "
+        "après avoir planifié le prochain récapitulatif quotidien et le prochain passage des "
+        "rappels s'ils ne le sont pas."
     )
 
     def add_arguments(self, parser):
@@ -28,6 +29,8 @@ class Command(BaseCommand):
         # The first pass at once: what fell due while no worker ran is caught up now.
         ensure_planned()
         queue_warm_up()
+        # Webhooks queued by an action just before the last stop.
+        enqueue_due()
         call_command(
             "db_worker",
             interval=interval,
