@@ -22,7 +22,9 @@ class UnsafeUrl(Exception):
 
 @dataclass(frozen=True)
 class Target:
-    url: str  # with the checked IP address in place of the host name
+    # One per checked address, with the IP in place of the host name: a dual-stack name is
+    # tried on its next address when the first one does not connect.
+    urls: tuple[str, ...]
     host_header: str
     sni_hostname: str | None  # https only
 
@@ -104,16 +106,15 @@ def resolve(url: str) -> Target:
     port = parts.port or (443 if parts.scheme == "https" else 80)
     addresses = addresses_of(host, port)
     check_addresses(host, addresses)
-    ip = addresses[0]
-    literal = f"[{ip}]" if ip.version == 6 else str(ip)
     path = parts.path or "/"
     query = f"?{parts.query}" if parts.query else ""
     default_port = port == (443 if parts.scheme == "https" else 80)
     # urlsplit lower-cases hostname; an IPv6 host keeps its brackets in the Host header.
     shown_host = f"[{host}]" if ":" in host else host
     host_header = shown_host if default_port else f"{shown_host}:{port}"
+    literals = [f"[{ip}]" if ip.version == 6 else str(ip) for ip in addresses]
     return Target(
-        url=f"{parts.scheme}://{literal}:{port}{path}{query}",
+        urls=tuple(f"{parts.scheme}://{literal}:{port}{path}{query}" for literal in literals),
         host_header=host_header,
         sni_hostname=host if parts.scheme == "https" else None,
     )

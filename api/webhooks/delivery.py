@@ -15,6 +15,7 @@ import httpx
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.tasks import task
 from django.utils import timezone
 from standardwebhooks import Webhook
@@ -94,37 +95,62 @@ def deliver_webhooks(subscription_id: int) -> str:
 
 def deliver_pending(subscription_id: int, *, now: datetime | None = None) -> str:
     """Send the subscription's due messages in order, until one fails or none is left."""
-    while True:
-        result = deliver_next(subscription_id, now=now)
-        if result != SENT:
-            return result
+    if not claim(subscription_id):
+        active = WebhookSubscription.objects.filter(pk=subscription_id, active=True)
+        return BUSY if active.exists() else OFF
+    try:
+        while True:
+            result = deliver_next(subscription_id, now=now)
+            if result != SENT:
+                return result
+    finally:
+        release(subscription_id)
+
+
+def lease() -> timedelta:
+    # A send may wait on connecting, writing and reading, each up to the timeout.
+    return timedelta(seconds=3 * settings.WEBHOOKS_TIMEOUT_SECONDS + 30)
+
+
+def claim(subscription_id: int) -> bool:
+    """Become the subscription's only sender for a while, by a committed lease rather than a
+    row lock held during the HTTP call: a référent rotating the secret or replaying is never
+    kept waiting by a slow receiver, and a worker that died frees it when the lease ends.
+    Real time, whatever ``now`` the caller plans with."""
+    at = timezone.now()
+    free = Q(sending_until__isnull=True) | Q(sending_until__lt=at)
+    claimed = WebhookSubscription.objects.filter(free, pk=subscription_id, active=True).update(
+        sending_until=at + lease()
+    )
+    return claimed == 1
+
+
+def release(subscription_id: int) -> None:
+    WebhookSubscription.objects.filter(pk=subscription_id).update(sending_until=None)
 
 
 def deliver_next(subscription_id: int, *, now: datetime | None = None) -> str:
-    # The subscription's row stays locked while its head message is sent: one sender per
-    # subscription at a time, whichever worker runs the task; another one skips it.
+    subscription = WebhookSubscription.objects.filter(pk=subscription_id, active=True).first()
+    if subscription is None:
+        return OFF
+    head = subscription.messages.filter(delivered_at__isnull=True).order_by("pk").first()
+    if head is None:
+        return IDLE
+    now = now or timezone.now()
+    if head.next_attempt_at > now:
+        # Its retry is already queued for that time.
+        return WAITING
+    # Each message gets a whole lease: a long queue never outlives the claim.
+    WebhookSubscription.objects.filter(pk=subscription_id).update(
+        sending_until=timezone.now() + lease()
+    )
+    outcome = send(subscription, head)
     with transaction.atomic():
-        subscription = (
-            WebhookSubscription.objects.select_for_update(skip_locked=True)
-            .filter(pk=subscription_id, active=True)
-            .first()
-        )
-        if subscription is None:
-            active = WebhookSubscription.objects.filter(pk=subscription_id, active=True)
-            return BUSY if active.exists() else OFF
-        head = subscription.messages.filter(delivered_at__isnull=True).order_by("pk").first()
-        if head is None:
-            return IDLE
-        now = now or timezone.now()
-        if head.next_attempt_at > now:
-            # Its retry is already queued for that time.
-            return WAITING
-        outcome = send(subscription, head)
         record(head, outcome, now)
         if outcome.ok:
             return SENT
         retry_or_disable(subscription, head, now)
-        return FAILED
+    return FAILED
 
 
 def signature_headers(
@@ -157,23 +183,27 @@ def send(subscription: WebhookSubscription, message: WebhookMessage) -> Outcome:
     }
     extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
     started = time.monotonic()
-    try:
-        with (
-            httpx.Client(timeout=settings.WEBHOOKS_TIMEOUT_SECONDS, follow_redirects=False) as http,
-            http.stream(
-                "POST",
-                target.url,
-                content=message.body.encode(),
-                headers=headers,
-                extensions=extensions,
-            ) as response,
-        ):
-            # The answer's body is never read: only its status matters.
-            status = response.status_code
-    except httpx.HTTPError as error:
-        return Outcome(None, elapsed_ms(started), describe(error))
-    refusal = "" if 200 <= status < 300 else f"Réponse HTTP {status}"
-    return Outcome(status, elapsed_ms(started), refusal)
+    error: httpx.HTTPError | None = None
+    with httpx.Client(timeout=settings.WEBHOOKS_TIMEOUT_SECONDS, follow_redirects=False) as http:
+        for url in target.urls:
+            try:
+                status = post(http, url, message.body.encode(), headers, extensions)
+            except httpx.ConnectError as refused:
+                error = refused  # the next checked address, if any
+                continue
+            except httpx.HTTPError as failed:
+                return Outcome(None, elapsed_ms(started), describe(failed))
+            refusal = "" if 200 <= status < 300 else f"Réponse HTTP {status}"
+            return Outcome(status, elapsed_ms(started), refusal)
+    assert error is not None
+    return Outcome(None, elapsed_ms(started), describe(error))
+
+
+def post(http: httpx.Client, url: str, body: bytes, headers: dict, extensions: dict) -> int:
+    # Redirects are not followed (they could lead inside); the answer's body is never read:
+    # only its status matters.
+    with http.stream("POST", url, content=body, headers=headers, extensions=extensions) as response:
+        return response.status_code
 
 
 def elapsed_ms(started: float) -> int:

@@ -42,6 +42,8 @@ class WebhookSubscription(models.Model):
     previous_secret = models.CharField(max_length=100, blank=True)
     previous_secret_until = models.DateTimeField(null=True, blank=True)
     active = models.BooleanField("actif", default=True)
+    # A worker delivering this subscription's messages holds it until then (delivery.claim).
+    sending_until = models.DateTimeField(null=True, blank=True)
     disabled_at = models.DateTimeField("désactivé le", null=True, blank=True)
     created_at = models.DateTimeField("créé le", default=timezone.now)
 

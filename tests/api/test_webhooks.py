@@ -542,7 +542,7 @@ def fake_resolution(monkeypatch, *addresses: str) -> None:
 def test_a_name_is_pinned_to_the_address_checked_with_its_host_and_sni(monkeypatch):
     fake_resolution(monkeypatch, "93.184.215.14")
     target = addresses.resolve("https://si.exemple.fr:8443/hooks?a=1")
-    assert target.url == "https://93.184.215.14:8443/hooks?a=1"
+    assert target.urls == ("https://93.184.215.14:8443/hooks?a=1",)
     assert target.host_header == "si.exemple.fr:8443"
     assert target.sni_hostname == "si.exemple.fr"
 
@@ -551,3 +551,41 @@ def test_a_name_answering_one_public_and_one_private_address_is_refused(monkeypa
     fake_resolution(monkeypatch, "93.184.215.14", "10.1.2.3")
     with pytest.raises(addresses.UnsafeUrl, match="réseau privé"):
         addresses.resolve("https://si.exemple.fr/hooks")
+
+
+def test_a_name_is_sent_to_its_checked_address_with_its_own_host_header(receiver):
+    contract = factories.contract_in_state("draft")
+    agent = referent(factories.epci_agent(territory_epci()))
+    subscription, receiver.secret = services.subscription_create(
+        actor=agent,
+        organisation=organisation_of(agent),
+        url=f"http://localhost:{receiver.port}/hooks",
+        event_types=ALL_TYPES,
+    )
+    comment(contract, agent, "Par le nom.")
+    assert delivery.deliver_pending(subscription.pk) == delivery.IDLE
+    (request,) = receiver.received
+    headers = {name.lower(): value for name, value in request["headers"].items()}
+    assert headers["host"] == f"localhost:{receiver.port}"
+    assert len(receiver.accepted) == 1
+
+
+def test_a_subscription_another_worker_is_sending_is_looked_at_again_soon(receiver):
+    contract = factories.contract_in_state("draft")
+    agent = referent(factories.epci_agent(territory_epci()))
+    subscription = subscribe(agent, receiver)
+    comment(contract, agent, "Attendra.")
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(
+        sending_until=timezone.now() + timedelta(minutes=1)
+    )
+    assert delivery.deliver_webhooks.call(subscription.pk) == delivery.BUSY
+    assert receiver.received == []
+    again = DBTaskResult.objects.get(task_path=delivery.deliver_webhooks.module_path)
+    assert again.run_after > timezone.now()
+    # A lease whose worker died ends: the next delivery goes.
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(
+        sending_until=timezone.now() - timedelta(seconds=1)
+    )
+    assert delivery.deliver_pending(subscription.pk) == delivery.IDLE
+    subscription.refresh_from_db()
+    assert len(receiver.accepted) == 1 and subscription.sending_until is None
