@@ -22,14 +22,9 @@ from api.actions import visible_case
 from api.authentication import acting_user
 from api.pagination import UpdatedCursor
 from api.schema import READ_PROBLEMS
-from api.versions import etag_of
-from api.views import updated_since, valid_filters
-from cases.derogations import lists as derogation_lists
-from cases.derogations.forms import DerogationFilterForm
-from cases.derogations.models import CallForProjects, DerogationRequest
-from cases.kernel import lists, selectors
+from cases.derogations.models import CallForProjects
+from cases.kernel import selectors
 from cases.kernel.models import CaseEvent, Document
-from cases.kernel.views import CREATABLE_SCOPE
 from cases.waves import selectors as wave_selectors
 from cases.waves.models import Wave
 from notifications.models import Notification
@@ -60,72 +55,6 @@ class EventCursor(Cursor):
 
 class NewestCursor(Cursor):
     ordering = ("-id",)
-
-
-def derogation_filters(request: Request) -> dict:
-    regions, _, _ = lists.scope_choices(CREATABLE_SCOPE.rows(request.user))
-    form = DerogationFilterForm(
-        request.query_params, regions=regions, calls=derogation_lists.call_choices()
-    )
-    return valid_filters(form)
-
-
-DEROGATION_FILTERS = [
-    OpenApiParameter(
-        "q",
-        str,
-        description="Texte cherché dans l'intitulé, la référence, le texte visé, le territoire.",
-    ),
-    OpenApiParameter("call", int, description="Appel à projets (identifiant)."),
-    OpenApiParameter("state", str, description="État de la demande (code)."),
-    OpenApiParameter("outcome", str, description="Décision (code)."),
-    OpenApiParameter("region", int, description="Région pilote (identifiant)."),
-    OpenApiParameter("rule", str, description="Référence du texte visé, écrite comme on veut."),
-    OpenApiParameter(
-        "due", str, enum=["late", "soon"], description="Échéance : en retard ou bientôt due."
-    ),
-    OpenApiParameter("since", OpenApiTypes.DATE, description="Déposée depuis le (inclus)."),
-    OpenApiParameter("until", OpenApiTypes.DATE, description="Déposée jusqu'au (inclus)."),
-    OpenApiParameter(
-        "updated_since",
-        OpenApiTypes.DATETIME,
-        description="Modifiée depuis (ISO 8601, avec fuseau).",
-    ),
-]
-
-
-@extend_schema_view(
-    list=extend_schema(
-        summary="Demandes de dérogation (France Expérimentation)",
-        parameters=DEROGATION_FILTERS,
-        responses={200: serializers.DerogationSerializer(many=True), **READ_PROBLEMS},
-    ),
-    retrieve=extend_schema(
-        summary="Une demande de dérogation",
-        responses={200: serializers.DerogationSerializer, **READ_PROBLEMS},
-    ),
-)
-class DerogationViewSet(viewsets.ReadOnlyModelViewSet):
-    serializer_class = serializers.DerogationSerializer
-    lookup_field = "reference"
-    lookup_value_regex = r"[A-Za-z0-9-]+"
-    pagination_class = UpdatedCursor
-
-    def get_queryset(self) -> QuerySet[DerogationRequest]:
-        if self.action != "list":
-            return derogation_lists.derogation_list(self.request.user, None)
-        requests = derogation_lists.derogation_list(
-            self.request.user, derogation_filters(self.request)
-        )
-        since = updated_since(self.request)
-        return requests.filter(updated_at__gte=since) if since else requests
-
-    def retrieve(self, request: Request, *args: object, **kwargs: object) -> Response:
-        derogation = self.get_object()
-        etag = etag_of(derogation)
-        if request.headers.get("If-None-Match") == etag:
-            return Response(status=304, headers={"ETag": etag})
-        return Response(self.get_serializer(derogation).data, headers={"ETag": etag})
 
 
 @extend_schema_view(

@@ -28,6 +28,7 @@ def problems(*codes: int) -> dict[int, OpenApiResponse]:
         404: "Introuvable, ou hors du périmètre de l'utilisateur.",
         409: "Action impossible dans l'état du dossier (la raison est dans detail).",
         412: "Le dossier a changé depuis la version indiquée par If-Match.",
+        415: "Type de contenu non pris en charge (JSON attendu, ou multipart pour un fichier).",
         428: "En-tête If-Match manquant.",
         429: "Trop de requêtes pour ce jeton : réessayez après le délai indiqué.",
     }

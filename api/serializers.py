@@ -1,11 +1,20 @@
 """What the API shows of a case: read-only representations; writes go through the services."""
 
+from decimal import Decimal
+
 from rest_framework import serializers
 
 from accounts.models import Organisation, User
-from cases.contracts.models import ActionSheet, FinancingLine, TerritoryContract
-from cases.derogations.models import CallForProjects, DerogationRequest
-from cases.kernel.models import Case, CaseEvent, Document
+from cases.contracts.forms import MAX_FINANCING_LINES
+from cases.contracts.models import ActionSheet, Axis, FinancingLine, Funder, TerritoryContract
+from cases.derogations.models import (
+    CallForProjects,
+    DerogationRequest,
+    Outcome,
+    RegionOpinion,
+    RuleKind,
+)
+from cases.kernel.models import Case, CaseEvent, Document, Opinion, OpinionVerdict
 from cases.kernel.services import available_transitions
 from cases.waves.models import Wave
 from notifications.models import Notification
@@ -344,3 +353,138 @@ class NotificationSerializer(serializers.ModelSerializer):
         model = Notification
         fields = ["id", "seq", "kind", "text", "link", "case", "created_at", "read_at"]
         read_only_fields = fields
+
+
+class DerogationChangesSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    company_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    company_siret = serializers.CharField(max_length=14, required=False, allow_blank=True)
+    rule_kind = serializers.ChoiceField(choices=RuleKind.choices, required=False)
+    rule_reference = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    rule_text = serializers.CharField(required=False, allow_blank=True)
+    derogation_requested = serializers.CharField(required=False, allow_blank=True)
+    justification = serializers.CharField(required=False, allow_blank=True)
+    expected_jobs = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    expected_investment = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal("0"), required=False, allow_null=True
+    )
+    duration_months = serializers.IntegerField(
+        min_value=6, max_value=60, required=False, allow_null=True
+    )
+    evaluation_plan = serializers.CharField(required=False, allow_blank=True)
+
+
+class DerogationCreationSerializer(DerogationChangesSerializer):
+    territory = serializers.PrimaryKeyRelatedField(
+        queryset=Territory.objects.all(),
+        error_messages={"does_not_exist": "Territoire inconnu : {pk_value}."},
+    )
+    call = serializers.PrimaryKeyRelatedField(
+        queryset=CallForProjects.objects.all(),
+        error_messages={"does_not_exist": "Appel à projets inconnu : {pk_value}."},
+    )
+    rule_kind = serializers.ChoiceField(choices=RuleKind.choices)
+
+
+class RegionOpinionInputSerializer(serializers.Serializer):
+    opinion = serializers.ChoiceField(choices=RegionOpinion.choices)
+    reasons = serializers.CharField(max_length=10_000)
+
+
+class DecisionInputSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    motivation = serializers.CharField(max_length=10_000)
+    legal_basis = serializers.CharField(max_length=10_000)
+    granted_duration_months = serializers.IntegerField(
+        min_value=1, max_value=60, required=False, allow_null=True, default=None
+    )
+    granted_conditions = serializers.CharField(
+        max_length=10_000, required=False, allow_blank=True, default=""
+    )
+    solution = serializers.CharField(
+        max_length=10_000, required=False, allow_blank=True, default=""
+    )
+
+
+class OpinionSerializer(serializers.ModelSerializer):
+    organisation = OrganisationSerializer(read_only=True)
+    verdict_label = serializers.CharField(source="get_verdict_display", read_only=True)
+    answered_by: serializers.StringRelatedField[User] = serializers.StringRelatedField(
+        read_only=True
+    )
+
+    class Meta:
+        model = Opinion
+        fields = [
+            "id",
+            "organisation",
+            "question",
+            "due_on",
+            "requested_at",
+            "verdict",
+            "verdict_label",
+            "text",
+            "answered_by",
+            "answered_at",
+        ]
+        read_only_fields = fields
+
+
+class OpinionRequestInputSerializer(serializers.Serializer):
+    organisation = serializers.PrimaryKeyRelatedField(
+        queryset=Organisation.objects.all(),
+        error_messages={"does_not_exist": "Organisation inconnue : {pk_value}."},
+    )
+    due_on = serializers.DateField()
+    question = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+
+
+class OpinionAnswerInputSerializer(serializers.Serializer):
+    verdict = serializers.ChoiceField(choices=OpinionVerdict.choices)
+    text = serializers.CharField(max_length=10_000)
+
+
+class FinancingInputSerializer(serializers.Serializer):
+    line = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="La ligne modifiée (sa réponse est gardée si ni le financeur ni le montant "
+        "ne changent) ; sans elle, une ligne ajoutée.",
+    )
+    funder = serializers.ChoiceField(choices=Funder.choices)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0"))
+
+
+class ActionInputSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=300)
+    axis = serializers.ChoiceField(choices=Axis.choices)
+    project_owner = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True)
+    total_cost = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal("0"), required=False
+    )
+    schedule = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    status = serializers.ChoiceField(choices=ActionSheet.Status.choices, required=False)
+    # The list serializer's own bound (DRF 3.14), which the stubs do not know yet.
+    financings = FinancingInputSerializer(
+        many=True,
+        required=False,
+        default=list,
+        max_length=MAX_FINANCING_LINES,  # type: ignore[call-arg]
+    )
+
+
+class CommitmentInputSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0"))
+    committed_on = serializers.DateField()
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class DeclineInputSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class DocumentInputSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="Le fichier (PDF, image, bureautique).")

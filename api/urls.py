@@ -2,11 +2,11 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 from rest_framework.routers import SimpleRouter
 
-from api import actions, pages, reads, views
+from api import actions, derogations, fiches, pages, reads, views
 
 router = SimpleRouter(trailing_slash=True)
 router.register("contracts", views.ContractViewSet, basename="api-contract")
-router.register("derogations", reads.DerogationViewSet, basename="api-derogation")
+router.register("derogations", derogations.DerogationViewSet, basename="api-derogation")
 router.register("calls", reads.CallViewSet, basename="api-call")
 router.register("waves", reads.WaveViewSet, basename="api-wave")
 
@@ -37,7 +37,7 @@ urlpatterns += [
     ),
     path(
         "api/v1/cases/<str:reference>/documents/",
-        reads.CaseDocuments.as_view(),
+        fiches.CaseDocuments.as_view(),
         name="api-case-documents",
     ),
     path("api/v1/documents/<int:pk>/", reads.DocumentDetail.as_view(), name="api-document"),
@@ -45,6 +45,36 @@ urlpatterns += [
         "api/v1/documents/<int:pk>/content/",
         reads.DocumentContent.as_view(),
         name="api-document-content",
+    ),
+    path(
+        "api/v1/derogations/<str:reference>/opinions/",
+        derogations.DerogationOpinions.as_view({"get": "list", "post": "create"}),
+        name="api-derogation-opinions",
+    ),
+    path(
+        "api/v1/derogations/<str:reference>/opinions/<int:pk>/answer/",
+        derogations.DerogationOpinions.as_view({"post": "answer"}),
+        name="api-opinion-answer",
+    ),
+    path(
+        "api/v1/contracts/<str:reference>/actions/",
+        fiches.ContractActions.as_view(),
+        name="api-contract-actions",
+    ),
+    path(
+        "api/v1/contracts/<str:reference>/actions/<int:pk>/",
+        fiches.ContractAction.as_view(),
+        name="api-contract-action",
+    ),
+    path(
+        "api/v1/contracts/<str:reference>/lines/<int:pk>/commit/",
+        fiches.LineCommitment.as_view(),
+        name="api-line-commit",
+    ),
+    path(
+        "api/v1/contracts/<str:reference>/lines/<int:pk>/decline/",
+        fiches.LineDecline.as_view(),
+        name="api-line-decline",
     ),
     path("api/v1/notifications/", reads.Notifications.as_view(), name="api-notifications"),
 ]

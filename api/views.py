@@ -4,6 +4,7 @@ from datetime import datetime
 
 from django.db.models import Prefetch, QuerySet
 from django.forms import Form
+from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -127,10 +128,7 @@ class ContractViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     def get_queryset(self) -> QuerySet[TerritoryContract]:
         if self.action != "list":
-            fiches = ActionSheet.objects.order_by("pk").prefetch_related("financings")
-            return contract_lists.contract_list(self.request.user, None).prefetch_related(
-                Prefetch("actions", queryset=fiches)
-            )
+            return contracts_with_fiches(self.request)
         contracts = contract_lists.contract_list(self.request.user, contract_filters(self.request))
         since = updated_since(self.request)
         return contracts.filter(updated_at__gte=since) if since else contracts
@@ -165,13 +163,23 @@ class ContractViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return self.answer(changed, 200)
 
     def answer(self, contract: TerritoryContract, status: int) -> Response:
-        # Read back in the user's scope, with its fiches-actions: what a GET would show.
-        self.action = "retrieve"
-        self.kwargs[self.lookup_field] = contract.reference
-        shown = self.get_object()
-        body = self.get_serializer(shown).data
-        location = self.request.build_absolute_uri(f"/api/v1/contracts/{shown.reference}/")
-        return Response(body, status=status, headers={"ETag": etag_of(shown), "Location": location})
+        return contract_response(self.request, str(contract.reference), status)
+
+
+def contracts_with_fiches(request: Request) -> QuerySet[TerritoryContract]:
+    fiches = ActionSheet.objects.order_by("pk").prefetch_related("financings")
+    return contract_lists.contract_list(request.user, None).prefetch_related(
+        Prefetch("actions", queryset=fiches)
+    )
+
+
+def contract_response(request: Request, reference: str, status: int) -> Response:
+    """The contract read back in the user's scope, with its fiches-actions: what a GET would
+    show after a write, with the new version as its ETag."""
+    shown = get_object_or_404(contracts_with_fiches(request), reference=reference)
+    body = serializers.ContractSerializer(shown, context={"request": request}).data
+    location = request.build_absolute_uri(f"/api/v1/contracts/{shown.reference}/")
+    return Response(body, status=status, headers={"ETag": etag_of(shown), "Location": location})
 
 
 @extend_schema(exclude=True)

@@ -108,6 +108,14 @@ SPECTACULAR_SETTINGS = {
     "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Several models have a "state" or a "status": each choice set gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStateEnum": "cases.kernel.models.State",
+        "WaveStateEnum": "cases.waves.models.WaveState",
+        "ActionStatusEnum": "cases.contracts.models.ActionSheet.Status",
+        "FinancingStatusEnum": "cases.contracts.models.FinancingLine.Status",
+        "RegionOpinionEnum": "cases.derogations.models.RegionOpinion",
+    },
     # The documentation page's scripts come from the project's static files, never a CDN.
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_DIST": "SIDECAR",

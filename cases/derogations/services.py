@@ -330,12 +330,19 @@ def _store_letter(locked: DerogationRequest, actor: User) -> Document:
 
 
 def opinion_request(
-    *, case: DerogationRequest, actor: User, organisation: Organisation, due_on: date, question: str
+    *,
+    case: DerogationRequest,
+    actor: User,
+    organisation: Organisation,
+    due_on: date,
+    question: str,
+    expected_version: int | None = None,
 ) -> Opinion:
     question = (question or "").strip()
     check_plain_text(question=question)
     with transaction.atomic():
         locked = lock_case(case)
+        check_version(locked, expected_version)
         if not perms.is_ministry_agent(actor):
             raise ActionForbidden("Seul le ministère demande des avis.")
         if locked.state != "ministerial_review":
@@ -401,7 +408,9 @@ def opinion_answer(
     verdict: str,
     text: str,
     upload: UploadedFile | None = None,
+    expected_version: int | None = None,
 ) -> Opinion:
+    """``expected_version`` (the API's If-Match): the case's version its author read."""
     text = (text or "").strip()
     if verdict not in OpinionVerdict.values:
         raise InvalidInput(
@@ -414,7 +423,9 @@ def opinion_answer(
     stored: list = []
     try:
         with transaction.atomic():
-            locked = _answer(opinion, actor, verdict, text, upload, inspected, stored)
+            locked = _answer(
+                opinion, actor, (verdict, text), upload, inspected, stored, expected_version
+            )
     except Exception:
         # Also when the commit itself fails: no file without its row.
         for document in stored:
@@ -426,13 +437,15 @@ def opinion_answer(
 def _answer(
     opinion: Opinion,
     actor: User,
-    verdict: str,
-    text: str,
+    answer: tuple[str, str],
     upload: UploadedFile | None,
     inspected: tuple[InspectedUpload, str] | None,
     stored: list[Document],
+    expected_version: int | None,
 ) -> Opinion:
+    verdict, text = answer
     locked_case = lock_case(opinion.case)
+    check_version(locked_case, expected_version)
     locked = Opinion.objects.select_for_update().get(pk=opinion.pk)
     if not perms.is_member_of(actor, locked.organisation_id):
         raise ActionForbidden("Seuls les membres de l'organisation consultée rendent cet avis.")

@@ -580,12 +580,16 @@ def attach_document(
     return document
 
 
-def document_add(*, case: Case, actor: User, upload: UploadedFile) -> Document:
+def document_add(
+    *, case: Case, actor: User, upload: UploadedFile, expected_version: int | None = None
+) -> Document:
+    """``expected_version`` (the API's If-Match): the case's version its author read."""
     inspected, sha256 = inspect_and_hash(upload)
     stored: list[Document] = []
     try:
         with transaction.atomic():
             locked = lock_case(case)
+            check_version(locked, expected_version)
             if not perms.can_upload(actor, locked):
                 raise ActionForbidden("Vous ne pouvez pas ajouter de document à ce dossier.")
             stored.append(attach_document(locked, actor, upload, inspected, sha256))
