@@ -23,7 +23,8 @@ from api.authentication import acting_user
 from api.pagination import UpdatedCursor
 from api.schema import READ_PROBLEMS
 from cases.derogations.models import CallForProjects
-from cases.kernel import selectors
+from cases.kernel import documents, selectors
+from cases.kernel.documents import ALLOWED_TYPES
 from cases.kernel.models import CaseEvent, Document
 from cases.waves import selectors as wave_selectors
 from cases.waves.models import Wave
@@ -163,23 +164,18 @@ class DocumentContent(DocumentDetail):
     @extend_schema(
         summary="Télécharger un document",
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(
-                OpenApiTypes.BINARY, description="Le fichier, tel qu'il a été déposé."
-            ),
+            # Served with the type found in its content at upload, one of those accepted.
+            **{
+                (200, media_type): OpenApiResponse(
+                    OpenApiTypes.BINARY, description="Le fichier, tel qu'il a été déposé."
+                )
+                for media_type in ALLOWED_TYPES
+            },
             **READ_PROBLEMS,
         },
     )
     def get(self, request: Request, *args: object, **kwargs: object) -> FileResponse:  # type: ignore[override]
-        document = self.get_object()
-        response = FileResponse(
-            document.file.open("rb"),
-            as_attachment=True,
-            filename=document.original_name,
-            content_type=document.content_type,
-        )
-        # The type is the one inspected at upload; the browser must not guess another.
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        return documents.download_response(self.get_object())
 
 
 def since_id(request: Request) -> int | None:

@@ -1,8 +1,12 @@
 """What the schema says of every operation: its errors as problem details."""
 
+from typing import Any
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
+
+from api.problems import MEDIA_TYPE
 
 Problem = inline_serializer(
     name="Problem",
@@ -20,7 +24,8 @@ Problem = inline_serializer(
 )
 
 
-def problems(*codes: int) -> dict[int, OpenApiResponse]:
+def problems(*codes: int) -> dict[Any, OpenApiResponse]:
+    """Keyed by status and media type: a problem is served as application/problem+json."""
     descriptions = {
         400: "Paramètre ou champ invalide.",
         401: "Jeton absent, invalide, expiré ou révoqué.",
@@ -33,7 +38,8 @@ def problems(*codes: int) -> dict[int, OpenApiResponse]:
         429: "Trop de requêtes pour ce jeton : réessayez après le délai indiqué.",
     }
     return {
-        code: OpenApiResponse(response=Problem, description=descriptions[code]) for code in codes
+        (code, MEDIA_TYPE): OpenApiResponse(response=Problem, description=descriptions[code])
+        for code in codes
     }
 
 

@@ -233,7 +233,19 @@ DEROGATION_FIELDS = [
 ]
 
 
+def blank_choice(choices: list[tuple[str, str]], until: str) -> serializers.ChoiceField:
+    """DRF drops ``allow_blank`` from read-only model fields: declared here, the schema says
+    that the field is empty until something happens, and a client's validator agrees."""
+    return serializers.ChoiceField(
+        choices=choices, allow_blank=True, read_only=True, help_text=f"Vide {until}."
+    )
+
+
 class DerogationSerializer(CaseFieldsMixin, serializers.ModelSerializer):
+    region_opinion = blank_choice(
+        RegionOpinion.choices, "tant que la Région n'a pas rendu son avis"
+    )
+    outcome = blank_choice(Outcome.choices, "tant que le ministère n'a pas décidé")
     call = CallSerializer(read_only=True)
     applicant = OrganisationSerializer(read_only=True)
     outcome_label = serializers.CharField(source="get_outcome_display", read_only=True)
@@ -407,6 +419,7 @@ class DecisionInputSerializer(serializers.Serializer):
 
 
 class OpinionSerializer(serializers.ModelSerializer):
+    verdict = blank_choice(OpinionVerdict.choices, "tant que l'avis n'est pas rendu")
     organisation = OrganisationSerializer(read_only=True)
     verdict_label = serializers.CharField(source="get_verdict_display", read_only=True)
     answered_by: serializers.StringRelatedField[User] = serializers.StringRelatedField(

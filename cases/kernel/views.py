@@ -7,14 +7,14 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS
-from django.http import FileResponse, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.scoping import territories_for_user
-from cases.kernel import forms, lists, pagination, selectors, services, uploads
+from cases.kernel import documents, forms, lists, pagination, selectors, services, uploads
 from cases.kernel import permissions as perms
 from cases.kernel.compiled import UserQuery
 
@@ -342,11 +342,4 @@ def _document_upload(request, contract, back: str):
 @login_required
 def document_download(request, pk: int):
     document = get_object_or_404(selectors.document_for_user(request.user, pk))
-    response = FileResponse(
-        document.file.open("rb"),
-        as_attachment=True,
-        filename=document.original_name,
-        content_type=document.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return documents.download_response(document)

@@ -5,6 +5,7 @@ from itertools import pairwise
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 
 from api import tokens
 from cases.kernel import services
@@ -145,6 +146,22 @@ def test_documents_are_listed_and_downloaded_in_the_cases_scope(client):
         f"/api/v1/documents/{document.pk}/content/",
     ):
         assert api(client, outsider, path).status_code == 404, path
+
+
+def test_a_document_whose_file_is_gone_is_a_404_not_a_server_error(client, caplog):
+    contract = factories.contract_in_state("regional_review")
+    agent = factories.epci_agent("200000172")
+    document = services.document_add(
+        case=contract, actor=agent, upload=SimpleUploadedFile("annexe.pdf", PDF)
+    )
+    document.file.storage.delete(document.file.name)
+    answer = api(client, agent, f"/api/v1/documents/{document.pk}/content/")
+    assert answer.status_code == 404
+    assert answer["Content-Type"] == "application/problem+json"
+    assert "introuvable" in answer.json()["detail"].lower()
+    client.force_login(agent)
+    assert client.get(reverse("document-download", args=[document.pk])).status_code == 404
+    assert f"document {document.pk}" in caplog.text
 
 
 def test_notifications_are_the_users_own_and_replay_after_an_id(client):

@@ -18,6 +18,8 @@ def test_the_schema_is_openapi_3_1_and_documents_the_problems(client):
     operation = schema["paths"]["/api/v1/contracts/{reference}/"]["get"]
     assert {"200", "401", "404", "429"} <= set(operation["responses"])
     assert "Problem" in schema["components"]["schemas"]
+    # Served as problem details: a client's validator checks the type it receives.
+    assert list(operation["responses"]["404"]["content"]) == ["application/problem+json"]
     assert schema["components"]["securitySchemes"]["jeton"] == {
         "type": "http",
         "scheme": "bearer",
