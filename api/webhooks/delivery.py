@@ -146,8 +146,8 @@ def deliver_next(subscription_id: int, *, now: datetime | None = None) -> str:
     )
     outcome = send(subscription, head)
     with transaction.atomic():
-        record(head, outcome, now)
-        if outcome.ok:
+        still_due = record(head, outcome, now)
+        if outcome.ok or not still_due:
             return SENT
         retry_or_disable(subscription, head, now)
     return FAILED
@@ -218,7 +218,10 @@ def describe(error: httpx.HTTPError) -> str:
     return f"Erreur de transport : {error}"[:ERROR_LENGTH]
 
 
-def record(message: WebhookMessage, outcome: Outcome, now: datetime) -> None:
+def record(message: WebhookMessage, outcome: Outcome, now: datetime) -> bool:
+    """Logs the attempt; marks the message only if nobody replayed it during the send (a
+    replay sets a new ``next_attempt_at``): the replay then stands and it goes again.
+    Returns whether the message was still as read."""
     WebhookAttempt.objects.create(
         message=message,
         at=now,
@@ -230,7 +233,10 @@ def record(message: WebhookMessage, outcome: Outcome, now: datetime) -> None:
     message.attempts += 1
     if outcome.ok:
         message.delivered_at = now
-    message.save(update_fields=["attempts", "delivered_at"])
+    as_read = WebhookMessage.objects.filter(
+        pk=message.pk, next_attempt_at=message.next_attempt_at, delivered_at__isnull=True
+    )
+    return as_read.update(attempts=message.attempts, delivered_at=message.delivered_at) == 1
 
 
 def retry_or_disable(

@@ -589,3 +589,32 @@ def test_a_subscription_another_worker_is_sending_is_looked_at_again_soon(receiv
     assert delivery.deliver_pending(subscription.pk) == delivery.IDLE
     subscription.refresh_from_db()
     assert len(receiver.accepted) == 1 and subscription.sending_until is None
+
+
+def test_a_replay_during_a_send_sends_that_message_again(receiver, monkeypatch):
+    """The sender holds no row lock while it waits on the receiver: a replay asked meanwhile
+    must not be overwritten by the sender marking the message delivered."""
+    contract = factories.contract_in_state("draft")
+    agent = referent(factories.epci_agent(territory_epci()))
+    subscription = subscribe(agent, receiver)
+    comment(contract, agent, "Envoyé pendant le rejeu.")
+    [message] = subscription.messages.all()
+    real_send = delivery.send
+    replays = []
+
+    def send_while_replayed(subscription, message):
+        outcome = real_send(subscription, message)
+        if not replays:
+            replays.append(
+                services.replay_from(
+                    subscription=subscription, actor=agent, message_id=message.public_id
+                )
+            )
+        return outcome
+
+    monkeypatch.setattr(delivery, "send", send_while_replayed)
+    assert delivery.deliver_pending(subscription.pk) == delivery.IDLE
+    message.refresh_from_db()
+    assert replays == [1] and message.delivered_at is not None
+    assert [r["headers"]["webhook-id"] for r in receiver.received] == [message.public_id] * 2
+    assert message.log.count() == 2
