@@ -51,6 +51,7 @@ bench: install
 	$(PY) scripts/with_services.py $(PY) -m bench.notify_latency
 	$(PY) scripts/with_services.py $(PY) -m bench.deadlines
 	$(PY) scripts/with_services.py $(PY) -m bench.dashboard
+	$(PY) scripts/with_services.py $(PY) -m bench.api
 
 # The pages at scale (BENCH_CONTRACTS synthetic contracts, 100000 by default) against their SQL.
 bench-dashboard: install
