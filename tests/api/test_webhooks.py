@@ -4,6 +4,7 @@ the page that manages them."""
 
 import json
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -618,3 +619,24 @@ def test_a_replay_during_a_send_sends_that_message_again(receiver, monkeypatch):
     assert replays == [1] and message.delivered_at is not None
     assert [r["headers"]["webhook-id"] for r in receiver.received] == [message.public_id] * 2
     assert message.log.count() == 2
+
+
+def test_the_certificate_bundle_is_loaded_once_not_per_message(receiver, monkeypatch):
+    """bench.api: a new TLS context per message, with the whole bundle, was most of a send."""
+    contract = factories.contract_in_state("draft")
+    agent = referent(factories.epci_agent(territory_epci()))
+    subscription = subscribe(agent, receiver)
+    for number in range(3):
+        comment(contract, agent, f"Message {number}.")
+    loads = []
+    real = ssl.SSLContext.load_verify_locations
+
+    def counted(context, *args, **kwargs):
+        loads.append(args or kwargs)
+        return real(context, *args, **kwargs)
+
+    delivery.tls_context.cache_clear()
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    assert delivery.deliver_pending(subscription.pk) == delivery.IDLE
+    assert len(receiver.accepted) == 3
+    assert len(loads) == 1, loads

@@ -1,0 +1,56 @@
+"""SQL statements per API request (bench.api measured them): constant in the page's length,
+and a transition costs the service's own plus a fixed few for the request."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from cases.kernel import services
+from tests import factories
+from tests.api.test_writes import auth, etag, post
+
+pytestmark = pytest.mark.django_db
+
+
+def statements(call) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        call()
+    return len(queries)
+
+
+def answered(call):
+    def checked():
+        answer = call()
+        assert answer.status_code == 200, answer.content
+
+    return checked
+
+
+def test_a_page_of_contracts_costs_the_same_whatever_its_length(client):
+    reviewer = factories.region_reviewer("84")
+    headers = auth(reviewer)
+    factories.contract_in_state("regional_review")
+    client.get("/api/v1/notifications/", **headers)  # a token's first use is noted, once
+    page = answered(lambda: client.get("/api/v1/contracts/", **headers))
+    short = statements(page)
+    for _ in range(5):
+        factories.contract_in_state("regional_review")
+    long = statements(page)
+    assert short == long, (short, long)
+    # The statement timeout set and reset, the token, the filter form's choices, the page.
+    assert long <= 6, long
+
+
+def test_a_transition_through_the_api_adds_a_fixed_few_to_the_service(client):
+    reviewer = factories.region_reviewer("84")
+    headers = auth(reviewer)
+    by_service = factories.contract_in_state("regional_review")
+    by_api = factories.contract_in_state("regional_review")
+    client.get("/api/v1/notifications/", **headers)  # a token's first use is noted, once
+    service = statements(lambda: services.case_approve(case=by_service, actor=reviewer))
+    path = f"/api/v1/cases/{by_api.reference}/transitions/"
+    headers["HTTP_IF_MATCH"] = etag(by_api)
+    api = statements(answered(lambda: post(client, path, {"name": "approve"}, headers)))
+    # The statement timeout set and reset, the token, the case in the user's scope, its
+    # contract; the version check is the service's own.
+    assert api - service <= 5, (api, service)
