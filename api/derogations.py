@@ -2,11 +2,14 @@
 territory's EPCI agents, given the Region's opinion, consulted on and decided by the ministry.
 Every write goes through the services, with the version the client read (If-Match)."""
 
+from collections.abc import Callable
+
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
+from rest_framework import serializers as drf_serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -136,17 +139,11 @@ class DerogationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     )
     @action(detail=True, methods=["post"], url_path="region-opinion")
     def region_opinion(self, request: Request, reference: str) -> Response:
-        derogation = self.get_object()
-        version = expected_version(request, derogation)
-        given = serializers.RegionOpinionInputSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        changed = derogation_services.region_opinion_give(
-            case=derogation,
-            actor=acting_user(request),
-            expected_version=version,
-            **given.validated_data,
+        return self.through(
+            request,
+            serializers.RegionOpinionInputSerializer,
+            derogation_services.region_opinion_give,
         )
-        return self.answer(changed, 200)
 
     @extend_schema(
         summary="La décision du ministère (accordée, refusée, résolue sans dérogation)",
@@ -156,17 +153,28 @@ class DerogationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     )
     @action(detail=True, methods=["post"])
     def decision(self, request: Request, reference: str) -> Response:
+        return self.through(
+            request, serializers.DecisionInputSerializer, derogation_services.case_decide
+        )
+
+    def through(
+        self,
+        request: Request,
+        given_class: type[drf_serializers.Serializer],
+        service: Callable[..., DerogationRequest],
+    ) -> Response:
+        """An action on the request, by ``service`` with the validated input and If-Match."""
         derogation = self.get_object()
         version = expected_version(request, derogation)
-        given = serializers.DecisionInputSerializer(data=request.data)
+        given = given_class(data=request.data)
         given.is_valid(raise_exception=True)
-        decided = derogation_services.case_decide(
+        changed = service(
             case=derogation,
             actor=acting_user(request),
             expected_version=version,
             **given.validated_data,
         )
-        return self.answer(decided, 200)
+        return self.answer(changed, 200)
 
     def answer(self, derogation: DerogationRequest, status: int) -> Response:
         # Read back in the user's scope: what a GET would show, with the new version.

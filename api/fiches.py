@@ -2,8 +2,11 @@
 funders' answers to those lines, and the documents of any case. Each through the services,
 with the version the client read (If-Match); the answer is the contract read back."""
 
+from collections.abc import Callable
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
+from rest_framework import serializers as drf_serializers
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -108,6 +111,22 @@ def visible_line(
     return contract, line
 
 
+def line_answer(
+    request: Request,
+    reference: str,
+    pk: int,
+    given_class: type[drf_serializers.Serializer],
+    service: Callable[..., object],
+) -> Response:
+    """A funder's answer on one of its lines, through ``service`` (commit or decline)."""
+    contract, line = visible_line(request, reference, pk)
+    version = expected_version(request, contract)
+    given = given_class(data=request.data)
+    given.is_valid(raise_exception=True)
+    service(line=line, actor=acting_user(request), expected_version=version, **given.validated_data)
+    return contract_response(request, reference, 200)
+
+
 class LineCommitment(APIView):
     @extend_schema(
         summary="Engager (ou ajuster) un financement demandé à son organisation",
@@ -116,14 +135,13 @@ class LineCommitment(APIView):
         responses=CONTRACT_ANSWER,
     )
     def post(self, request: Request, reference: str, pk: int) -> Response:
-        contract, line = visible_line(request, reference, pk)
-        version = expected_version(request, contract)
-        given = serializers.CommitmentInputSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        commitments.financing_commit(
-            line=line, actor=acting_user(request), expected_version=version, **given.validated_data
+        return line_answer(
+            request,
+            reference,
+            pk,
+            serializers.CommitmentInputSerializer,
+            commitments.financing_commit,
         )
-        return contract_response(request, reference, 200)
 
 
 class LineDecline(APIView):
@@ -134,14 +152,13 @@ class LineDecline(APIView):
         responses=CONTRACT_ANSWER,
     )
     def post(self, request: Request, reference: str, pk: int) -> Response:
-        contract, line = visible_line(request, reference, pk)
-        version = expected_version(request, contract)
-        given = serializers.DeclineInputSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        commitments.financing_decline(
-            line=line, actor=acting_user(request), expected_version=version, **given.validated_data
+        return line_answer(
+            request,
+            reference,
+            pk,
+            serializers.DeclineInputSerializer,
+            commitments.financing_decline,
         )
-        return contract_response(request, reference, 200)
 
 
 class CaseDocuments(reads.CaseDocuments):

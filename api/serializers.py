@@ -14,6 +14,7 @@ from cases.derogations.models import (
     RegionOpinion,
     RuleKind,
 )
+from cases.derogations.services import REQUEST_FIELDS
 from cases.kernel.models import Case, CaseEvent, Document, Opinion, OpinionVerdict
 from cases.kernel.services import available_transitions
 from cases.waves.models import Wave
@@ -207,18 +208,7 @@ DEROGATION_FIELDS = [
     *CASE_FIELDS,
     "call",
     "applicant",
-    "title",
-    "company_name",
-    "company_siret",
-    "rule_kind",
-    "rule_reference",
-    "rule_text",
-    "derogation_requested",
-    "justification",
-    "expected_jobs",
-    "expected_investment",
-    "duration_months",
-    "evaluation_plan",
+    *REQUEST_FIELDS,
     "region_opinion",
     "region_opinion_reasons",
     "outcome",

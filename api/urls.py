@@ -81,5 +81,6 @@ urlpatterns += [
 
 urlpatterns.append(path("", include("api.webhooks.urls")))
 
-# Last: any other address under the API is a problem, not the site's HTML page.
-urlpatterns.append(re_path(r"^api/v1/.*$", views.not_found, name="api-not-found"))
+# Last: any other address under the API is a problem, not the site's HTML page; (?s) because
+# a path may hold an encoded newline, which ``.`` alone does not match.
+urlpatterns.append(re_path(r"(?s)^api/v1/.*$", views.not_found, name="api-not-found"))

@@ -152,8 +152,13 @@ def test_the_cursor_walks_every_contract_once(client):
     assert broken.json()["detail"] == "Introuvable, ou hors de votre périmètre."
 
 
-def test_an_unknown_api_address_is_a_problem_not_a_page(client):
-    answer = api(client, factories.ministry_agent(), "/api/v1/nulle-part/")
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/nulle-part/", "/api/v1/contracts/CT%0A1/actions/-3/", "/api/v1/a%0Ab%0D/"],
+    ids=["unknown", "newline in a reference (the fuzzer's find)", "newline and return"],
+)
+def test_an_unknown_api_address_is_a_problem_not_a_page(client, path):
+    answer = api(client, factories.ministry_agent(), path)
     assert answer.status_code == 404
     assert answer["Content-Type"] == "application/problem+json"
 
