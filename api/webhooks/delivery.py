@@ -3,7 +3,8 @@
 A subscription's next message is not sent before the previous one was accepted (2xx): the
 receiver sees its cases' events in the order they happened. A failed message is tried again
 with a growing delay over about three days; after the last failure the subscription is
-disabled and its organisation's référents are told by e-mail.
+disabled and its organisation's référents are told by e-mail. A subscription paused by a
+référent, or disabled, is skipped: its messages wait for its resume or replay.
 """
 
 import functools
@@ -24,7 +25,7 @@ from standardwebhooks import Webhook
 
 from accounts.models import User
 from api.webhooks import addresses
-from api.webhooks.models import WebhookAttempt, WebhookMessage, WebhookSubscription
+from api.webhooks.models import SENDING, WebhookAttempt, WebhookMessage, WebhookSubscription
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ MAX_ATTEMPTS = len(BACKOFF) + 1
 ERROR_LENGTH = 300
 
 SENT, IDLE, WAITING, FAILED = "envoyé", "rien à envoyer", "en attente", "échec"
-BUSY, OFF = "occupé", "désactivé"
+BUSY, OFF, PAUSED = "occupé", "désactivé", "suspendu"
 # When another worker holds the subscription, look again soon: it may have read the queue
 # just before a new message committed, and end without it.
 BUSY_RETRY = timedelta(seconds=5)
@@ -69,7 +70,7 @@ def enqueue_deliveries(subscription_ids: list[int]) -> None:
 
 
 def enqueue_due() -> int:
-    """A delivery for each active subscription with a message due: what an action queued just
+    """A delivery for each sending subscription with a message due: what an action queued just
     before the process stopped (its task is queued after the commit) goes out all the same.
     Run when the worker starts."""
     due = (
@@ -77,6 +78,7 @@ def enqueue_due() -> int:
             delivered_at__isnull=True,
             next_attempt_at__lte=timezone.now(),
             subscription__active=True,
+            subscription__paused_at__isnull=True,
         )
         .values_list("subscription_id", flat=True)
         .distinct()
@@ -98,8 +100,7 @@ def deliver_webhooks(subscription_id: int) -> str:
 def deliver_pending(subscription_id: int, *, now: datetime | None = None) -> str:
     """Send the subscription's due messages in order, until one fails or none is left."""
     if not claim(subscription_id):
-        active = WebhookSubscription.objects.filter(pk=subscription_id, active=True)
-        return BUSY if active.exists() else OFF
+        return BUSY if sending(subscription_id) else not_sending(subscription_id)
     try:
         while True:
             result = deliver_next(subscription_id, now=now)
@@ -107,6 +108,15 @@ def deliver_pending(subscription_id: int, *, now: datetime | None = None) -> str
                 return result
     finally:
         release(subscription_id)
+
+
+def sending(subscription_id: int) -> bool:
+    return WebhookSubscription.objects.filter(SENDING, pk=subscription_id).exists()
+
+
+def not_sending(subscription_id: int) -> str:
+    paused = WebhookSubscription.objects.filter(pk=subscription_id, paused_at__isnull=False)
+    return PAUSED if paused.exists() else OFF
 
 
 def lease() -> timedelta:
@@ -121,7 +131,7 @@ def claim(subscription_id: int) -> bool:
     Real time, whatever ``now`` the caller plans with."""
     at = timezone.now()
     free = Q(sending_until__isnull=True) | Q(sending_until__lt=at)
-    claimed = WebhookSubscription.objects.filter(free, pk=subscription_id, active=True).update(
+    claimed = WebhookSubscription.objects.filter(free, SENDING, pk=subscription_id).update(
         sending_until=at + lease()
     )
     return claimed == 1
@@ -132,9 +142,10 @@ def release(subscription_id: int) -> None:
 
 
 def deliver_next(subscription_id: int, *, now: datetime | None = None) -> str:
-    subscription = WebhookSubscription.objects.filter(pk=subscription_id, active=True).first()
+    # Read again before each message: a pause asked during the previous send stops here.
+    subscription = WebhookSubscription.objects.filter(SENDING, pk=subscription_id).first()
     if subscription is None:
-        return OFF
+        return not_sending(subscription_id)
     head = subscription.messages.filter(delivered_at__isnull=True).order_by("pk").first()
     if head is None:
         return IDLE
@@ -148,6 +159,10 @@ def deliver_next(subscription_id: int, *, now: datetime | None = None) -> str:
     )
     outcome = send(subscription, head)
     with transaction.atomic():
+        # The subscription's lock, which subscription_delete takes first too: deleted during
+        # the send, its message is gone and there is nothing to log.
+        if not WebhookSubscription.objects.select_for_update().filter(pk=subscription_id).exists():
+            return OFF
         still_due = record(head, outcome, now)
         if outcome.ok or not still_due:
             return SENT
@@ -283,7 +298,9 @@ def referents_of(subscription: WebhookSubscription) -> list[str]:
 
 @task()
 def tell_disabled(subscription_id: int) -> str:
-    subscription = WebhookSubscription.objects.get(pk=subscription_id)
+    subscription = WebhookSubscription.objects.filter(pk=subscription_id).first()
+    if subscription is None:
+        return "abonnement supprimé"  # by a référent since: they know
     recipients = referents_of(subscription)
     if not recipients:
         return "personne à prévenir"
@@ -294,8 +311,9 @@ def tell_disabled(subscription_id: int) -> str:
             "Bonjour,\n\nL'adresse de réception "
             f"{subscription.url} n'a accepté aucun message pendant trois jours "
             f"({MAX_ATTEMPTS} essais) : son abonnement est désactivé et plus rien n'y est "
-            "envoyé.\n\nUne fois le serveur réparé, rejouez les messages depuis la page de "
-            f"l'abonnement, ce qui le réactive : {page}\n"
+            "envoyé. Rien n'est perdu : les nouveaux événements attendent dans la file."
+            "\n\nUne fois le serveur réparé, reprenez les envois (ou rejouez les messages) "
+            f"depuis la page de l'abonnement, ce qui le réactive : {page}\n"
         ),
         None,
         recipients,

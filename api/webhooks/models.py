@@ -18,6 +18,10 @@ class EventType(models.TextChoices):
     FINANCING = "financing.commitment", "Réponses des financeurs (engagements)"
 
 
+# The subscriptions the sender delivers: neither disabled after failures nor paused.
+SENDING = models.Q(active=True, paused_at__isnull=True)
+
+
 class WebhookSubscription(models.Model):
     organisation = models.ForeignKey(
         Organisation,
@@ -45,6 +49,10 @@ class WebhookSubscription(models.Model):
     # A worker delivering this subscription's messages holds it until then (delivery.claim).
     sending_until = models.DateTimeField(null=True, blank=True)
     disabled_at = models.DateTimeField("désactivé le", null=True, blank=True)
+    # Paused by a référent: distinct from ``active=False`` (disabled by the sender after the
+    # last failed retry). Either way its messages keep queueing; nothing is sent until
+    # resumed (or, when disabled, replayed).
+    paused_at = models.DateTimeField("suspendu le", null=True, blank=True)
     created_at = models.DateTimeField("créé le", default=timezone.now)
 
     class Meta:
@@ -54,6 +62,19 @@ class WebhookSubscription(models.Model):
 
     def __str__(self) -> str:
         return self.url
+
+    @property
+    def sending(self) -> bool:
+        """Whether the sender may deliver its messages now."""
+        return self.active and self.paused_at is None
+
+    @property
+    def state(self) -> str:
+        """« actif », « suspendu » or « désactivé »; a paused subscription that was also
+        disabled reads as paused: resuming clears both."""
+        if self.paused_at is not None:
+            return "suspendu"
+        return "actif" if self.active else "désactivé"
 
     def event_labels(self) -> list[str]:
         labels = dict(EventType.choices)

@@ -1,8 +1,10 @@
 """Writes the outbox rows of an announced event, in the action's transaction.
 
-Registered with ``cases.kernel.hooks`` by the api app. Each active subscription that asked for
-the event's type, and whose owner may see the case (and the event, when it is an internal
-note), gets one row; delivery is queued once the transaction commits.
+Registered with ``cases.kernel.hooks`` by the api app. Each subscription that asked for the
+event's type, and whose owner may see the case (and the event, when it is an internal note),
+gets one row, whether it is sending, paused or disabled after failures: what happens while it
+is not sending waits in the outbox, and goes out in order once it is resumed or replayed.
+Delivery is queued once the transaction commits, for the sending ones only.
 """
 
 import json
@@ -45,11 +47,11 @@ def new_message_id() -> str:
 
 
 def live_subscriptions() -> QuerySet[WebhookSubscription]:
-    """Active subscriptions whose owner is still an active référent of their organisation:
-    one who left it no longer opens its cases to the subscription."""
+    """Subscriptions whose owner is still an active référent of their organisation: one who
+    left it no longer opens its cases to the subscription. Paused and disabled ones included:
+    only the sender skips them, so that nothing is lost meanwhile."""
     return (
         WebhookSubscription.objects.filter(
-            active=True,
             owner__is_active=True,
             owner__memberships__organisation=F("organisation"),
             owner__memberships__lead=True,
@@ -141,7 +143,11 @@ def write(rows: list[WebhookMessage]) -> None:
     # Imported here: delivery imports httpx, which the pages and the listeners never need.
     from api.webhooks.delivery import enqueue_deliveries
 
-    subscriptions = sorted({row.subscription_id for row in rows})
+    # A paused or disabled subscription's rows wait for its resume or replay, which queues
+    # its delivery then.
+    subscriptions = sorted({row.subscription_id for row in rows if row.subscription.sending})
+    if not subscriptions:
+        return
     transaction.on_commit(partial(enqueue_deliveries, subscriptions), robust=True)
 
 

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -19,6 +20,10 @@ from api.webhooks.models import WebhookAttempt, WebhookSubscription
 from cases.kernel.services import CaseActionError
 
 LOG_LENGTH = 50
+DELETE_DETAIL = (
+    "Plus rien ne sera envoyé à cette adresse ; les messages en attente et le journal des "
+    "envois sont supprimés avec l'abonnement."
+)
 
 
 def show_errors(form: forms.Form, refused: CaseActionError) -> None:
@@ -81,6 +86,9 @@ def detail_context(subscription: WebhookSubscription, **extra: Any) -> dict:
         "max_attempts": MAX_ATTEMPTS,
         "now": timezone.now(),
         "replay_form": extra.pop("replay_form", None) or ReplayForm(),
+        "waiting": subscription.messages.filter(delivered_at__isnull=True).count(),
+        "delete_question": f"Supprimer l'abonnement vers {subscription.url} ?",
+        "delete_detail": DELETE_DETAIL,
         **extra,
     }
 
@@ -116,7 +124,65 @@ def subscription_replay(request: HttpRequest, pk: int) -> HttpResponse:
         except CaseActionError as refused:
             show_errors(form, refused)
         else:
-            messages.success(request, f"{count} message(s) vont être envoyés de nouveau.")
+            if subscription.paused_at is not None:
+                text = f"{count} message(s) seront envoyés de nouveau à la reprise des envois."
+            else:
+                text = f"{count} message(s) vont être envoyés de nouveau."
+            messages.success(request, text)
             return redirect("webhook-detail", pk=subscription.pk)
     context = detail_context(subscription, replay_form=form)
     return render(request, "api/webhook_detail.html", context, status=400)
+
+
+@login_required
+@require_POST
+def subscription_pause(request: HttpRequest, pk: int) -> HttpResponse:
+    subscription = subscription_or_404(request, pk)
+    if services.subscription_pause(subscription=subscription, actor=signed_in(request)):
+        messages.success(
+            request,
+            "Les envois sont suspendus. Les nouveaux messages attendent dans la file "
+            "et partiront dans l'ordre à la reprise.",
+        )
+    else:
+        messages.info(request, "Les envois étaient déjà suspendus.")
+    return redirect("webhook-detail", pk=subscription.pk)
+
+
+@login_required
+@require_POST
+def subscription_resume(request: HttpRequest, pk: int) -> HttpResponse:
+    subscription = subscription_or_404(request, pk)
+    was_sending = subscription.sending
+    count = services.subscription_resume(subscription=subscription, actor=signed_in(request))
+    if was_sending:
+        messages.info(request, "Les envois n'étaient pas suspendus.")
+    else:
+        messages.success(
+            request, f"Les envois reprennent : {count} message(s) en attente partent dans l'ordre."
+        )
+    return redirect("webhook-detail", pk=subscription.pk)
+
+
+@login_required
+@require_POST
+def subscription_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    subscription = subscription_or_404(request, pk)
+    if request.POST.get("confirm") != "1":
+        # Without JavaScript the modal does not open: the same question on a page.
+        return render(
+            request,
+            "cases/confirm.html",
+            {
+                "title": f"Supprimer l'abonnement vers {subscription.url} ?",
+                "detail": DELETE_DETAIL,
+                "action": reverse("webhook-delete", args=[subscription.pk]),
+                "hidden": {},
+                "comment": None,
+                "back": reverse("webhook-detail", args=[subscription.pk]),
+            },
+        )
+    url = subscription.url
+    services.subscription_delete(subscription=subscription, actor=signed_in(request))
+    messages.success(request, f"L'abonnement vers {url} est supprimé, avec son journal.")
+    return redirect("webhook-list")

@@ -1,4 +1,5 @@
-"""Subscribing, rotating a secret and replaying: what an organisation's référent may do.
+"""Subscribing, rotating a secret, replaying, pausing, resuming and deleting: what an
+organisation's référent may do.
 
 There is no administrator role on a membership (accounts.Role): the closest notion is the
 membership's ``lead`` flag, « référent » of the organisation, which these services require.
@@ -140,7 +141,60 @@ def replay_from(*, subscription: WebhookSubscription, actor: User, message_id: s
         if not locked.active:
             locked.active, locked.disabled_at = True, None
             locked.save(update_fields=["active", "disabled_at"])
-        from api.webhooks.delivery import enqueue_deliveries
-
-        transaction.on_commit(partial(enqueue_deliveries, [locked.pk]), robust=True)
+        enqueue_on_commit(locked.pk)
     return count
+
+
+def enqueue_on_commit(subscription_id: int) -> None:
+    # Imported here: delivery imports httpx, which the pages never need otherwise.
+    from api.webhooks.delivery import enqueue_deliveries
+
+    transaction.on_commit(partial(enqueue_deliveries, [subscription_id]), robust=True)
+
+
+def subscription_pause(
+    *, subscription: WebhookSubscription, actor: User, now: datetime | None = None
+) -> bool:
+    """Stop sending; the outbox keeps its messages, resuming sends them in order. A message
+    being sent at that moment still goes. Returns whether it was not paused yet."""
+    require_referent(actor, subscription.organisation)
+    with transaction.atomic():
+        locked = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+        if locked.paused_at is not None:
+            return False
+        locked.paused_at = now or timezone.now()
+        locked.save(update_fields=["paused_at"])
+    subscription.paused_at = locked.paused_at
+    return True
+
+
+def subscription_resume(
+    *, subscription: WebhookSubscription, actor: User, now: datetime | None = None
+) -> int:
+    """Send again: clears the pause and re-enables a subscription disabled after its
+    failures, then sends what waits, in order, from the first message not delivered, now
+    and with a fresh count of retries. Returns the count of messages waiting."""
+    require_referent(actor, subscription.organisation)
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+        if locked.sending:
+            # Nothing to resume; resetting the queue now could make a sender send again the
+            # message it is sending (delivery.record).
+            return locked.messages.filter(delivered_at__isnull=True).count()
+        waiting = WebhookMessage.objects.filter(subscription=locked, delivered_at__isnull=True)
+        count = waiting.update(attempts=0, next_attempt_at=now)
+        locked.active, locked.disabled_at, locked.paused_at = True, None, None
+        locked.save(update_fields=["active", "disabled_at", "paused_at"])
+        enqueue_on_commit(locked.pk)
+    subscription.active, subscription.disabled_at, subscription.paused_at = True, None, None
+    return count
+
+
+def subscription_delete(*, subscription: WebhookSubscription, actor: User) -> None:
+    """Its messages and their attempts go with it (CASCADE). A sender in the middle of a send
+    finds it gone at its next step and stops."""
+    require_referent(actor, subscription.organisation)
+    with transaction.atomic():
+        locked = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+        locked.delete()

@@ -640,3 +640,284 @@ def test_the_certificate_bundle_is_loaded_once_not_per_message(receiver, monkeyp
     assert delivery.deliver_pending(subscription.pk) == delivery.IDLE
     assert len(receiver.accepted) == 3
     assert len(loads) == 1, loads
+
+
+# Pause, resume, delete; nothing lost while a subscription is not sending.
+
+
+def disable_after_failures(subscription: WebhookSubscription, receiver: Receiver) -> None:
+    """Through the sender itself: the head fails every attempt, then the subscription is off."""
+    receiver.status = 503
+    now = timezone.now()
+    for _ in range(delivery.MAX_ATTEMPTS):
+        assert delivery.deliver_pending(subscription.pk, now=now) == delivery.FAILED
+        head = subscription.messages.filter(delivered_at__isnull=True).order_by("pk").first()
+        now = max(now, head.next_attempt_at)
+    subscription.refresh_from_db()
+    assert not subscription.active and subscription.disabled_at is not None
+    receiver.status = 200
+
+
+def accepted_comments(receiver: Receiver) -> list[str]:
+    return [m["data"]["comment"] for m in receiver.accepted.values()]
+
+
+def text_of(answer) -> str:
+    """The page as read: entities decoded, the typography's no-break spaces as spaces."""
+    import html
+
+    return html.unescape(answer.content.decode()).replace("\u00a0", " ").replace("\u202f", " ")
+
+
+def sent_ids(receiver: Receiver) -> list[str]:
+    return [r["headers"]["webhook-id"] for r in receiver.received if r["headers"]]
+
+
+@pytest.mark.parametrize("back", ["replay", "resume"])
+def test_events_while_disabled_after_failures_are_kept_and_arrive_once_in_order(receiver, back):
+    contract = factories.contract_in_state("draft")
+    agent = referent(factories.epci_agent(territory_epci()))
+    subscription = subscribe(agent, receiver)
+    comment(contract, agent, "Avant la panne.")
+    disable_after_failures(subscription, receiver)
+    tries = len(receiver.received)
+    comment(contract, agent, "Pendant la panne.")
+    comment(contract, agent, "Toujours en panne.")
+    # Written, not sent: the outbox keeps them for later.
+    assert subscription.messages.filter(delivered_at__isnull=True).count() == 3
+    assert delivery.deliver_pending(subscription.pk) == delivery.OFF
+    assert len(receiver.received) == tries
+    if back == "replay":
+        first = subscription.messages.order_by("pk").first()
+        services.replay_from(subscription=subscription, actor=agent, message_id=first.public_id)
+    else:
+        assert services.subscription_resume(subscription=subscription, actor=agent) == 3
+    assert delivery.deliver_pending(subscription.pk) == delivery.IDLE
+    assert accepted_comments(receiver) == [
+        "Avant la panne.",
+        "Pendant la panne.",
+        "Toujours en panne.",
+    ]
+    ids = list(subscription.messages.order_by("pk").values_list("public_id", flat=True))
+    # Each once after the return: the failed ones were refused (503), never accepted.
+    assert sent_ids(receiver)[tries:] == ids
+
+
+def test_a_subscription_set_inactive_still_gets_its_rows_written_and_nothing_sent(
+    receiver, django_capture_on_commit_callbacks
+):
+    contract = factories.contract_in_state("draft")
+    agent = referent(factories.epci_agent(territory_epci()))
+    subscription = subscribe(agent, receiver)
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(
+        active=False, disabled_at=timezone.now()
+    )
+    queued = DBTaskResult.objects.filter(task_path=delivery.deliver_webhooks.module_path)
+    with django_capture_on_commit_callbacks(execute=True):
+        comment(contract, agent, "Gardé pour plus tard.")
+    (row,) = subscription.messages.all()
+    assert delivery.enqueue_due() == 0 and not queued.exists()
+    assert delivery.deliver_pending(subscription.pk) == delivery.OFF
+    assert receiver.received == []
+    services.subscription_resume(subscription=subscription, actor=agent)
+    assert delivery.deliver_pending(subscription.pk) == delivery.IDLE
+    assert list(receiver.accepted) == [row.public_id]
+
+
+def test_paused_events_queue_nothing_is_sent_and_resume_sends_all_in_order_once(
+    receiver, django_capture_on_commit_callbacks
+):
+    contract = factories.contract_in_state("draft")
+    agent = referent(factories.epci_agent(territory_epci()))
+    subscription = subscribe(agent, receiver)
+    comment(contract, agent, "Avant la pause.")
+    assert delivery.deliver_pending(subscription.pk) == delivery.IDLE
+    assert services.subscription_pause(subscription=subscription, actor=agent)
+    assert not services.subscription_pause(subscription=subscription, actor=agent)
+    subscription.refresh_from_db()
+    assert subscription.paused_at is not None and subscription.active
+    assert subscription.state == "suspendu"
+    queued = DBTaskResult.objects.filter(task_path=delivery.deliver_webhooks.module_path)
+    queued.delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        for number in range(3):
+            comment(contract, agent, f"Pendant la pause {number}.")
+    # Queued in the outbox, no delivery task, and a worker run sends nothing.
+    assert subscription.messages.filter(delivered_at__isnull=True).count() == 3
+    assert not queued.exists() and delivery.enqueue_due() == 0
+    assert delivery.deliver_pending(subscription.pk) == delivery.PAUSED
+    assert delivery.deliver_webhooks.call(subscription.pk) == delivery.PAUSED
+    assert len(receiver.received) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        count = services.subscription_resume(subscription=subscription, actor=agent)
+    assert count == 3 and queued.get().args_kwargs["args"] == [subscription.pk]
+    subscription.refresh_from_db()
+    assert subscription.paused_at is None and subscription.state == "actif"
+    assert delivery.deliver_pending(subscription.pk) == delivery.IDLE
+    assert accepted_comments(receiver) == ["Avant la pause."] + [
+        f"Pendant la pause {number}." for number in range(3)
+    ]
+    ids = list(subscription.messages.order_by("pk").values_list("public_id", flat=True))
+    assert sent_ids(receiver) == ids
+    # Resuming what is not paused sends nothing again.
+    services.subscription_resume(subscription=subscription, actor=agent)
+    assert delivery.deliver_pending(subscription.pk) == delivery.IDLE
+    assert sent_ids(receiver) == ids
+
+
+def test_a_pause_during_a_send_lets_that_message_go_and_stops_the_next(receiver, monkeypatch):
+    contract = factories.contract_in_state("draft")
+    agent = referent(factories.epci_agent(territory_epci()))
+    subscription = subscribe(agent, receiver)
+    comment(contract, agent, "Part.")
+    comment(contract, agent, "Attend.")
+    real_send = delivery.send
+
+    def send_then_pause(subscription, message):
+        outcome = real_send(subscription, message)
+        services.subscription_pause(subscription=subscription, actor=agent)
+        return outcome
+
+    monkeypatch.setattr(delivery, "send", send_then_pause)
+    assert delivery.deliver_pending(subscription.pk) == delivery.PAUSED
+    assert accepted_comments(receiver) == ["Part."]
+    first, second = subscription.messages.order_by("pk")
+    assert first.delivered_at is not None and second.delivered_at is None
+
+
+def test_resume_re_enables_a_disabled_and_paused_subscription(receiver):
+    contract = factories.contract_in_state("draft")
+    agent = referent(factories.epci_agent(territory_epci()))
+    subscription = subscribe(agent, receiver)
+    comment(contract, agent, "Refusé trois jours.")
+    disable_after_failures(subscription, receiver)
+    services.subscription_pause(subscription=subscription, actor=agent)
+    subscription.refresh_from_db()
+    assert subscription.state == "suspendu"
+    services.subscription_resume(subscription=subscription, actor=agent)
+    subscription.refresh_from_db()
+    assert subscription.active and subscription.paused_at is None
+    assert subscription.disabled_at is None
+    assert delivery.deliver_pending(subscription.pk) == delivery.IDLE
+    assert accepted_comments(receiver) == ["Refusé trois jours."]
+
+
+def test_delete_removes_the_subscription_its_messages_and_attempts(receiver):
+    contract = factories.contract_in_state("draft")
+    agent = referent(factories.epci_agent(territory_epci()))
+    subscription = subscribe(agent, receiver)
+    kept = subscribe(agent, receiver)
+    comment(contract, agent, "Livré puis supprimé.")
+    delivery.deliver_pending(subscription.pk)
+    comment(contract, agent, "En attente puis supprimé.")
+    assert WebhookAttempt.objects.filter(message__subscription=subscription).exists()
+    services.subscription_delete(subscription=subscription, actor=agent)
+    assert not WebhookSubscription.objects.filter(pk=subscription.pk).exists()
+    assert not WebhookMessage.objects.filter(subscription_id=subscription.pk).exists()
+    assert not WebhookAttempt.objects.filter(message__subscription_id=subscription.pk).exists()
+    assert kept.messages.count() == 2
+    assert delivery.deliver_pending(subscription.pk) == delivery.OFF
+
+
+def test_a_delete_during_a_send_logs_nothing_and_stops(receiver, monkeypatch):
+    contract = factories.contract_in_state("draft")
+    agent = referent(factories.epci_agent(territory_epci()))
+    subscription = subscribe(agent, receiver)
+    comment(contract, agent, "Envoyé pendant la suppression.")
+    real_send = delivery.send
+
+    def send_then_delete(subscription, message):
+        outcome = real_send(subscription, message)
+        services.subscription_delete(subscription=subscription, actor=agent)
+        return outcome
+
+    monkeypatch.setattr(delivery, "send", send_then_delete)
+    assert delivery.deliver_pending(subscription.pk) == delivery.OFF
+    assert not WebhookMessage.objects.exists() and not WebhookAttempt.objects.exists()
+
+
+def test_only_a_referent_pauses_resumes_or_deletes(receiver):
+    agent = referent(factories.epci_agent(territory_epci()))
+    subscription = subscribe(agent, receiver)
+    plain = factories.epci_agent(territory_epci())
+    other = referent(factories.ministry_agent())
+    for actor in (plain, other):
+        for act in (
+            services.subscription_pause,
+            services.subscription_resume,
+            services.subscription_delete,
+        ):
+            with pytest.raises(ActionForbidden):
+                act(subscription=subscription, actor=actor)
+    subscription.refresh_from_db()
+    assert subscription.sending
+
+
+def test_the_page_pauses_shows_the_alert_resumes_and_lists_the_state(client, receiver):
+    contract = factories.contract_in_state("draft")
+    agent = referent(factories.epci_agent(territory_epci()))
+    subscription = subscribe(agent, receiver)
+    client.force_login(agent)
+    detail = reverse("webhook-detail", args=[subscription.pk])
+    page = client.get(detail).content.decode()
+    assert "Suspendre les envois" in page and 'id="paused"' not in page
+    assert 'aria-controls="confirm-delete"' in page and 'id="confirm-delete"' in page
+    answer = client.post(reverse("webhook-pause", args=[subscription.pk]))
+    assert answer.status_code == 302 and answer["location"] == detail
+    comment(contract, agent, "En file.")
+    page = text_of(client.get(detail))
+    assert 'id="paused"' in page and "fr-alert--info" in page
+    assert "Envois suspendus" in page and "aucun message n'est envoyé" in page
+    assert "dans l'ordre" in page and "1 message en attente" in page
+    assert "Reprendre les envois" in page and "Suspendre les envois" not in page
+    listing = client.get(reverse("webhook-list")).content.decode()
+    assert 'fr-badge--info">Suspendu<' in listing
+    answer = client.post(reverse("webhook-resume", args=[subscription.pk]), follow=True)
+    assert "Les envois reprennent : 1 message(s)" in text_of(answer)
+    subscription.refresh_from_db()
+    assert subscription.paused_at is None
+    listing = client.get(reverse("webhook-list")).content.decode()
+    assert 'fr-badge--success">Actif<' in listing
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(active=False)
+    listing = client.get(reverse("webhook-list")).content.decode()
+    assert 'fr-badge--error">Désactivé<' in listing
+
+
+def test_the_page_deletes_after_confirmation_and_the_page_is_then_404(client, receiver):
+    contract = factories.contract_in_state("draft")
+    agent = referent(factories.epci_agent(territory_epci()))
+    subscription = subscribe(agent, receiver)
+    comment(contract, agent, "Supprimé avec l'abonnement.")
+    client.force_login(agent)
+    url = reverse("webhook-delete", args=[subscription.pk])
+    # Without the modal (no JavaScript): the same question on a page, nothing deleted.
+    answer = client.post(url)
+    assert answer.status_code == 200 and "Supprimer l'abonnement vers" in text_of(answer)
+    assert WebhookSubscription.objects.filter(pk=subscription.pk).exists()
+    answer = client.post(url, {"confirm": "1"}, follow=True)
+    assert answer.redirect_chain == [(reverse("webhook-list"), 302)]
+    assert "est supprimé" in text_of(answer)
+    assert not WebhookSubscription.objects.exists() and not WebhookMessage.objects.exists()
+    assert client.get(reverse("webhook-detail", args=[subscription.pk])).status_code == 404
+
+
+def test_pause_resume_delete_are_404_for_others_and_405_on_get(client, receiver):
+    agent = referent(factories.epci_agent(territory_epci()))
+    subscription = subscribe(agent, receiver)
+    names = ("webhook-pause", "webhook-resume", "webhook-delete")
+    for user in (factories.epci_agent(territory_epci()), referent(factories.ministry_agent())):
+        client.force_login(user)
+        for name in names:
+            url = reverse(name, args=[subscription.pk])
+            assert client.post(url, {"confirm": "1"}).status_code == 404
+    subscription.refresh_from_db()
+    assert subscription.sending
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(paused_at=timezone.now())
+    client.force_login(factories.epci_agent(territory_epci()))
+    assert client.post(reverse("webhook-resume", args=[subscription.pk])).status_code == 404
+    subscription.refresh_from_db()
+    assert subscription.paused_at is not None
+    client.force_login(agent)
+    for name in names:
+        assert client.get(reverse(name, args=[subscription.pk])).status_code == 405
+    assert WebhookSubscription.objects.filter(pk=subscription.pk, paused_at__isnull=False).exists()
