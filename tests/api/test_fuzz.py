@@ -9,6 +9,7 @@ guards. Derandomized, so that a failure reproduces; shrinking is off to bound it
 """
 
 import contextlib
+import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -43,7 +44,9 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
-EXAMPLES_PER_MODE = 12
+# Enough to reach every operation's refusals and writes within the suite's time; raise it
+# (FUZZ_EXAMPLES=100) to search longer.
+EXAMPLES_PER_MODE = int(os.environ.get("FUZZ_EXAMPLES", "12"))
 FRESH = "etag-du-dossier"
 
 
