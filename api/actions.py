@@ -3,9 +3,13 @@
 Each write names the version it read (If-Match); the service checks it under the case's lock.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers as drf_serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -33,6 +37,24 @@ def visible_case(request: Request, reference: str) -> Case:
     cases: QuerySet[Case] = selectors.cases_for_user(request.user)
     case = get_object_or_404(cases, reference=reference)
     return case.territorycontract if case.kind == Case.Kind.CONTRACT else case.derogationrequest
+
+
+def write_through[Written](
+    request: Request,
+    given_class: type[drf_serializers.Serializer],
+    service: Callable[..., Written],
+    *,
+    version_of: Case,
+    **targets: Any,
+) -> Written:
+    """Every write's steps: the version the client read of ``version_of`` (If-Match, 428
+    before any 400), the validated body, then ``service`` with both, on ``targets``."""
+    version = expected_version(request, version_of)
+    given = given_class(data=request.data)
+    given.is_valid(raise_exception=True)
+    return service(
+        actor=acting_user(request), expected_version=version, **targets, **given.validated_data
+    )
 
 
 def state_response(request: Request, case: Case, status: int = 200) -> Response:
@@ -65,15 +87,12 @@ class CaseTransitions(APIView):
     )
     def post(self, request: Request, reference: str) -> Response:
         case = visible_case(request, reference)
-        version = expected_version(request, case)
-        given = serializers.TransitionInputSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        moved = case_services.run_transition(
+        moved = write_through(
+            request,
+            serializers.TransitionInputSerializer,
+            case_services.run_transition,
+            version_of=case,
             case=case,
-            actor=acting_user(request),
-            name=given.validated_data["name"],
-            comment=given.validated_data["comment"],
-            expected_version=version,
         )
         return state_response(request, moved)
 
@@ -87,14 +106,11 @@ class CaseComments(APIView):
     )
     def post(self, request: Request, reference: str) -> Response:
         case = visible_case(request, reference)
-        version = expected_version(request, case)
-        given = serializers.CommentInputSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        comment = case_services.comment_add(
+        comment = write_through(
+            request,
+            serializers.CommentInputSerializer,
+            case_services.comment_add,
+            version_of=case,
             case=case,
-            actor=acting_user(request),
-            body=given.validated_data["body"],
-            private=given.validated_data["private"],
-            expected_version=version,
         )
         return Response(serializers.CommentSerializer(comment).data, status=201)

@@ -2,20 +2,17 @@
 territory's EPCI agents, given the Region's opinion, consulted on and decided by the ministry.
 Every write goes through the services, with the version the client read (If-Match)."""
 
-from collections.abc import Callable
-
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
-from rest_framework import serializers as drf_serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api import serializers
-from api.actions import IF_MATCH, WRITE_PROBLEMS
+from api.actions import IF_MATCH, WRITE_PROBLEMS, write_through
 from api.authentication import acting_user
 from api.pagination import UpdatedCursor
 from api.schema import READ_PROBLEMS, problems
@@ -139,11 +136,15 @@ class DerogationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     )
     @action(detail=True, methods=["post"], url_path="region-opinion")
     def region_opinion(self, request: Request, reference: str) -> Response:
-        return self.through(
+        derogation = self.get_object()
+        changed = write_through(
             request,
             serializers.RegionOpinionInputSerializer,
             derogation_services.region_opinion_give,
+            version_of=derogation,
+            case=derogation,
         )
+        return self.answer(changed, 200)
 
     @extend_schema(
         summary="La décision du ministère (accordée, refusée, résolue sans dérogation)",
@@ -153,28 +154,15 @@ class DerogationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     )
     @action(detail=True, methods=["post"])
     def decision(self, request: Request, reference: str) -> Response:
-        return self.through(
-            request, serializers.DecisionInputSerializer, derogation_services.case_decide
-        )
-
-    def through(
-        self,
-        request: Request,
-        given_class: type[drf_serializers.Serializer],
-        service: Callable[..., DerogationRequest],
-    ) -> Response:
-        """An action on the request, by ``service`` with the validated input and If-Match."""
         derogation = self.get_object()
-        version = expected_version(request, derogation)
-        given = given_class(data=request.data)
-        given.is_valid(raise_exception=True)
-        changed = service(
+        decided = write_through(
+            request,
+            serializers.DecisionInputSerializer,
+            derogation_services.case_decide,
+            version_of=derogation,
             case=derogation,
-            actor=acting_user(request),
-            expected_version=version,
-            **given.validated_data,
         )
-        return self.answer(changed, 200)
+        return self.answer(decided, 200)
 
     def answer(self, derogation: DerogationRequest, status: int) -> Response:
         # Read back in the user's scope: what a GET would show, with the new version.
@@ -210,14 +198,12 @@ class DerogationOpinions(viewsets.ViewSet):
     )
     def create(self, request: Request, reference: str) -> Response:
         derogation = self.visible(request, reference)
-        version = expected_version(request, derogation)
-        given = serializers.OpinionRequestInputSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        opinion = derogation_services.opinion_request(
+        opinion = write_through(
+            request,
+            serializers.OpinionRequestInputSerializer,
+            derogation_services.opinion_request,
+            version_of=derogation,
             case=derogation,
-            actor=acting_user(request),
-            expected_version=version,
-            **given.validated_data,
         )
         return Response(serializers.OpinionSerializer(opinion).data, status=201)
 
@@ -232,13 +218,11 @@ class DerogationOpinions(viewsets.ViewSet):
         opinion = get_object_or_404(
             selectors.opinions_for_user(acting_user(request), derogation), pk=pk
         )
-        version = expected_version(request, derogation)
-        given = serializers.OpinionAnswerInputSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        answered = derogation_services.opinion_answer(
+        answered = write_through(
+            request,
+            serializers.OpinionAnswerInputSerializer,
+            derogation_services.opinion_answer,
+            version_of=derogation,
             opinion=opinion,
-            actor=acting_user(request),
-            expected_version=version,
-            **given.validated_data,
         )
         return Response(serializers.OpinionSerializer(answered).data)

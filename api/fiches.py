@@ -2,18 +2,15 @@
 funders' answers to those lines, and the documents of any case. Each through the services,
 with the version the client read (If-Match); the answer is the contract read back."""
 
-from collections.abc import Callable
-
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers as drf_serializers
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api import reads, serializers
-from api.actions import IF_MATCH, WRITE_PROBLEMS, visible_case
+from api.actions import IF_MATCH, WRITE_PROBLEMS, visible_case, write_through
 from api.authentication import acting_user
 from api.schema import problems
 from api.versions import expected_version
@@ -111,22 +108,6 @@ def visible_line(
     return contract, line
 
 
-def line_answer(
-    request: Request,
-    reference: str,
-    pk: int,
-    given_class: type[drf_serializers.Serializer],
-    service: Callable[..., object],
-) -> Response:
-    """A funder's answer on one of its lines, through ``service`` (commit or decline)."""
-    contract, line = visible_line(request, reference, pk)
-    version = expected_version(request, contract)
-    given = given_class(data=request.data)
-    given.is_valid(raise_exception=True)
-    service(line=line, actor=acting_user(request), expected_version=version, **given.validated_data)
-    return contract_response(request, reference, 200)
-
-
 class LineCommitment(APIView):
     @extend_schema(
         summary="Engager (ou ajuster) un financement demandé à son organisation",
@@ -135,13 +116,15 @@ class LineCommitment(APIView):
         responses=CONTRACT_ANSWER,
     )
     def post(self, request: Request, reference: str, pk: int) -> Response:
-        return line_answer(
+        contract, line = visible_line(request, reference, pk)
+        write_through(
             request,
-            reference,
-            pk,
             serializers.CommitmentInputSerializer,
             commitments.financing_commit,
+            version_of=contract,
+            line=line,
         )
+        return contract_response(request, reference, 200)
 
 
 class LineDecline(APIView):
@@ -152,13 +135,15 @@ class LineDecline(APIView):
         responses=CONTRACT_ANSWER,
     )
     def post(self, request: Request, reference: str, pk: int) -> Response:
-        return line_answer(
+        contract, line = visible_line(request, reference, pk)
+        write_through(
             request,
-            reference,
-            pk,
             serializers.DeclineInputSerializer,
             commitments.financing_decline,
+            version_of=contract,
+            line=line,
         )
+        return contract_response(request, reference, 200)
 
 
 class CaseDocuments(reads.CaseDocuments):

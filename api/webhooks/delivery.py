@@ -77,8 +77,7 @@ def enqueue_due() -> int:
         WebhookMessage.objects.filter(
             delivered_at__isnull=True,
             next_attempt_at__lte=timezone.now(),
-            subscription__active=True,
-            subscription__paused_at__isnull=True,
+            subscription__in=WebhookSubscription.objects.filter(SENDING),
         )
         .values_list("subscription_id", flat=True)
         .distinct()

@@ -26,6 +26,10 @@ DELETE_DETAIL = (
 )
 
 
+def delete_question(subscription: WebhookSubscription) -> str:
+    return f"Supprimer l'abonnement vers {subscription.url} ?"
+
+
 def show_errors(form: forms.Form, refused: CaseActionError) -> None:
     for field, errors in refused.field_errors.items():
         for error in errors:
@@ -87,7 +91,7 @@ def detail_context(subscription: WebhookSubscription, **extra: Any) -> dict:
         "now": timezone.now(),
         "replay_form": extra.pop("replay_form", None) or ReplayForm(),
         "waiting": subscription.messages.filter(delivered_at__isnull=True).count(),
-        "delete_question": f"Supprimer l'abonnement vers {subscription.url} ?",
+        "delete_question": delete_question(subscription),
         "delete_detail": DELETE_DETAIL,
         **extra,
     }
@@ -174,7 +178,7 @@ def subscription_delete(request: HttpRequest, pk: int) -> HttpResponse:
             request,
             "cases/confirm.html",
             {
-                "title": f"Supprimer l'abonnement vers {subscription.url} ?",
+                "title": delete_question(subscription),
                 "detail": DELETE_DETAIL,
                 "action": reverse("webhook-delete", args=[subscription.pk]),
                 "hidden": {},
