@@ -34,7 +34,10 @@ IF_MATCH = OpenApiParameter(
 
 def visible_case(request: Request, reference: str) -> Case:
     """The case (its contract or request) behind ``reference``, if the user may see it."""
-    cases: QuerySet[Case] = selectors.cases_for_user(request.user)
+    # Avenants are not in the API yet: their reference is not found there.
+    cases: QuerySet[Case] = selectors.cases_for_user(request.user).filter(
+        kind__in=[Case.Kind.CONTRACT, Case.Kind.DEROGATION]
+    )
     case = get_object_or_404(cases, reference=reference)
     return case.territorycontract if case.kind == Case.Kind.CONTRACT else case.derogationrequest
 

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from cases.contracts import amendment_views as av
 from cases.contracts import views as contract_views
 from cases.derogations import views as dv
 from cases.kernel import views
@@ -34,6 +35,47 @@ urlpatterns = [
         "contrats/<str:reference>/financements/<int:line_id>/",
         contract_views.financing_answer,
         name="financing-answer",
+    ),
+    path(
+        "contrats/<str:reference>/versions/<int:number>/",
+        av.contract_version,
+        name="contract-version",
+    ),
+    path(
+        "contrats/<str:reference>/signatures/<int:pk>/",
+        av.signature_record,
+        name="signature-record",
+    ),
+    path("contrats/<str:reference>/avenant/", av.amendment_open, name="amendment-open"),
+    path("avenants/<str:reference>/", av.amendment_detail, name="amendment-detail"),
+    path("avenants/<str:reference>/modifier/", av.amendment_edit, name="amendment-edit"),
+    path(
+        "avenants/<str:reference>/decision/", av.amendment_transition, name="amendment-transition"
+    ),
+    path(
+        "avenants/<str:reference>/fiches/nouvelle/",
+        av.amendment_action_edit,
+        name="amendment-action-create",
+    ),
+    path(
+        "avenants/<str:reference>/fiches/<str:key>/",
+        av.amendment_action_edit,
+        name="amendment-action-edit",
+    ),
+    path(
+        "avenants/<str:reference>/fiches/<str:key>/retirer/",
+        av.amendment_action_delete,
+        name="amendment-action-delete",
+    ),
+    path(
+        "avenants/<str:reference>/commentaires/",
+        views.comment_create,
+        name="amendment-comment-create",
+    ),
+    path(
+        "avenants/<str:reference>/documents/",
+        views.document_upload,
+        name="amendment-document-upload",
     ),
     path("contrats/<str:reference>/commentaires/", views.comment_create, name="comment-create"),
     path("contrats/<str:reference>/documents/", views.document_upload, name="document-upload"),

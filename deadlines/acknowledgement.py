@@ -26,6 +26,7 @@ PROGRAMME = "Programme Territoires d'industrie"
 KIND_NAMES = {
     Case.Kind.CONTRACT.value: "contrat de territoire",
     Case.Kind.DEROGATION.value: "demande de dérogation (France Expérimentation)",
+    Case.Kind.AMENDMENT.value: "avenant à un contrat de territoire",
 }
 
 

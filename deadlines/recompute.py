@@ -10,7 +10,7 @@ from functools import partial
 from django.db import transaction
 from django.tasks import task
 
-from cases.models import Case, DerogationRequest, TerritoryContract
+from cases.models import Case, ContractAmendment, DerogationRequest, TerritoryContract
 from deadlines.clocks import refresh
 from deadlines.models import Clock
 from deadlines.reminders import BATCH, sent_steps
@@ -18,6 +18,7 @@ from deadlines.reminders import BATCH, sent_steps
 CONCRETE: dict[str, type[Case]] = {
     Case.Kind.CONTRACT: TerritoryContract,
     Case.Kind.DEROGATION: DerogationRequest,
+    Case.Kind.AMENDMENT: ContractAmendment,
 }
 
 

@@ -19,6 +19,9 @@ REVIEWERS = "reviewers"
 TERRITORY = "territory"
 # Whom the service that wrote the event named (extra["recipients"]): deadlines' reminders.
 NAMED = "named"
+# A contract's signatories: its EPCI, its Region, the ministry, and the operators the service
+# names (extra["operators"]: those with a line in the contract).
+SIGNATORIES = "signatories"
 
 # Event name -> who is told.
 WHO_IS_TOLD = {
@@ -41,6 +44,12 @@ WHO_IS_TOLD = {
     # A due date near or past: deadlines decides who must act, or who is next in line.
     "reminder": NAMED,
     "escalation": NAMED,
+    # Signatures and avenants: every signatory hears of them, those who must sign and the
+    # others alike (an avenant that does not touch their commitments is still theirs to know).
+    "signature": SIGNATORIES,
+    "amendment_open": SIGNATORIES,
+    "signature_request": SIGNATORIES,
+    "new_version": SIGNATORIES,
 }
 
 
@@ -65,6 +74,11 @@ def audience(case: Case, who: str, extra: dict) -> Q:
         return epci | region
     if who == NAMED:
         return Q(pk__in=extra.get("recipients", []))
+    if who == SIGNATORIES:
+        operators = members(
+            role=Role.OPERATOR_AGENT, organisation__operator__in=extra.get("operators", [])
+        )
+        return epci | region | ministry | operators
     if who == CONSULTED:
         organisation = Opinion.objects.values_list("organisation_id", flat=True).get(
             pk=extra["opinion"]

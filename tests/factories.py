@@ -148,6 +148,7 @@ def contract_in_state(state: str, *, territory_code: str = "8414", author=None, 
         "regional_review": ["submit"],
         "ministerial_review": ["submit", "approve"],
         "signed_off": ["submit", "approve", "sign_off"],
+        "contractualised": ["submit", "approve", "sign_off"],
         "rejected": ["submit", "reject"],
         "withdrawn": ["withdraw"],
     }[state]
@@ -164,6 +165,61 @@ def contract_in_state(state: str, *, territory_code: str = "8414", author=None, 
         actor = actor() if callable(actor) and not hasattr(actor, "pk") else actor
         comment = "Motif" if name == "reject" else ""
         services.run_transition(case=contract, actor=actor, name=name, comment=comment)
+    if state == "contractualised":
+        contractualise(contract)
+    contract.refresh_from_db()
+    return contract
+
+
+def contractualise(contract) -> None:
+    """Through a wave of its own, validated: the only way in."""
+    from datetime import date
+
+    from cases.waves import services as waves
+
+    minister = ministry_agent()
+    wave = waves.wave_create(
+        actor=minister, name=f"Vague {contract.reference}", date=date(2019, 3, 5), place="Lyon"
+    )
+    waves.wave_add_contract(wave=wave, actor=minister, contract=contract)
+    waves.wave_validate(wave=wave, actor=minister)
+
+
+def signer_of(signature):
+    """An agent who may sign for ``signature``'s party."""
+    if signature.party == "epci":
+        return epci_agent(signature.party_ref)
+    if signature.party == "region":
+        return region_reviewer(signature.party_ref)
+    if signature.party == "state":
+        return ministry_agent()
+    return operator_agent(signature.label)
+
+
+def sign_all(signatures) -> None:
+    """Every signature of ``signatures`` recorded, each by an agent of its party."""
+    from datetime import date
+
+    from cases.contracts import signing
+
+    for signature in signatures:
+        signing.signature_record(
+            signature=signature,
+            actor=signer_of(signature),
+            signer_name=f"Signataire {signature.label}",
+            signer_role="Président",
+            signed_on=date(2019, 3, 5),
+            authority="Délibération n° 2019-12 du 1er mars 2019",
+            expected_version=None,
+        )
+
+
+def signed_contract(**fields):
+    """A contractualised contract whose version 1 every signatory has signed."""
+    from cases.contracts import signing
+
+    contract = contract_in_state("contractualised", **fields)
+    sign_all(signing.current_signatures(contract))
     contract.refresh_from_db()
     return contract
 

@@ -120,10 +120,42 @@ class DerogationFlow(flow.Flow):
         return activation.process
 
 
+class AmendmentFlow(flow.Flow):
+    """An avenant's review, like its contract's; once signed off it waits on its signatories,
+    whom the contract's page lists, not on one institution's queue."""
+
+    process_class = CaseProcess
+    lock_impl = lock.SelectForUpdateLock(nowait=False)
+    process_title = "Avenant"
+    has_side_tasks = False
+
+    start = flow.StartHandle(this.start_process).Next(this.route)
+    route = (
+        StateSwitch()
+        .Case(this.drafting, in_state("draft"))
+        .Case(this.regional_review, in_state("regional_review"))
+        .Case(this.ministerial_review, in_state("ministerial_review"))
+        .Default(this.end)
+    )
+    drafting = CaseTask(title="Rédaction de l'avenant", actor=Actor.EPCI).Next(this.route)
+    regional_review = CaseTask(title="Instruction régionale de l'avenant", actor=Actor.REGION).Next(
+        this.route
+    )
+    ministerial_review = CaseTask(
+        title="Validation ministérielle de l'avenant", actor=Actor.MINISTRY
+    ).Next(this.route)
+    end = flow.End()
+
+    def start_process(self, activation, case):
+        activation.process.case = case
+        return activation.process
+
+
 # Annotated: viewflow has no types, and the dict's inferred value type lost the flows' own.
-FLOWS_BY_KIND: dict[str, type[ContractFlow] | type[DerogationFlow]] = {
+FLOWS_BY_KIND: dict[str, type[ContractFlow] | type[DerogationFlow] | type[AmendmentFlow]] = {
     "contract": ContractFlow,
     "derogation": DerogationFlow,
+    "amendment": AmendmentFlow,
 }
 
 

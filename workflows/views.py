@@ -33,7 +33,7 @@ def case_of(task):
 
 def concrete_case(case):
     """The contract or the request behind a case row, whose fields the task page shows."""
-    for name in ("territorycontract", "derogationrequest"):
+    for name in ("territorycontract", "derogationrequest", "contractamendment"):
         if hasattr(case, name):
             return getattr(case, name)
     return case

@@ -103,6 +103,11 @@ def answer_refusal(
                 "Le contrat est en rédaction par l'intercommunalité : ses financements "
                 "se répondent une fois le contrat déposé."
             )
+        if case.state == "contractualised":
+            return ActionNotPossible(
+                "Le contrat est contractualisé : ses financements changent désormais par "
+                "un avenant, que signe le financeur."
+            )
         return ActionNotPossible(
             f"Le contrat est à l'état « {case.state_label} » : "
             "ses financements ne se répondent plus."

@@ -272,3 +272,40 @@ class ActionFilterForm(ListFilterForm):
         super().__init__(*args, **kwargs)
         self.set_choices("region", regions)
         self.set_choices("wave", waves)
+
+
+class SignatureForm(VersionedForm):
+    """Who signs for a party, when, on whose authority."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    signer_name = forms.CharField(
+        label="Nom de la personne qui signe", max_length=200, validators=PLAIN_TEXT
+    )
+    signer_role = forms.CharField(
+        label="Sa qualité",
+        max_length=200,
+        validators=PLAIN_TEXT,
+        help_text="Par exemple : président de la communauté de communes, préfet de région",
+    )
+    signed_on = forms.DateField(label="Date de la signature", widget=DATE_WIDGET)
+    authority = forms.CharField(
+        label="Délibération ou délégation",
+        max_length=300,
+        validators=PLAIN_TEXT,
+        help_text="Par exemple : délibération n° 2019-12 du conseil communautaire du 1er mars 2019",
+    )
+
+
+class AmendmentOpenForm(forms.Form):
+    purpose = forms.CharField(
+        label="Objet de l'avenant",
+        required=False,
+        max_length=5_000,
+        validators=PLAIN_TEXT,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Ce que l'avenant change, et pourquoi. Modifiable jusqu'au dépôt.",
+    )
+
+
+class AmendmentForm(VersionedForm):
+    purpose = AmendmentOpenForm.base_fields["purpose"]

@@ -39,6 +39,8 @@ CASE_PAGES[Case.Kind.CONTRACT.value] = "contract-detail"
 
 class TerritoryContract(ReviewCycle, Case):
     REFERENCE_PREFIX = "CT"
+    # The kind's own fields its transitions set, written with the state.
+    TRANSITION_FIELDS = ["version_number"]
 
     title = models.CharField("intitulé", max_length=300, blank=True, validators=PLAIN_TEXT)
     summary = models.TextField("résumé", blank=True, validators=PLAIN_TEXT)
@@ -56,6 +58,10 @@ class TerritoryContract(ReviewCycle, Case):
     industrial_lead_role = models.CharField(
         "binôme : industriel (fonction)", max_length=200, blank=True, validators=PLAIN_TEXT
     )
+    # The contract's signed text, numbered: 1 once its wave contractualised it, N+1 for each
+    # avenant its signatories signed (0 before). Not ``Case.version``, which counts every
+    # change of the row so that a stale form is refused.
+    version_number = models.PositiveIntegerField("version du contrat", default=0, editable=False)
 
     class Meta:
         verbose_name = "contrat de territoire"
@@ -128,6 +134,7 @@ class TerritoryContract(ReviewCycle, Case):
     )
     def contractualise(self, *, at):
         self.contractualised_at = at
+        self.version_number = 1
 
 
 class Axis(models.TextChoices):
@@ -255,3 +262,256 @@ class FinancingLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_funder_display()}\u00a0: {french.euros(self.amount)}"
+
+
+class ContractVersion(models.Model):
+    """A numbered version of a contract's content, as its signatories sign it. Written once:
+    version 1 by the wave's validation, each next one by the avenant that made it."""
+
+    contract = models.ForeignKey(
+        TerritoryContract, on_delete=models.PROTECT, related_name="versions"
+    )
+    number = models.PositiveIntegerField("version")
+    # cases.contracts.versions.contract_content: fields, fiches-actions, financing lines.
+    content = models.JSONField("contenu")
+    content_hash = models.CharField("empreinte SHA-256 du contenu", max_length=64)
+    cost_total = models.DecimalField("coût des fiches-actions (€)", max_digits=16, decimal_places=2)
+    requested_total = models.DecimalField(
+        "financements demandés (€)", max_digits=16, decimal_places=2
+    )
+    committed_total = models.DecimalField(
+        "financements engagés (€)", max_digits=16, decimal_places=2
+    )
+    amendment = models.OneToOneField(
+        "ContractAmendment",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="produced_version",
+        verbose_name="avenant",
+    )
+    created_at = models.DateTimeField("date")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "version de contrat"
+        verbose_name_plural = "versions de contrat"
+        ordering = ["contract", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "number"], name="unique_contract_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract} v{self.number}"
+
+    # A signed version never changes: refused to the application, like the audit log.
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError(
+                "Une version de contrat ne se modifie pas : un avenant en fait une autre."
+            )
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Une version de contrat ne se supprime pas.")
+
+
+class Party(models.TextChoices):
+    EPCI = "epci", "Intercommunalité"
+    REGION = "region", "Région"
+    STATE = "state", "État"
+    OPERATOR = "operator", "Opérateur"
+
+
+class Signature(models.Model):
+    """One signatory of one version of a contract: written unsigned when the version (or the
+    avenant that will make it) is ready for signature, signed once by an agent of that party,
+    on the authority of a deliberation or a delegation."""
+
+    contract = models.ForeignKey(
+        TerritoryContract, on_delete=models.PROTECT, related_name="signatures"
+    )
+    # The version it signs: for an avenant's signatory, the version the avenant will make.
+    version = models.PositiveIntegerField("version signée")
+    amendment = models.ForeignKey(
+        "ContractAmendment",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="signatures",
+    )
+    party = models.CharField("signataire", max_length=10, choices=Party.choices)
+    # The EPCI's SIREN, the Region's code, "state", or the operator's code.
+    party_ref = models.CharField("référence du signataire", max_length=30)
+    label = models.CharField("nom du signataire", max_length=200)
+    signer_name = models.CharField(
+        "nom de la personne qui signe", max_length=200, blank=True, validators=PLAIN_TEXT
+    )
+    signer_role = models.CharField(
+        "qualité de la personne qui signe", max_length=200, blank=True, validators=PLAIN_TEXT
+    )
+    signed_on = models.DateField("signé le", null=True, blank=True)
+    authority = models.CharField(
+        "délibération ou délégation", max_length=300, blank=True, validators=PLAIN_TEXT
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField("enregistrée le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "signature"
+        ordering = ["contract", "version", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "version", "party", "party_ref"], name="unique_signatory"
+            ),
+            models.CheckConstraint(
+                name="signature_complete",
+                condition=Q(signed_on__isnull=True)
+                | (~Q(signer_name="") & ~Q(signer_role="") & ~Q(authority="")),
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["contract", "version"],
+                name="signature_missing_idx",
+                condition=Q(signed_on__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.contract} v{self.version})"
+
+    @property
+    def signed(self) -> bool:
+        return self.signed_on is not None
+
+
+# An avenant's signatures are complete: the service applying it is the only place that may
+# move it to « Signé » (the transition's condition refuses it anywhere else).
+_enacting: ContextVar[int | None] = ContextVar("enacting_amendment", default=None)
+
+
+@contextmanager
+def enacting(amendment_id: int) -> Iterator[None]:
+    token = _enacting.set(amendment_id)
+    try:
+        yield
+    finally:
+        _enacting.reset(token)
+
+
+def within_enactment(case: object) -> bool:
+    return _enacting.get() == getattr(case, "pk", None)
+
+
+CASE_PAGES[Case.Kind.AMENDMENT.value] = "amendment-detail"
+
+
+class ContractAmendment(ReviewCycle, Case):
+    """An avenant: a child case of a contractualised contract, reviewed like it (drafted by
+    the EPCI, reviewed by the Region, signed off by the ministry), then signed by the parties
+    whose commitments it changes; it then makes the contract's next version."""
+
+    REFERENCE_PREFIX = "AV"
+    # Written with each transition (the kind's own fields its transitions set): an avenant
+    # rejected, withdrawn or signed is no longer the contract's open one.
+    TRANSITION_FIELDS = ["is_open"]
+
+    parent = models.ForeignKey(
+        TerritoryContract,
+        on_delete=models.PROTECT,
+        related_name="amendments",
+        verbose_name="contrat",
+    )
+    number = models.PositiveIntegerField("numéro d'avenant")
+    base_version = models.PositiveIntegerField("version modifiée")
+    purpose = models.TextField("objet de l'avenant", blank=True, validators=PLAIN_TEXT)
+    # The contract's content as the avenant proposes it (cases.contracts.versions).
+    proposal = models.JSONField("contenu proposé", default=dict)
+    is_open = models.BooleanField("en cours", default=True, editable=False)
+
+    class Meta:
+        verbose_name = "avenant"
+        verbose_name_plural = "avenants"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parent"],
+                condition=Q(is_open=True),
+                name="one_open_amendment",
+                violation_error_message="Ce contrat a déjà un avenant en cours.",
+            ),
+            models.UniqueConstraint(fields=["parent", "number"], name="unique_amendment_number"),
+        ]
+
+    def submit_problems(self) -> list[str]:
+        from cases.contracts.versions import content_diff
+
+        problems = []
+        if not self.purpose.strip():
+            problems.append("L'avenant n'indique pas son objet.")
+        base = self.parent.versions.get(number=self.base_version).content
+        if content_diff(base, self.proposal).is_empty:
+            problems.append("L'avenant ne change encore aucune fiche-action.")
+        return problems
+
+    @transition(
+        field="state",
+        source=State.DRAFT,
+        target=State.REGIONAL_REVIEW,
+        conditions=[lambda case: not case.submit_problems()],  # type: ignore[attr-defined]
+        permission=lambda case, user: perms.is_epci_agent_for(user, case),
+    )
+    def submit(self, *, at):
+        self.submitted_at = at
+
+    @transition(
+        field="state",
+        source=State.REGIONAL_REVIEW,
+        target=State.MINISTERIAL_REVIEW,
+        permission=lambda case, user: perms.is_region_reviewer_for(user, case),
+    )
+    def approve(self, *, at):
+        self.ministerial_review_at = at
+
+    @transition(
+        field="state",
+        source=[State.REGIONAL_REVIEW, State.MINISTERIAL_REVIEW],
+        target=State.REJECTED,
+        permission=lambda case, user: perms.is_current_reviewer_for(user, case),
+    )
+    def reject(self, *, at):
+        self.closed_at = at
+        self.is_open = False
+
+    @transition(
+        field="state",
+        source=[State.DRAFT, State.REGIONAL_REVIEW, State.MINISTERIAL_REVIEW],
+        target=State.WITHDRAWN,
+        permission=lambda case, user: perms.is_epci_agent_for(user, case),
+    )
+    def withdraw(self, *, at):
+        self.closed_at = at
+        self.is_open = False
+
+    @transition(
+        field="state",
+        source=State.MINISTERIAL_REVIEW,
+        target=State.SIGNED_OFF,
+        permission=lambda case, user: perms.is_ministry_agent(user),
+    )
+    def sign_off(self, *, at):
+        self.signed_off_at = at
+
+    @transition(
+        field="state",
+        source=State.SIGNED_OFF,
+        target=State.SIGNED,
+        conditions=[within_enactment],
+    )
+    def enact(self, *, at):
+        self.closed_at = at
+        self.is_open = False

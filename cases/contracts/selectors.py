@@ -25,7 +25,9 @@ from cases.contracts.models import (
     FUNDER_LABELS,
     ActionSheet,
     Axis,
+    ContractAmendment,
     FinancingLine,
+    Signature,
     TerritoryContract,
 )
 from cases.kernel.models import Case
@@ -41,6 +43,28 @@ def funded_contract_ids(user: User) -> QuerySet:
 
 
 VISIBLE_CASE_IDS.append(funded_contract_ids)
+
+
+def signing_amendment_ids(user: User) -> QuerySet:
+    """The avenants an operator of the user signs (a new partner), or whose contract asks
+    the user's operator for money."""
+    signs = Signature.objects.filter(
+        party="operator", party_ref__in=operator_codes(user), amendment__isnull=False
+    ).values("amendment_id")
+    funded = ContractAmendment.objects.filter(parent_id__in=funded_contract_ids(user)).values("pk")
+    return ContractAmendment.objects.filter(Q(pk__in=signs) | Q(pk__in=funded)).values("pk")
+
+
+VISIBLE_CASE_IDS.append(signing_amendment_ids)
+
+
+def amendments_for_user(user: User | AnonymousUser) -> QuerySet[ContractAmendment]:
+    """The avenants of the contracts the user may see, and those the user's operator signs."""
+    if not user.is_authenticated or not user.is_active:
+        return ContractAmendment.objects.none()
+    return ContractAmendment.objects.filter(
+        Q(parent__in=contracts_for_user(user).values("pk")) | Q(pk__in=signing_amendment_ids(user))
+    )
 
 
 def contracts_for_user(user: User | AnonymousUser) -> QuerySet[TerritoryContract]:

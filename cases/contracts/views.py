@@ -14,6 +14,7 @@ from cases.contracts import forms as contract_forms
 from cases.contracts import lists as contract_lists
 from cases.contracts import selectors as contract_selectors
 from cases.contracts import services as contract_services
+from cases.contracts.amendment_views import signing_context
 from cases.contracts.models import FUNDER_LABELS, ActionSheet, FinancingLine
 from cases.kernel import forms, lists, selectors, services
 from cases.kernel import permissions as perms
@@ -142,6 +143,7 @@ def contract_page(request, contract, *, status: int = 200, **bound):
             "comment_form": forms.CommentForm(),
             "document_form": forms.DocumentForm(),
             "transition_form": forms.TransitionForm(auto_id=TRANSITION_ID),
+            **signing_context(user, contract),
             **bound,
         },
         status=status,

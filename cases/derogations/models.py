@@ -99,7 +99,7 @@ CASE_PAGES[Case.Kind.DEROGATION.value] = "derogation-detail"
 
 class DerogationRequest(ReviewCycle, Case):
     REFERENCE_PREFIX = "DE"
-    EXTRA_TIMESTAMPS = ["decided_at"]
+    TRANSITION_FIELDS = ["decided_at"]
 
     call = models.ForeignKey(
         CallForProjects,

@@ -56,6 +56,8 @@ class State(models.TextChoices):
     MINISTERIAL_REVIEW = "ministerial_review", "Validation ministérielle"
     SIGNED_OFF = "signed_off", "Validé par le ministère"
     CONTRACTUALISED = "contractualised", "Contractualisé"
+    # An avenant once every signatory it needs has signed: it made the contract's next version.
+    SIGNED = "signed", "Signé"
     DECIDED = "decided", "Décidé"
     REJECTED = "rejected", "Rejeté"
     WITHDRAWN = "withdrawn", "Retiré"
@@ -69,6 +71,7 @@ STATE_BADGES = {
     State.MINISTERIAL_REVIEW: "info",
     State.SIGNED_OFF: "success",
     State.CONTRACTUALISED: "success",
+    State.SIGNED: "success",
     State.DECIDED: "success",
     State.REJECTED: "error",
     State.WITHDRAWN: "warning",
@@ -79,6 +82,7 @@ class Case(FSMModelMixin, models.Model):
     class Kind(models.TextChoices):
         CONTRACT = "contract", "Contrat de territoire"
         DEROGATION = "derogation", "Demande de dérogation"
+        AMENDMENT = "amendment", "Avenant"
 
     kind = models.CharField("type de dossier", max_length=12, choices=Kind.choices)
     # Null until the row has its id, from which the reference is made; unique once set.
@@ -201,6 +205,11 @@ EVENT_LABELS = {
     "acknowledgement": "Accusé de réception",
     "reminder": "Rappel d'échéance",
     "escalation": "Échéance dépassée",
+    "signature": "Signature",
+    "amendment_open": "Ouverture d'un avenant",
+    "amendment_update": "Modification de l'avenant",
+    "enact": "Avenant signé par ses signataires",
+    "new_version": "Nouvelle version du contrat",
 }
 
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from cases.kernel.models import Case
 
 REVIEW_STATES = {"regional_review", "ministerial_review"}
-CLOSED_STATES = {"rejected", "withdrawn", "contractualised", "decided"}
+CLOSED_STATES = {"rejected", "withdrawn", "contractualised", "decided", "signed"}
 
 
 class InTerritory(Protocol):
@@ -108,15 +108,15 @@ def is_consulted_on(user: AnyUser, case: "Case") -> bool:
 # The EPCI requests: it writes a line's funder and requested amount while drafting
 # (``can_edit``); that is all the fiche-action form can do to a line.
 #
-# When: once the contract is submitted and while it is in the reviewers' hands or after
-# (regional review, ministerial review, signed off, contractualised: financing is committed
-# over the contract's life). Not in draft (before the first submission no funder sees it;
-# sent back for changes, the EPCI is rewriting its lines), nor once rejected or withdrawn.
+# When: once the contract is submitted and until its wave contractualises it (regional
+# review, ministerial review, signed off). Not in draft (before the first submission no
+# funder sees it; sent back for changes, the EPCI is rewriting its lines), nor once rejected
+# or withdrawn. Once contractualised, its version 1 is what its signatories sign: a funder's
+# commitment changes then by an avenant, which that funder signs.
 FINANCING_ANSWER_STATES = {
     "regional_review",
     "ministerial_review",
     "signed_off",
-    "contractualised",
 }
 OPERATOR_CODES = set(Operator.values)
 

@@ -225,7 +225,7 @@ def run_declared_transition[AnyCase: Case](
                 "updated_at",
                 "updated_by",
                 *TIMESTAMP_FIELDS,
-                *getattr(locked, "EXTRA_TIMESTAMPS", []),
+                *getattr(locked, "TRANSITION_FIELDS", []),
                 *extra_fields,
             ],
             kind=CaseEvent.Kind.TRANSITION,
@@ -236,7 +236,15 @@ def run_declared_transition[AnyCase: Case](
             payload=payload,
             at=now,
         )
+        follow_up = AFTER_TRANSITION.get((locked.kind, name))
+        if follow_up is not None:
+            follow_up(locked, actor, now)
     return locked
+
+
+# What a case kind does, in the transition's transaction, once one of its transitions is
+# recorded (an avenant's sign-off writes who must sign it): each kind adds its own.
+AFTER_TRANSITION: dict[tuple[str, str], Callable[[Any, User, datetime], None]] = {}
 
 
 def case_submit(*, case: Case, actor: User, expected_version: int | None = None) -> Case:
@@ -324,11 +332,13 @@ TRANSITIONS: dict[str, Transition] = {
 RESERVED: dict[str, Transition] = {
     "decide": Transition("décider"),
     "contractualise": Transition("contractualiser"),
+    "enact": Transition("appliquer l'avenant"),
 }
 TRANSITION_LABELS = {name: t.label for name, t in (TRANSITIONS | RESERVED).items()}
 COMMENT_REQUIRED = {name for name, t in TRANSITIONS.items() if t.comment_required}
 REFUSED_HERE = {
     "contractualise": "Un dossier n'est contractualisé que par la validation de sa vague.",
+    "enact": "Un avenant s'applique quand tous ses signataires ont signé.",
 }
 # The service of each transition of the table, for the views' decision forms and the tasks.
 TRANSITION_SERVICES: dict[str, Callable[..., Case]] = {
@@ -407,9 +417,12 @@ def clean_instance(instance: Model) -> None:
         ) from error
 
 
-def insert_case(case: Case, actor: User, names: list[str], now: datetime) -> None:
-    """Check the user's fields, save a new case, give it its reference and its first event.
-    Inside the caller's transaction."""
+def insert_case(
+    case: Case, actor: User, names: list[str], now: datetime, *, links: dict | None = None
+) -> None:
+    """Check the user's fields, save a new case, give it its reference and its first event
+    (``links``: what its first event also names, such as the case it amends). Inside the
+    caller's transaction."""
     clean_case_fields(case, names)
     case.save()
     # The year of the Paris date: at 00:30 on 1 January in Paris it is still last year in UTC.
@@ -422,7 +435,7 @@ def insert_case(case: Case, actor: User, names: list[str], now: datetime) -> Non
         kind=CaseEvent.Kind.CREATION,
         name="create",
         to_state=case.state,
-        payload={"fields": {name: getattr(case, name) for name in names}},
+        payload={"fields": {name: getattr(case, name) for name in names}, **(links or {})},
         at=now,
     )
 

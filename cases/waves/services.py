@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.actors import actors_read_once
 from accounts.models import User
+from cases.contracts import signing
 from cases.contracts.models import Axis, FinancingLine, Funder, TerritoryContract, contractualising
 from cases.derogations.models import DerogationRequest, Outcome
 from cases.kernel import hooks
@@ -304,6 +305,8 @@ def _validate_locked(
                 derogation.contract = by_territory[derogation.territory_id]
                 derogation.save(update_fields=["contract"])
             case_contractualise(case=derogation, actor=actor, wave=locked)
+    # Version 1 of each contract, the text its signatories now sign.
+    signing.first_versions(contracts, actor, now)
     document = _store_pdf(locked, actor, contracts, derogations, now, stored)
     _finish_validation(locked, actor, contracts, derogations, document, now)
     return locked

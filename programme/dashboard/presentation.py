@@ -659,10 +659,86 @@ def time_section(figures: dict) -> Section:
     )
 
 
+def signatures_section(figures: dict) -> Section:
+    block = figures["signatures"]
+
+    def change(value) -> str:
+        if value is None:
+            return "—"
+        return ("+" if value > 0 else "") + money(value)
+
+    return Section(
+        id="signatures",
+        title="Signatures et avenants",
+        figures=[
+            (number(block["contracts"]), "contrats contractualisés", ""),
+            (number(block["contracts"] - block["unsigned"]), "signés par tous", ""),
+            (number(block["unsigned"]), "attendent une signature", ""),
+        ],
+        charts=[],
+        tables=[
+            Table(
+                id="signatures-missing",
+                caption="Signatures manquantes par signataire",
+                columns=["Signataire", "Signatures manquantes"],
+                rows=[
+                    [Cell(row["label"], header=True), Cell(number(row["missing"]), numeric=True)]
+                    for row in block["by_party"]
+                ],
+            ),
+            Table(
+                id="signatures-waiting",
+                caption="Contrats qui attendent une signature",
+                columns=["Contrat", "Signatures manquantes"],
+                rows=[
+                    [
+                        Cell(
+                            row["reference"],
+                            reverse("contract-detail", args=[row["reference"]]) + "#signatures",
+                            header=True,
+                        ),
+                        Cell(", ".join(row["missing"])),
+                    ]
+                    for row in block["waiting"]
+                ],
+            ),
+            Table(
+                id="versions-amounts",
+                caption="Montants par version en vigueur",
+                columns=[
+                    "Version",
+                    "Contrats",
+                    "Coût des fiches-actions",
+                    "Engagé",
+                    "Écart avec la version précédente",
+                ],
+                rows=[
+                    [
+                        Cell(f"Version {row['number']}", header=True),
+                        Cell(number(row["contracts"]), numeric=True),
+                        Cell(money(row["cost"]), numeric=True),
+                        Cell(money(row["committed"]), numeric=True),
+                        Cell(change(row["change"]), numeric=True),
+                    ]
+                    for row in block["versions"]
+                ],
+            ),
+        ],
+        exports=[],
+        note=(
+            "Un contrat est signé quand chaque signataire de sa version en vigueur a signé. "
+            "La version 1 est celle de la contractualisation ; chaque avenant signé en fait "
+            "une nouvelle. L'écart compare le montant engagé de chaque contrat à celui de sa "
+            "version précédente."
+        ),
+    )
+
+
 def sections(figures: dict, filters: Filters, today: date, *, national: bool) -> list[Section]:
     links = Links(filters)
     return [
         territories_section(figures, links, today, national),
+        signatures_section(figures),
         actions_section(figures, links),
         money_section(figures, links),
         derogations_section(figures, links),

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django.db import connection
-from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from accounts.models import Membership, Role
@@ -31,10 +31,12 @@ from cases.models import (
     Axis,
     Case,
     CaseEvent,
+    ContractVersion,
     DerogationRequest,
     FinancingLine,
     Funder,
     Outcome,
+    Signature,
     State,
     TerritoryContract,
     Wave,
@@ -768,8 +770,77 @@ def due_block(scope: Scope, filters: Filters, *, now: datetime | None = None) ->
     }
 
 
+PARTY_LABELS = {
+    "epci": "Intercommunalités",
+    "region": "Régions",
+    "state": "État",
+    "operator": "Opérateurs",
+}
+
+
+def signatures_block(scope: Scope, filters: Filters) -> dict:
+    """The contractualised contracts in scope: signed by all or not, the signatures missing
+    by party, the first contracts still waiting with whom they wait on; and the amounts of
+    their current versions, by version number, with the change from the version before."""
+    contracts = TerritoryContract.objects.filter(contract_q(scope, filters), version_number__gt=0)
+    missing = Signature.objects.filter(
+        contract__in=contracts, version=F("contract__version_number"), signed_on__isnull=True
+    )
+    waiting = list(
+        missing.values("contract_id", "contract__reference", "label").order_by(
+            "contract__reference", "label"
+        )[: LISTED * 8]
+    )
+    listed: dict[str, list[str]] = {}
+    for row in waiting:
+        listed.setdefault(row["contract__reference"] or "", []).append(row["label"])
+    current = (
+        ContractVersion.objects.filter(contract__in=contracts, number=F("contract__version_number"))
+        .values("number")
+        .annotate(contracts=Count("pk"), cost=Sum("cost_total"), committed=Sum("committed_total"))
+        .order_by("number")
+    )
+    before = dict(
+        ContractVersion.objects.filter(
+            contract__in=contracts, number=F("contract__version_number") - 1
+        )
+        .values("contract__version_number")
+        .annotate(committed=Sum("committed_total"))
+        .values_list("contract__version_number", "committed")
+    )
+    return {
+        "contracts": contracts.count(),
+        "unsigned": missing.values("contract_id").distinct().count(),
+        "by_party": [
+            {
+                "party": row["party"],
+                "label": PARTY_LABELS.get(row["party"], row["party"]),
+                "missing": row["n"],
+            }
+            for row in missing.values("party").annotate(n=Count("pk")).order_by("party")
+        ],
+        "waiting": [
+            {"reference": reference, "missing": labels}
+            for reference, labels in list(listed.items())[:LISTED]
+        ],
+        "versions": [
+            {
+                "number": row["number"],
+                "contracts": row["contracts"],
+                "cost": row["cost"] or ZERO,
+                "committed": row["committed"] or ZERO,
+                "change": (row["committed"] or ZERO) - before[row["number"]]
+                if row["number"] in before
+                else None,
+            }
+            for row in current
+        ],
+    }
+
+
 def dashboard(scope: Scope, filters: Filters, *, now: datetime | None = None) -> dict:
     return {
+        "signatures": signatures_block(scope, filters),
         "due": due_block(scope, filters, now=now),
         "territories": territories_block(scope, filters),
         "waves": waves_block(scope, filters),

@@ -147,6 +147,8 @@ def section(queryset: QuerySet, size: int = SECTION_SIZE, **counts: Q) -> Sectio
 def _case_title():
     return SqlCase(
         When(kind=Case.Kind.CONTRACT, then=F("territorycontract__title")),
+        # An avenant is named by its contract's title.
+        When(kind=Case.Kind.AMENDMENT, then=F("contractamendment__parent__title")),
         default=F("derogationrequest__title"),
     )
 

@@ -180,6 +180,7 @@ def test_who_may_answer_is_said_in_french(people):
         ("regional_review", True),
         ("ministerial_review", True),
         ("signed_off", True),
+        ("contractualised", False),
         ("rejected", False),
         ("withdrawn", False),
     ],

@@ -1,0 +1,174 @@
+"""Signatures and avenants through the pages, each party with their own account."""
+
+import html
+
+import pytest
+from django.urls import reverse
+
+from cases.contracts import signing
+from cases.contracts.models import ContractAmendment, Signature
+from tests import factories
+from tests.cases.contracts.test_amendments import committed_contract, epci_author, reviewed
+
+pytestmark = pytest.mark.django_db
+
+SIGNATURE = {
+    "signer_name": "Martial Saddier",
+    "signer_role": "Président de la communauté de communes",
+    "signed_on": "2019-03-05",
+    "authority": "Délibération n° 2019-12 du 1er mars 2019",
+}
+
+
+def post(client, url, data):
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    return response
+
+
+def test_a_party_signs_from_the_contract_page_and_sees_what_is_missing(client):
+    contract = factories.contract_in_state("contractualised")
+    state = Signature.objects.get(contract=contract, party="state")
+    client.force_login(factories.ministry_agent())
+    page = client.get(contract.get_absolute_url()).content.decode()
+    assert "Version 1 du contrat et ses signatures" in page
+    assert "signatures manquent" in page
+    url = reverse("signature-record", args=[contract.reference, state.pk])
+    assert url in page
+    refused = client.post(url, {**SIGNATURE, "signer_name": "", "version": contract.version})
+    assert refused.status_code == 400
+    assert "Sa qualité" in refused.content.decode()
+    post(client, url, {**SIGNATURE, "version": contract.version})
+    state.refresh_from_db()
+    assert state.signer_name == "Martial Saddier"
+    page = client.get(contract.get_absolute_url()).content.decode()
+    assert "Délibération n° 2019-12 du 1er mars 2019" in page
+    assert url not in page
+
+
+def test_an_agent_of_another_party_gets_no_form(client):
+    contract = factories.contract_in_state("contractualised")
+    state = Signature.objects.get(contract=contract, party="state")
+    client.force_login(factories.region_reviewer(contract.territory.pilot_region.code))
+    url = reverse("signature-record", args=[contract.reference, state.pk])
+    assert url not in client.get(contract.get_absolute_url()).content.decode()
+    response = client.post(url, {**SIGNATURE, "version": contract.version})
+    assert response.status_code == 403
+    state.refresh_from_db()
+    assert not state.signed
+
+
+def test_outsiders_get_404_on_versions_signatures_and_avenants(client):
+    contract = factories.signed_contract()
+    amendment_id = None
+    author = epci_author(contract)
+    client.force_login(author)
+    post(client, reverse("amendment-open", args=[contract.reference]), {"purpose": "Objet"})
+    amendment_id = ContractAmendment.objects.get(parent=contract).reference
+    signature = Signature.objects.filter(contract=contract).first()
+    client.force_login(factories.epci_agent("200066793"))  # an EPCI of another territory
+    for url in (
+        reverse("contract-version", args=[contract.reference, 1]),
+        reverse("signature-record", args=[contract.reference, signature.pk]),
+        reverse("amendment-detail", args=[amendment_id]),
+        reverse("amendment-edit", args=[amendment_id]),
+    ):
+        assert client.get(url).status_code == 404, url
+
+
+def test_an_avenant_drafted_reviewed_and_signed_through_the_pages(client):
+    contract = committed_contract()
+    author = epci_author(contract)
+    client.force_login(author)
+    page = client.get(contract.get_absolute_url()).content.decode()
+    assert "Ouvrir un avenant" in page
+    post(client, reverse("amendment-open", args=[contract.reference]), {"purpose": ""})
+    amendment = ContractAmendment.objects.get(parent=contract)
+    detail = amendment.get_absolute_url()
+    fiche = amendment.proposal["actions"][0]
+    post(
+        client,
+        reverse("amendment-action-edit", args=[amendment.reference, fiche["key"]]),
+        {
+            "version": amendment.version,
+            **{name: fiche[name] for name in ("title", "axis", "project_owner", "status")},
+            "total_cost": "100 000,00",
+            "fin-TOTAL_FORMS": "1",
+            "fin-INITIAL_FORMS": "1",
+            "fin-0-line": fiche["financings"][0]["line"],
+            "fin-0-funder": "bpifrance",
+            "fin-0-amount": "60 000,50",
+        },
+    )
+    amendment.refresh_from_db()
+    post(
+        client,
+        reverse("amendment-action-create", args=[amendment.reference]),
+        {
+            "version": amendment.version,
+            "title": "Maison des industries",
+            "axis": "attirer",
+            "project_owner": "Communauté de communes",
+            "total_cost": "300000",
+            "status": "idea",
+            "fin-TOTAL_FORMS": "1",
+            "fin-INITIAL_FORMS": "0",
+            "fin-0-funder": "state",
+            "fin-0-amount": "90000",
+        },
+    )
+    amendment.refresh_from_db()
+    page = html.unescape(client.get(detail).content.decode())
+    assert "Maison des industries" in page
+    assert "60\u202f000,50\u00a0€" in page or "60 000,50" in page.replace("\u202f", " ")
+    assert "L'avenant n'indique pas son objet." in page  # what blocks its submission
+    post(
+        client,
+        reverse("amendment-edit", args=[amendment.reference]),
+        {
+            "version": amendment.version,
+            "purpose": "Ajout de la maison de l'industrie",
+        },
+    )
+    amendment.refresh_from_db()
+    post(
+        client,
+        reverse("amendment-transition", args=[amendment.reference]),
+        {
+            "version": amendment.version,
+            "transition": "submit",
+            "comment": "",
+        },
+    )
+    amendment = reviewed_from(amendment, submitted=True)
+    assert amendment.state == "signed_off"
+    must_sign = list(amendment.signatures.order_by("party"))
+    assert [s.party_ref for s in must_sign] == ["bpifrance", "state"]
+    for signature in must_sign:
+        client.force_login(factories.signer_of(signature))
+        url = reverse("signature-record", args=[contract.reference, signature.pk])
+        assert url in client.get(detail).content.decode()
+        amendment.refresh_from_db()
+        post(client, url, {**SIGNATURE, "version": amendment.version})
+    contract.refresh_from_db()
+    assert contract.version_number == 2
+    page = client.get(contract.get_absolute_url()).content.decode()
+    assert "Version 2 du contrat et ses signatures" in page
+    version_page = client.get(reverse("contract-version", args=[contract.reference, 2]))
+    text = version_page.content.decode()
+    assert "Ce qui a changé depuis la version précédente" in text
+    assert "Maison des industries" in text
+    assert signing.is_signed(contract)
+
+
+def reviewed_from(amendment, *, submitted):
+    from cases.kernel import services
+
+    region = amendment.territory.pilot_region.code
+    services.run_transition(case=amendment, actor=factories.region_reviewer(region), name="approve")
+    services.run_transition(case=amendment, actor=factories.ministry_agent(), name="sign_off")
+    amendment.refresh_from_db()
+    return amendment
+
+
+del reviewed
