@@ -51,21 +51,22 @@ def amendment_or_404(request, reference: str) -> ContractAmendment:
 
 
 def signing_context(user, contract: TerritoryContract) -> dict:
-    """The contract page's part on its versions, signatures and avenants."""
+    """The contract page's part on its versions, signatures and avenants: nothing to read
+    before its wave contractualised it."""
+    if not contract.version_number:
+        return {}
     signatures = signing.current_signatures(contract)
     for signature in signatures:
         signature.contract = contract
-    open_refusal = amendments.open_refusal(contract) if contract.version_number else None
+    open_refusal = amendments.open_refusal(contract)
     return {
         "signatures": signatures,
         "signable": {s.pk for s in signatures if signing.can_sign(user, s, contract)},
         "missing_signatures": signing.missing(signatures),
-        "is_signed": bool(signatures) and not signing.missing(signatures),
+        "is_signed": not signing.missing(signatures),
         "contract_versions": list(contract.versions.select_related("amendment")),
         "amendments": list(contract.amendments.order_by("number")),
-        "can_open_amendment": contract.version_number > 0
-        and open_refusal is None
-        and perms.is_epci_agent_for(user, contract),
+        "can_open_amendment": open_refusal is None and perms.is_epci_agent_for(user, contract),
         "amendment_refusal": open_refusal,
     }
 

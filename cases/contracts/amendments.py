@@ -473,3 +473,27 @@ def enact(
 
 def funder_label(funder: str) -> str:
     return str(FUNDER_LABELS.get(funder, funder))
+
+
+def link_break(amendment: ContractAmendment) -> str | None:
+    """Why the avenant's chain is not linked to its contract's as it was opened, or None:
+    its first event names the head of the contract's chain at that moment, and the
+    contract's next event names the avenant."""
+    creation = amendment.events.filter(seq=1).first()
+    head = (creation.payload or {}).get("contract_audit_head") if creation else None
+    opened = (
+        amendment.parent.events.filter(
+            name="amendment_open", payload__amendment=amendment.reference
+        )
+        .order_by("seq")
+        .first()
+    )
+    if creation is None or opened is None:
+        return f"Avenant {amendment} : son ouverture manque à la chaîne de {amendment.parent}"
+    before = amendment.parent.events.filter(seq=opened.seq - 1).values_list("hash", flat=True)
+    if head != (before.first() or ""):
+        return (
+            f"Avenant {amendment} : ne suit pas la chaîne de {amendment.parent} "
+            f"(événement n°{opened.seq - 1})"
+        )
+    return None

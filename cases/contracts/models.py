@@ -39,8 +39,6 @@ CASE_PAGES[Case.Kind.CONTRACT.value] = "contract-detail"
 
 class TerritoryContract(ReviewCycle, Case):
     REFERENCE_PREFIX = "CT"
-    # The kind's own fields its transitions set, written with the state.
-    TRANSITION_FIELDS = ["version_number"]
 
     title = models.CharField("intitulé", max_length=300, blank=True, validators=PLAIN_TEXT)
     summary = models.TextField("résumé", blank=True, validators=PLAIN_TEXT)
@@ -60,7 +58,9 @@ class TerritoryContract(ReviewCycle, Case):
     )
     # The contract's signed text, numbered: 1 once its wave contractualised it, N+1 for each
     # avenant its signatories signed (0 before). Not ``Case.version``, which counts every
-    # change of the row so that a stale form is refused.
+    # change of the row so that a stale form is refused. Written by the services that make
+    # a version (cases.contracts.signing, amendments), not by the transitions: on this
+    # table, a transition's save would cost a second UPDATE.
     version_number = models.PositiveIntegerField("version du contrat", default=0, editable=False)
 
     class Meta:
@@ -134,7 +134,6 @@ class TerritoryContract(ReviewCycle, Case):
     )
     def contractualise(self, *, at):
         self.contractualised_at = at
-        self.version_number = 1
 
 
 class Axis(models.TextChoices):

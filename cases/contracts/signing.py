@@ -146,6 +146,9 @@ def first_versions(contracts: list[TerritoryContract], actor: User, now: datetim
         )
     ContractVersion.objects.bulk_create(rows)
     Signature.objects.bulk_create(signatures)
+    TerritoryContract.objects.filter(pk__in=[c.pk for c in contracts]).update(version_number=1)
+    for contract in contracts:
+        contract.version_number = 1
 
 
 # Who may record a signature: an agent of the party that signs.
@@ -343,12 +346,12 @@ def missing(signatures: Iterable[Signature]) -> list[Signature]:
 
 
 def current_signatures(contract: TerritoryContract) -> list[Signature]:
+    if not contract.version_number:
+        return []
     return list(
-        Signature.objects.filter(
-            contract=contract, version=contract.version_number, amendment__isnull=True
-        ).order_by("party", "label")
-        if contract.version_number
-        else []
+        Signature.objects.filter(contract=contract, version=contract.version_number).order_by(
+            "party", "label"
+        )
     )
 
 

@@ -1,5 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from cases.contracts.amendments import link_break
+from cases.contracts.models import ContractAmendment
 from cases.kernel.audit import verify_case
 from cases.kernel.models import Case
 from cases.waves.audit import verify_wave
@@ -18,6 +20,10 @@ class Command(BaseCommand):
             if broken is not None:
                 raise CommandError(f"Chaîne d'audit rompue — {broken}")
             checked += 1
+        for amendment in ContractAmendment.objects.select_related("parent").order_by("pk"):
+            unlinked = link_break(amendment)
+            if unlinked is not None:
+                raise CommandError(f"Chaîne d'audit rompue — {unlinked}")
         waves = 0
         for wave in Wave.objects.order_by("pk").iterator():
             problem = verify_wave(wave)
