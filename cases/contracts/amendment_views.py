@@ -177,6 +177,11 @@ def signature_record(request, reference: str, pk: int):
 def amendment_open(request, reference: str):
     contract = contract_or_404(request, reference)
     back = reverse("contract-detail", args=[reference]) + "#avenants"
+    refusal = amendments.open_refusal(contract)
+    if request.method == "GET" and refusal:
+        # Said before anything is typed, not after.
+        messages.error(request, refusal)
+        return redirect(back)
     form = contract_forms.AmendmentOpenForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from cases.contracts.models import Signature
 from tests import factories
+from tests.cases.contracts.test_amendment_rules import amendment_in_state
 from tests.e2e.conftest import logged_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,6 +34,18 @@ def world():
     request = factories.derogation_in_state("regional_review", author=agent)
     forwarded = factories.derogation_in_state("ministerial_review", author=agent)
     wave, minister = factories.wave_of(1)
+    # Signatures and avenants: a contract awaiting its signatures, an avenant being reviewed.
+    unsigned = factories.contract_in_state("contractualised")
+    region_signature = Signature.objects.get(contract=unsigned, party="region")
+    amendment = amendment_in_state("ministerial_review")
+    amended, avenant = amendment.parent.reference, f"/avenants/{amendment.reference}/"
+    signing_pages = [
+        f"/contrats/{unsigned.reference}/",
+        f"/contrats/{unsigned.reference}/signatures/{region_signature.pk}/",
+        f"/contrats/{amended}/",
+        f"/contrats/{amended}/versions/1/",
+        avenant,
+    ]
     contract, derogation, wave_page = "/contrats/{}/", "/derogations/{}/", f"/vagues/{wave.pk}/"
     common = [
         "/",
@@ -52,11 +66,21 @@ def world():
     return {
         "agent EPCI": (
             agent,
-            [*common, contract.format(draft.reference), derogation.format(request.reference)],
+            [
+                *common,
+                contract.format(draft.reference),
+                derogation.format(request.reference),
+                avenant,
+            ],
         ),
         "instructeur Région": (
             factories.region_reviewer("84"),
-            [*common, contract.format(review.reference), derogation.format(request.reference)],
+            [
+                *common,
+                contract.format(review.reference),
+                derogation.format(request.reference),
+                *signing_pages,
+            ],
         ),
         "agent du ministère": (
             minister,
@@ -65,6 +89,7 @@ def world():
                 contract.format(ministerial.reference),
                 derogation.format(forwarded.reference),
                 wave_page,
+                *signing_pages,
             ],
         ),
         "agent d'opérateur": (factories.operator_agent(), [*common, wave_page]),
