@@ -13,7 +13,6 @@ from decimal import Decimal
 
 from cases.contracts.models import (
     FUNDER_LABELS,
-    OPERATOR_FUNDERS,
     ActionSheet,
     Axis,
     FinancingLine,
@@ -268,13 +267,3 @@ def content_diff(before: dict, after: dict) -> ContentDiff:
         before.get("fields", {}), after.get("fields", {}), CONTENT_FIELDS, labels
     )
     return ContentDiff(actions=changes, funders=funders, fields=fields)
-
-
-# Who speaks for a funder when its commitments change (cases.kernel.permissions says who may
-# answer its lines): each operator for itself, the Region, the State, and for an EPCI line
-# every EPCI of the territory (a line does not say which). « Autre » has no account here.
-def affected_parties(funders: set[str]) -> set[str]:
-    """The signatory parties (``Signature.party``) whose commitments these funders' lines are."""
-    parties = {funder for funder in funders if funder in OPERATOR_FUNDERS}
-    parties |= {funder for funder in funders if funder in {"region", "state", "epci"}}
-    return parties

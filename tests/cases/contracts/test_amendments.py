@@ -295,3 +295,67 @@ def test_a_signature_of_an_old_version_is_refused():
     with pytest.raises(services.ActionNotPossible) as refused:
         factories.sign_all([old])
     assert "n'est plus la version en vigueur" in refused.value.message
+
+
+def _with_line(funder: str, amount: str):
+    def change(amendment, author):
+        amendments.amendment_action_save(
+            case=amendment,
+            actor=author,
+            expected_version=factories.contract_version(amendment),
+            fields=FICHE,
+            financings=[{"funder": funder, "amount": Decimal(amount)}],
+        )
+
+    return change
+
+
+def _fiche_removed(amendment, author):
+    amendments.amendment_action_remove(
+        case=amendment,
+        actor=author,
+        expected_version=factories.contract_version(amendment),
+        key=amendment.proposal["actions"][0]["key"],
+    )
+
+
+def _cost_changed(amendment, author):
+    fiche = amendment.proposal["actions"][0]
+    amendments.amendment_action_save(
+        case=amendment,
+        actor=author,
+        expected_version=factories.contract_version(amendment),
+        key=fiche["key"],
+        fields={**{name: fiche[name] for name in FICHE}, "total_cost": Decimal("120000")},
+        financings=[
+            {"line": line["line"], "funder": line["funder"], "amount": Decimal(line["amount"])}
+            for line in fiche["financings"]
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "signers"),
+    [
+        (_with_line("bpifrance", "1000"), ["operator:bpifrance"]),
+        (_with_line("state", "1000"), ["state:state"]),
+        (_with_line("region", "1000"), ["region:84"]),
+        (_with_line("epci", "1000"), "every EPCI"),
+        (_with_line("other", "1000"), []),
+        (_fiche_removed, ["operator:bpifrance"]),
+        (_cost_changed, []),
+    ],
+    ids=["operator", "state", "region", "epci", "other", "fiche-removed", "cost-only"],
+)
+def test_who_must_sign_each_kind_of_avenant(change, signers):
+    contract = committed_contract()
+    author = epci_author(contract)
+    amendment = amendments.amendment_open(contract=contract, actor=author, purpose="Objet")
+    change(amendment, author)
+    amendment.refresh_from_db()
+    found = [f"{party}:{ref}" for party, ref, _ in amendments.required_parties(amendment)]
+    if signers == "every EPCI":
+        sirens = contract.territory.intercommunalities.values_list("siren", flat=True)
+        signers = sorted(f"epci:{siren}" for siren in sirens)
+        found = sorted(found)
+    assert found == signers
