@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from viewflow.workflow.status import STATUS
 
+from cases.contracts import amendments
 from cases.contracts import selectors as contract_selectors
 from cases.kernel import forms as case_forms
 from cases.kernel import services as case_services
@@ -159,6 +160,8 @@ def case_content(case) -> dict:
             "actions": actions,
             "totals": contract_selectors.contract_totals(actions),
         }
+    if case.kind == "amendment":
+        return {"amendment": case, "diff": amendments.diff_of(case)}
     return {"derogation": case}
 
 

@@ -333,6 +333,8 @@ def _after_sign_off(locked: Case, actor: User, now: datetime) -> None:
     """At the ministry's sign-off: the avenant's signatories are written, told, and if its
     changes touch nobody's commitments it applies at once."""
     amendment: ContractAmendment = locked  # type: ignore[assignment]
+    # The contract after its avenant, here only: the one service that takes both the other
+    # way round (a signature of the avenant) cannot run before this sign-off has committed.
     parent = lock_case(amendment.parent)
     parties = required_parties(amendment)
     signatures = [signing.signatory(parent, amendment.base_version + 1, *p) for p in parties]
