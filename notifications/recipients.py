@@ -22,6 +22,8 @@ NAMED = "named"
 # A contract's signatories: its EPCI, its Region, the ministry, and the operators the service
 # names (extra["operators"]: those with a line in the contract).
 SIGNATORIES = "signatories"
+# The territory's EPCI and Region, and the operators named in extra["operators"].
+TERRITORY_SIGNERS = "territory_signers"
 
 # Event name -> who is told.
 WHO_IS_TOLD = {
@@ -36,8 +38,9 @@ WHO_IS_TOLD = {
     "opinion_answer": MINISTRY,
     "comment": PARTIES,
     "private_note": REVIEWERS,
-    # The ministry validated the wave itself: the territory's parties are the ones to tell.
-    "contractualise": TERRITORY,
+    # The ministry validated the wave itself: the territory's parties are the ones to tell,
+    # with the operators that sign the contract's version 1.
+    "contractualise": TERRITORY_SIGNERS,
     # A funder answered a line: the EPCI that asked and the Region that reviews are told.
     "financing_commit": TERRITORY,
     "financing_decline": TERRITORY,
@@ -74,11 +77,12 @@ def audience(case: Case, who: str, extra: dict) -> Q:
         return epci | region
     if who == NAMED:
         return Q(pk__in=extra.get("recipients", []))
-    if who == SIGNATORIES:
+    if who in (SIGNATORIES, TERRITORY_SIGNERS):
         operators = members(
             role=Role.OPERATOR_AGENT, organisation__operator__in=extra.get("operators", [])
         )
-        return epci | region | ministry | operators
+        parties = epci | region | operators
+        return parties | ministry if who == SIGNATORIES else parties
     if who == CONSULTED:
         organisation = Opinion.objects.values_list("organisation_id", flat=True).get(
             pk=extra["opinion"]
@@ -100,9 +104,10 @@ def recipients(announcement: CaseAnnouncement) -> list[int]:
     return list(users.values_list("pk", flat=True).distinct().order_by("pk"))
 
 
-# The audiences that depend on the case through its territory only: two announcements of the
-# same event name, territory and actor tell the same users.
-_BY_TERRITORY = {EPCI, REGION, MINISTRY, REVIEWERS, PARTIES, TERRITORY}
+# The audiences that depend on the case through its territory (and the operators the service
+# names) only: two announcements of the same event name, territory, actor and operators tell
+# the same users.
+_BY_TERRITORY = {EPCI, REGION, MINISTRY, REVIEWERS, PARTIES, TERRITORY, TERRITORY_SIGNERS}
 
 
 def recipients_of_each(announcements: list[CaseAnnouncement]) -> list[list[int]]:
@@ -116,7 +121,8 @@ def recipients_of_each(announcements: list[CaseAnnouncement]) -> list[list[int]]
             told.append(recipients(announcement))
             continue
         actor_id = getattr(announcement.actor, "pk", None)
-        key = (who, announcement.case.territory_id, actor_id)
+        operators = tuple(announcement.extra.get("operators", []))
+        key = (who, announcement.case.territory_id, actor_id, operators)
         if key not in read:
             read[key] = recipients(announcement)
         told.append(read[key])

@@ -130,6 +130,24 @@ def actions_with_lines(contract_ids: Iterable[int]) -> dict[int, list[ActionShee
     return actions
 
 
+def committed_operators(contract_ids: list[int]) -> dict[int, list[str]]:
+    """By contract, the operators with a committed line (who sign its version 1): one query."""
+    operators: dict[int, list[str]] = {}
+    rows = (
+        FinancingLine.objects.filter(
+            action__contract_id__in=contract_ids,
+            status=FinancingLine.Status.COMMITTED,
+            funder__in=OPERATOR_FUNDERS,
+        )
+        .values_list("action__contract_id", "funder")
+        .distinct()
+        .order_by("action__contract_id", "funder")
+    )
+    for contract, funder in rows:
+        operators.setdefault(contract, []).append(funder)
+    return operators
+
+
 def first_versions(contracts: list[TerritoryContract], actor: User, now: datetime) -> None:
     """Version 1 of each contract a wave contractualised, and its signatories to sign it, in
     a few statements for the whole wave (inside the wave's transaction)."""

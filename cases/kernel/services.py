@@ -169,6 +169,7 @@ def run_declared_transition[AnyCase: Case](
     expected_version: int | None = None,
     prepare: Callable[[AnyCase], tuple[list[str], dict]] | None = None,
     locked_by_caller: bool = False,
+    extra: dict | None = None,
 ) -> AnyCase:
     """The one runner of every transition: lock, version, permission, comment, guards, the
     model's method, the audit event and the announcement, in one transaction.
@@ -176,7 +177,8 @@ def run_declared_transition[AnyCase: Case](
     ``prepare``, if given, runs once permission and guards have passed: it sets the case's
     own fields that come with the transition and returns their names and the audit payload.
     ``locked_by_caller``: the caller holds the case's lock already (a wave's validation locks
-    all its contracts at once, in one order)."""
+    all its contracts at once, in one order). ``extra``: what the announcement carries for
+    the listeners beyond the event (whom to tell)."""
     if name in RESERVED and prepare is None:
         # Only their own services run them, with what they carry (an outcome and its letter,
         # the wave): by its bare name, a decision would have no outcome.
@@ -219,6 +221,7 @@ def run_declared_transition[AnyCase: Case](
         record_event(
             locked,
             actor,
+            extra=extra,
             fields=[
                 "state",
                 "version",

@@ -236,10 +236,14 @@ def _problems(wave: Wave, contracts: list[TerritoryContract]) -> list[str]:
     return problems
 
 
-def case_contractualise(*, case: Case, actor: User, wave: Wave) -> None:
+def case_contractualise(
+    *, case: Case, actor: User, wave: Wave, signing_operators: list[str] | None = None
+) -> None:
     """One case of the wave, through the one transition runner (permission, audit event,
     announcement). The caller holds the case's lock and validates the wave
-    (``contractualising``): the model refuses the transition anywhere else."""
+    (``contractualising``): the model refuses the transition anywhere else.
+    ``signing_operators``: the operators that sign the contract's version 1, told with its
+    territory."""
     payload = {"wave": wave.pk, "wave_name": wave.name}
     run_declared_transition(
         case=case,
@@ -247,6 +251,7 @@ def case_contractualise(*, case: Case, actor: User, wave: Wave) -> None:
         name="contractualise",
         prepare=lambda _locked: ([], payload),
         locked_by_caller=True,
+        extra={"operators": signing_operators or []},
     )
 
 
@@ -296,9 +301,15 @@ def _validate_locked(
     now = timezone.now()
     # One group for the wave: a party to 17 of its contracts is told once, not 17 times (the
     # listeners that follow one case at a time still hear each contractualisation at once).
+    operators = signing.committed_operators([contract.pk for contract in contracts])
     with hooks.grouped(), contractualising(locked.pk), actors_read_once():
         for contract in contracts:
-            case_contractualise(case=contract, actor=actor, wave=locked)
+            case_contractualise(
+                case=contract,
+                actor=actor,
+                wave=locked,
+                signing_operators=operators.get(contract.pk, []),
+            )
         by_territory = {contract.territory_id: contract for contract in contracts}
         for derogation in derogations:
             if derogation.contract_id is None:

@@ -359,3 +359,19 @@ def test_who_must_sign_each_kind_of_avenant(change, signers):
         signers = sorted(f"epci:{siren}" for siren in sirens)
         found = sorted(found)
     assert found == signers
+
+
+def test_the_operators_that_sign_version_1_are_told_of_the_wave():
+    from notifications.models import Notification
+
+    other = factories.operator_agent("Business France")
+    contract = committed_contract()
+    # The agent who committed the line before the wave, a member of Bpifrance then.
+    bpifrance = FinancingLine.objects.get(action__contract=contract).answered_by
+    told = set(
+        Notification.objects.filter(kind="contractualise", case=contract).values_list(
+            "recipient_id", flat=True
+        )
+    )
+    assert bpifrance.pk in told
+    assert other.pk not in told
