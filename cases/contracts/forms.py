@@ -277,7 +277,6 @@ class ActionFilterForm(ListFilterForm):
 class SignatureForm(VersionedForm):
     """Who signs for a party, when, on whose authority."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     signer_name = forms.CharField(
         label="Nom de la personne qui signe", max_length=200, validators=PLAIN_TEXT
     )
