@@ -50,7 +50,8 @@ WHO_IS_TOLD = {
     # Signatures and avenants: every signatory hears of them, those who must sign and the
     # others alike (an avenant that does not touch their commitments is still theirs to know).
     "signature": SIGNATORIES,
-    "amendment_open": SIGNATORIES,
+    # A draft avenant is the EPCI's own work: the operators hear of it once it is submitted.
+    "amendment_open": PARTIES,
     "signature_request": SIGNATORIES,
     "new_version": SIGNATORIES,
 }

@@ -3,6 +3,7 @@ user's selectors, changes through ``cases.contracts.signing`` and ``amendments``
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -65,7 +66,9 @@ def signing_context(user, contract: TerritoryContract) -> dict:
         "missing_signatures": signing.missing(signatures),
         "is_signed": not signing.missing(signatures),
         "contract_versions": list(contract.versions.select_related("amendment")),
-        "amendments": list(contract.amendments.order_by("number")),
+        "amendments": list(
+            contract_selectors.amendments_for_user(user).filter(parent=contract).order_by("number")
+        ),
         "can_open_amendment": open_refusal is None and perms.is_epci_agent_for(user, contract),
         "amendment_refusal": open_refusal,
     }
@@ -117,16 +120,22 @@ def shown_content(content: dict) -> list[dict]:
 
 
 def signature_or_404(request, reference: str, pk: int) -> tuple[Signature, Case]:
-    """A signature of a contract the user may see, and the case it is recorded on (the
-    contract, or the avenant whose signatory it is)."""
-    contract = contract_or_404(request, reference)
-    signature = get_object_or_404(
-        Signature.objects.filter(contract=contract).select_related("amendment"), pk=pk
+    """A signature of a contract the user may see, or of an avenant the user may see (a new
+    partner sees the avenant that brings it in before it has any line in the contract), and
+    the case it is recorded on."""
+    user = request.user
+    visible = Q(contract__in=contract_selectors.contracts_for_user(user).values("pk")) | Q(
+        amendment__in=contract_selectors.amendments_for_user(user).values("pk")
     )
-    signature.contract = contract
+    signature = get_object_or_404(
+        Signature.objects.filter(visible, contract__reference=reference).select_related(
+            "contract__territory__pilot_region", "amendment"
+        ),
+        pk=pk,
+    )
     if signature.amendment is not None:
         return signature, amendment_or_404(request, signature.amendment.reference or "")
-    return signature, contract
+    return signature, signature.contract
 
 
 @login_required

@@ -200,9 +200,12 @@ def _checked_fields(parent: TerritoryContract, fields: dict) -> dict:
     return {name: versions.plain(getattr(action, name)) for name in versions.ACTION_CONTENT_FIELDS}
 
 
-def _checked_lines(previous: list[dict], financings: list[dict]) -> list[dict]:
+def _checked_lines(
+    previous: list[dict], financings: list[dict], signed: dict[int, dict]
+) -> list[dict]:
     """The proposal's lines from the form's rows: a row naming a line of the fiche-action
-    keeps its funder's answer while it asks the same funder the same amount."""
+    keeps the answer of the version in force (``signed``, by line id) while it asks the same
+    funder the same amount: changed and changed back, it is still committed."""
     by_id = {line["line"]: line for line in previous if line.get("line")}
     lines, seen = [], set()
     for row in financings:
@@ -224,11 +227,13 @@ def _checked_lines(previous: list[dict], financings: list[dict]) -> list[dict]:
         if known is not None:
             seen.add(known["line"])
             content["line"] = known["line"]
-            if (known["funder"], versions.amount(known["amount"])) == (line.funder, line.amount):
-                content["status"], content["committed_amount"] = (
-                    known["status"],
-                    known["committed_amount"],
-                )
+            base = signed.get(known["line"])
+            if base and (base["funder"], versions.amount(base["amount"])) == (
+                line.funder,
+                line.amount,
+            ):
+                content["status"] = base["status"]
+                content["committed_amount"] = base["committed_amount"]
         lines.append(content)
     return lines
 
@@ -256,7 +261,12 @@ def amendment_action_save(
         proposal = locked.proposal
         previous = _find(proposal, key) if key is not None else None
         checked = _checked_fields(locked.parent, fields)
-        lines = _checked_lines(previous["financings"] if previous else [], financings)
+        signed = {
+            line["line"]: line
+            for action in base_content(locked)["actions"]
+            for line in action["financings"]
+        }
+        lines = _checked_lines(previous["financings"] if previous else [], financings, signed)
         if previous is None:
             proposal["next_key"] = proposal.get("next_key", 0) + 1
             action = {
@@ -467,6 +477,8 @@ def enact(
             "amendment": amendment.reference,
             "amendment_audit_head": amendment.audit_head,
             "content_hash": version.content_hash,
+            # What its signatories signed (the proposal), next to what it became.
+            "signed_hash": signing.content_hash(amendment.proposal),
             "previous_hash": previous.content_hash,
         },
         at=now,

@@ -486,9 +486,12 @@ class ContractAmendment(ReviewCycle, Case):
         self.closed_at = at
         self.is_open = False
 
+    # Also once signed off, while its signatures are awaited: a party that never signs must
+    # not keep the contract from ever being amended again. Its unsigned signatures then stay
+    # unsigned (they are signed only while the avenant is signed off).
     @transition(
         field="state",
-        source=[State.DRAFT, State.REGIONAL_REVIEW, State.MINISTERIAL_REVIEW],
+        source=[State.DRAFT, State.REGIONAL_REVIEW, State.MINISTERIAL_REVIEW, State.SIGNED_OFF],
         target=State.WITHDRAWN,
         permission=lambda case, user: perms.is_epci_agent_for(user, case),
     )

@@ -51,7 +51,10 @@ def signing_amendment_ids(user: User) -> QuerySet:
     signs = Signature.objects.filter(
         party="operator", party_ref__in=operator_codes(user), amendment__isnull=False
     ).values("amendment_id")
-    funded = ContractAmendment.objects.filter(parent_id__in=funded_contract_ids(user)).values("pk")
+    # Once submitted, as a contract: a draft is its EPCI's own work until then.
+    funded = ContractAmendment.objects.filter(
+        parent_id__in=funded_contract_ids(user), submitted_at__isnull=False
+    ).values("pk")
     return ContractAmendment.objects.filter(Q(pk__in=signs) | Q(pk__in=funded)).values("pk")
 
 
@@ -59,11 +62,12 @@ VISIBLE_CASE_IDS.append(signing_amendment_ids)
 
 
 def amendments_for_user(user: User | AnonymousUser) -> QuerySet[ContractAmendment]:
-    """The avenants of the contracts the user may see, and those the user's operator signs."""
+    """The avenants of the user's territories, and those the user's operator funds (once
+    submitted) or signs."""
     if not user.is_authenticated or not user.is_active:
         return ContractAmendment.objects.none()
     return ContractAmendment.objects.filter(
-        Q(parent__in=contracts_for_user(user).values("pk")) | Q(pk__in=signing_amendment_ids(user))
+        Q(territory__in=territories_for_user(user)) | Q(pk__in=signing_amendment_ids(user))
     )
 
 

@@ -45,6 +45,7 @@ from cases.kernel.services import (
 from territories.models import TerritoryIntercommunality
 
 STATE_LABEL = "État (préfecture de région)"
+PROGRAMME_START = date(2018, 11, 1)
 TEXT_MAX = 200
 AUTHORITY_MAX = 300
 
@@ -238,6 +239,15 @@ def _checked_inputs(
     if signed_on > timezone.localdate():
         raise InvalidInput(
             "La date de la signature ne peut pas être dans le futur.", field="signed_on"
+        )
+    if signed_on < PROGRAMME_START:
+        # A typo (1919 for 2019) rather than a signature: the programme began in November
+        # 2018. The ceremony may precede its record here (a wave held, then validated), so
+        # the version's own dates are no bound.
+        raise InvalidInput(
+            "La date de la signature précède le programme Territoires d'industrie "
+            "(novembre 2018) : vérifiez l'année.",
+            field="signed_on",
         )
     return signer_name, signer_role, signed_on, authority
 

@@ -209,6 +209,7 @@ EVENT_LABELS = {
     "amendment_open": "Ouverture d'un avenant",
     "amendment_update": "Modification de l'avenant",
     "enact": "Avenant signé par ses signataires",
+    "signature_request": "Demande de signatures",
     "new_version": "Nouvelle version du contrat",
 }
 

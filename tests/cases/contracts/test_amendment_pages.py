@@ -171,4 +171,54 @@ def reviewed_from(amendment, *, submitted):
     return amendment
 
 
-del reviewed
+def test_a_new_partner_signs_from_its_page_and_operators_wait_for_the_submission(client):
+    from decimal import Decimal
+
+    from cases.contracts import amendments
+    from tests.cases.contracts.test_amendments import FICHE
+
+    contract = committed_contract()
+    author = epci_author(contract)
+    amendment = amendments.amendment_open(contract=contract, actor=author, purpose="Nouveau")
+    amendments.amendment_action_save(
+        case=amendment,
+        actor=author,
+        expected_version=factories.contract_version(amendment),
+        fields=FICHE,
+        financings=[{"funder": "business_france", "amount": Decimal("30000")}],
+    )
+    funder = factories.operator_agent("Bpifrance")  # funds the contract, not this draft
+    client.force_login(funder)
+    assert client.get(amendment.get_absolute_url()).status_code == 404
+    assert amendment.reference not in client.get(contract.get_absolute_url()).content.decode()
+    amendment = reviewed(amendment)
+    assert client.get(amendment.get_absolute_url()).status_code == 200
+    partner = factories.operator_agent("Business France")
+    signature = amendment.signatures.get()
+    client.force_login(partner)
+    url = reverse("signature-record", args=[contract.reference, signature.pk])
+    assert url in client.get(amendment.get_absolute_url()).content.decode()
+    assert client.get(url).status_code == 200
+    amendment.refresh_from_db()
+    post(client, url, {**SIGNATURE, "version": amendment.version})
+    contract.refresh_from_db()
+    assert contract.version_number == 2
+
+
+def test_a_signed_off_avenant_awaiting_signatures_can_be_withdrawn(client):
+    from cases.contracts import amendments
+    from cases.kernel import services
+    from tests.cases.contracts.test_amendments import raise_line_and_add_fiche
+
+    contract = committed_contract()
+    author = epci_author(contract)
+    amendment = amendments.amendment_open(contract=contract, actor=author)
+    raise_line_and_add_fiche(amendment, author)
+    amendment = reviewed(amendment)
+    services.run_transition(case=amendment, actor=author, name="withdraw", comment="Abandon")
+    amendment.refresh_from_db()
+    assert (amendment.state, amendment.is_open) == ("withdrawn", False)
+    pending = amendment.signatures.first()
+    with pytest.raises(services.ActionNotPossible):
+        factories.sign_all([pending])
+    assert amendments.amendment_open(contract=contract, actor=author).number == 2

@@ -40,6 +40,7 @@ ALLOWED = {
     ("ministerial_review", "request_changes"): {"ministry"},
     ("ministerial_review", "reject"): {"ministry"},
     ("ministerial_review", "withdraw"): {"epci"},
+    ("signed_off", "withdraw"): {"epci"},
 }
 STATES = ("draft", "regional_review", "ministerial_review", "signed_off", "signed", "withdrawn")
 

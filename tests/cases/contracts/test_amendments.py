@@ -123,6 +123,12 @@ def test_only_an_agent_of_the_party_signs_and_once():
         ("signer_name", "  ", "Indiquez le nom de la personne qui signe."),
         ("authority", "", "Indiquez la délibération ou la délégation qui l'autorise."),
         ("signed_on", date(2099, 1, 1), "La date de la signature ne peut pas être dans le futur."),
+        (
+            "signed_on",
+            date(1919, 3, 5),
+            "La date de la signature précède le programme Territoires d'industrie "
+            "(novembre 2018) : vérifiez l'année.",
+        ),
     ],
 )
 def test_a_signature_needs_its_signer_date_and_authority(field, value, message):
@@ -375,3 +381,25 @@ def test_the_operators_that_sign_version_1_are_told_of_the_wave():
     )
     assert bpifrance.pk in told
     assert other.pk not in told
+
+
+def test_a_line_changed_and_changed_back_keeps_its_commitment():
+    contract = committed_contract()
+    author = epci_author(contract)
+    amendment = amendments.amendment_open(contract=contract, actor=author, purpose="Objet")
+    fiche = amendment.proposal["actions"][0]
+    line = fiche["financings"][0]
+    for amount in ("60000", "40000"):
+        amendment.refresh_from_db()
+        amendments.amendment_action_save(
+            case=amendment,
+            actor=author,
+            expected_version=factories.contract_version(amendment),
+            key=fiche["key"],
+            fields={name: fiche[name] for name in FICHE},
+            financings=[{"line": line["line"], "funder": "bpifrance", "amount": Decimal(amount)}],
+        )
+    amendment.refresh_from_db()
+    kept = amendment.proposal["actions"][0]["financings"][0]
+    assert (kept["status"], kept["committed_amount"]) == ("committed", "40000.00")
+    assert amendments.diff_of(amendment).is_empty
