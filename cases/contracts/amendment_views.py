@@ -55,7 +55,7 @@ def signing_context(user, contract: TerritoryContract) -> dict:
     """The contract page's part on its versions, signatures and avenants: nothing to read
     before its wave contractualised it."""
     if not contract.version_number:
-        return {}
+        return {}  # before its wave; one from before versions gets them from a command
     signatures = signing.current_signatures(contract)
     for signature in signatures:
         signature.contract = contract

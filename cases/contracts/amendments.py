@@ -68,6 +68,12 @@ def open_refusal(contract: TerritoryContract) -> str | None:
             "Seul un contrat contractualisé reçoit un avenant : celui-ci est à l'état "
             f"« {contract.state_label} »."
         )
+    if contract.version_number == 0:
+        # Contractualised before versions existed (manage.py make_first_versions makes it).
+        return (
+            "Ce contrat n'a pas encore de version 1 à signer : demandez à l'administrateur "
+            "de la créer, puis faites-la signer avant tout avenant."
+        )
     if not signing.is_signed(contract):
         return (
             "Le contrat n'est pas encore signé par tous ses signataires : un avenant "

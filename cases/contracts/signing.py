@@ -149,7 +149,7 @@ def committed_operators(contract_ids: list[int]) -> dict[int, list[str]]:
     return operators
 
 
-def first_versions(contracts: list[TerritoryContract], actor: User, now: datetime) -> None:
+def first_versions(contracts: list[TerritoryContract], actor: User | None, now: datetime) -> None:
     """Version 1 of each contract a wave contractualised, and its signatories to sign it, in
     a few statements for the whole wave (inside the wave's transaction)."""
     actions = actions_with_lines(c.pk for c in contracts)

@@ -674,6 +674,7 @@ def signatures_section(figures: dict) -> Section:
             (number(block["contracts"]), "contrats contractualisés", ""),
             (number(block["contracts"] - block["unsigned"]), "signés par tous", ""),
             (number(block["unsigned"]), "attendent une signature", ""),
+            (number(block["amendments_awaiting"]), "avenants attendent leurs signataires", ""),
         ],
         charts=[],
         tables=[

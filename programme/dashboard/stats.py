@@ -808,9 +808,14 @@ def signatures_block(scope: Scope, filters: Filters) -> dict:
         .annotate(committed=Sum("committed_total"))
         .values_list("contract__version_number", "committed")
     )
+    # An avenant validated by the ministry waits on its own signatories, for the next version.
+    awaited = Signature.objects.filter(
+        contract__in=contracts, amendment__state=State.SIGNED_OFF, signed_on__isnull=True
+    )
     return {
         "contracts": contracts.count(),
         "unsigned": missing.values("contract_id").distinct().count(),
+        "amendments_awaiting": awaited.values("amendment_id").distinct().count(),
         "by_party": [
             {
                 "party": row["party"],

@@ -1,0 +1,42 @@
+"""The dashboard's « Signatures et avenants »: who has not signed, and amounts per version."""
+
+from decimal import Decimal
+
+import pytest
+
+from cases.contracts import amendments
+from programme.dashboard import stats
+from tests import factories
+from tests.cases.contracts.test_amendments import (
+    committed_contract,
+    epci_author,
+    raise_line_and_add_fiche,
+    reviewed,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_missing_signatures_and_amounts_per_version():
+    unsigned = factories.contract_in_state("contractualised")
+    amended = committed_contract()
+    author = epci_author(amended)
+    amendment = amendments.amendment_open(contract=amended, actor=author)
+    raise_line_and_add_fiche(amendment, author)
+    amendment = reviewed(amendment)
+    block = stats.signatures_block(stats.NATIONAL, stats.NO_FILTERS)
+    assert (block["contracts"], block["unsigned"], block["amendments_awaiting"]) == (2, 1, 1)
+    epcis = unsigned.territory.intercommunalities.count()
+    assert {row["party"]: row["missing"] for row in block["by_party"]} == {
+        "epci": epcis,
+        "region": 1,
+        "state": 1,
+    }
+    assert [row["reference"] for row in block["waiting"]] == [unsigned.reference]
+    factories.sign_all(amendment.signatures.all())
+    block = stats.signatures_block(stats.NATIONAL, stats.NO_FILTERS)
+    versions = {row["number"]: row for row in block["versions"]}
+    assert versions[1]["contracts"] == 1 and versions[1]["change"] is None
+    assert versions[2]["committed"] == Decimal("135000.00")
+    assert versions[2]["change"] == Decimal("95000.00")  # 40 000 € committed before
+    assert block["amendments_awaiting"] == 0
