@@ -13,25 +13,19 @@ from cases.contracts import amendments, signing, versions
 from cases.contracts import forms as contract_forms
 from cases.contracts import selectors as contract_selectors
 from cases.contracts.models import ContractAmendment, Signature, TerritoryContract
+from cases.contracts.services import ACTION_FIELDS
 from cases.kernel import forms, selectors, services
 from cases.kernel import permissions as perms
 from cases.kernel.models import Case
 from cases.kernel.views import (
     KIND_PAGES,
-    TRANSITION_ID,
-    ConfirmationNeeded,
     apply_error,
-    changes_requested,
+    case_page_parts,
     confirm_page,
-    confirm_transition,
-    decide,
-    decided,
+    decision_response,
     form_status,
     refusal_json,
     refuse,
-    refused,
-    transition_choices,
-    transition_form_for,
     wants_json,
 )
 
@@ -221,7 +215,6 @@ def amendment_page(request, amendment: ContractAmendment, *, status: int = 200, 
     events = list(selectors.events_for_user(user, amendment))
     diff = amendments.diff_of(amendment)
     signatures = list(amendment.signatures.order_by("party", "label"))
-    editable = perms.can_edit(user, amendment)
     return render(
         request,
         "cases/amendment_detail.html",
@@ -232,22 +225,10 @@ def amendment_page(request, amendment: ContractAmendment, *, status: int = 200, 
             "contract": amendment.parent,
             "proposal": shown_content(amendment.proposal),
             "diff": diff,
-            "required": [] if signatures else amendments.required_parties(amendment),
+            "required": [] if signatures else amendments.required_parties(amendment, diff),
             "signatures": signatures,
             "signable": {s.pk for s in signatures if signing.can_sign(user, s, amendment)},
-            "transitions": transition_choices(amendment, user),
-            "blocked": services.blocked_transitions(amendment, user),
-            "changes_requested": changes_requested(amendment, events),
-            "can_edit": editable,
-            "can_comment": perms.can_comment(user, amendment),
-            "can_write_private": perms.is_reviewing_institution(user, amendment),
-            "can_upload": perms.can_upload(user, amendment),
-            "comments": selectors.comments_for_user(user, amendment),
-            "documents": selectors.documents_for_user(user, amendment),
-            "events": events,
-            "comment_form": forms.CommentForm(),
-            "document_form": forms.DocumentForm(),
-            "transition_form": forms.TransitionForm(auto_id=TRANSITION_ID),
+            **case_page_parts(user, amendment, events),
             **bound,
         },
         status=status,
@@ -322,7 +303,7 @@ def amendment_action_edit(request, reference: str, key: str | None = None):
         {"line": line["line"], "funder": line["funder"], "amount": versions.amount(line["amount"])}
         for line in (fiche["financings"] if fiche else [])
     ]
-    initial = {name: fiche[name] for name in versions.ACTION_CONTENT_FIELDS} if fiche else {}
+    initial = {name: fiche[name] for name in ACTION_FIELDS} if fiche else {}
     adding_line = request.method == "POST" and "add_line" in request.POST
     if adding_line:
         form = contract_forms.ActionForm(
@@ -346,7 +327,7 @@ def amendment_action_edit(request, reference: str, key: str | None = None):
                 case=amendment,
                 actor=request.user,
                 expected_version=form.cleaned_data["version"],
-                fields={name: form.cleaned_data[name] for name in versions.ACTION_CONTENT_FIELDS},
+                fields={name: form.cleaned_data[name] for name in ACTION_FIELDS},
                 financings=contract_forms.financing_rows(formset),
                 key=key,
             )
@@ -407,21 +388,4 @@ def amendment_action_delete(request, reference: str, key: str):
 @login_required
 @require_POST
 def amendment_transition(request, reference: str):
-    amendment = amendment_or_404(request, reference)
-    back = amendment.get_absolute_url()
-    try:
-        updated = decide(request, amendment)
-    except ConfirmationNeeded as ask:
-        return confirm_transition(request, amendment, ask, back)
-    except services.CaseActionError as error:
-        return refused(
-            request,
-            error,
-            lambda error: amendment_page(
-                request,
-                amendment_or_404(request, reference),
-                status=error.status,
-                transition_form=transition_form_for(request, error),
-            ),
-        )
-    return decided(request, updated, back)
+    return decision_response(request, amendment_or_404(request, reference))

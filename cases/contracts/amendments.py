@@ -27,6 +27,7 @@ from cases.contracts.models import (
     TerritoryContract,
     enacting,
 )
+from cases.contracts.services import ACTION_FIELDS
 from cases.kernel import permissions as perms
 from cases.kernel.models import Case, CaseEvent, State
 from cases.kernel.services import (
@@ -199,11 +200,11 @@ def amendment_update(
 
 def _checked_fields(parent: TerritoryContract, fields: dict) -> dict:
     action = ActionSheet(contract=parent)
-    for name in versions.ACTION_CONTENT_FIELDS:
+    for name in ACTION_FIELDS:
         if name in fields:
             setattr(action, name, fields[name])
     clean_instance(action)
-    return {name: versions.plain(getattr(action, name)) for name in versions.ACTION_CONTENT_FIELDS}
+    return {name: versions.plain(getattr(action, name)) for name in ACTION_FIELDS}
 
 
 def _checked_lines(
@@ -315,10 +316,13 @@ def diff_of(amendment: ContractAmendment) -> versions.ContentDiff:
     return versions.content_diff(base_content(amendment), amendment.proposal)
 
 
-def required_parties(amendment: ContractAmendment) -> list[tuple[str, str, str]]:
+def required_parties(
+    amendment: ContractAmendment, diff: versions.ContentDiff | None = None
+) -> list[tuple[str, str, str]]:
     """(party, reference, label) of whoever must sign the avenant: the parties whose lines it
-    adds, removes or changes the amount of. « Autre » has no account: it signs nothing here."""
-    funders = diff_of(amendment).affected_funders
+    adds, removes or changes the amount of. « Autre » has no account: it signs nothing here.
+    ``diff``: the avenant's, when the caller has it already."""
+    funders = (diff or diff_of(amendment)).affected_funders
     parent = amendment.parent
     region = parent.territory.pilot_region
     parties: list[tuple[str, str, str]] = []
@@ -438,7 +442,7 @@ def apply_proposal(
     kept = set()
     for proposed in proposal["actions"]:
         action = live.get(proposed.get("id") or 0) or ActionSheet(contract=parent)
-        for name in versions.ACTION_CONTENT_FIELDS:
+        for name in ACTION_FIELDS:
             value = proposed[name]
             setattr(action, name, Decimal(value) if name == "total_cost" else value)
         action.save()

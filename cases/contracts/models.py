@@ -37,7 +37,40 @@ def within_wave_validation(case: object) -> bool:
 CASE_PAGES[Case.Kind.CONTRACT.value] = "contract-detail"
 
 
-class TerritoryContract(ReviewCycle, Case):
+class ContractReview:
+    """The steps a contract and its avenants share: submitted by the territory's EPCI (once
+    its ``submit_problems`` are none), passed on by its Region, signed off by the ministry."""
+
+    @transition(
+        field="state",
+        source=State.DRAFT,
+        target=State.REGIONAL_REVIEW,
+        conditions=[lambda case: not case.submit_problems()],  # type: ignore[attr-defined]
+        permission=lambda case, user: perms.is_epci_agent_for(user, case),
+    )
+    def submit(self, *, at):
+        self.submitted_at = at
+
+    @transition(
+        field="state",
+        source=State.REGIONAL_REVIEW,
+        target=State.MINISTERIAL_REVIEW,
+        permission=lambda case, user: perms.is_region_reviewer_for(user, case),
+    )
+    def approve(self, *, at):
+        self.ministerial_review_at = at
+
+    @transition(
+        field="state",
+        source=State.MINISTERIAL_REVIEW,
+        target=State.SIGNED_OFF,
+        permission=lambda case, user: perms.is_ministry_agent(user),
+    )
+    def sign_off(self, *, at):
+        self.signed_off_at = at
+
+
+class TerritoryContract(ContractReview, ReviewCycle, Case):
     REFERENCE_PREFIX = "CT"
 
     title = models.CharField("intitulé", max_length=300, blank=True, validators=PLAIN_TEXT)
@@ -90,40 +123,12 @@ class TerritoryContract(ReviewCycle, Case):
 
     @transition(
         field="state",
-        source=State.DRAFT,
-        target=State.REGIONAL_REVIEW,
-        conditions=[lambda case: not case.submit_problems()],  # type: ignore[attr-defined]
-        permission=lambda case, user: perms.is_epci_agent_for(user, case),
-    )
-    def submit(self, *, at):
-        self.submitted_at = at
-
-    @transition(
-        field="state",
-        source=State.REGIONAL_REVIEW,
-        target=State.MINISTERIAL_REVIEW,
-        permission=lambda case, user: perms.is_region_reviewer_for(user, case),
-    )
-    def approve(self, *, at):
-        self.ministerial_review_at = at
-
-    @transition(
-        field="state",
         source=[State.REGIONAL_REVIEW, State.MINISTERIAL_REVIEW],
         target=State.REJECTED,
         permission=lambda case, user: perms.is_current_reviewer_for(user, case),
     )
     def reject(self, *, at):
         self.closed_at = at
-
-    @transition(
-        field="state",
-        source=State.MINISTERIAL_REVIEW,
-        target=State.SIGNED_OFF,
-        permission=lambda case, user: perms.is_ministry_agent(user),
-    )
-    def sign_off(self, *, at):
-        self.signed_off_at = at
 
     @transition(
         field="state",
@@ -410,7 +415,7 @@ def within_enactment(case: object) -> bool:
 CASE_PAGES[Case.Kind.AMENDMENT.value] = "amendment-detail"
 
 
-class ContractAmendment(ReviewCycle, Case):
+class ContractAmendment(ContractReview, ReviewCycle, Case):
     """An avenant: a child case of a contractualised contract, reviewed like it (drafted by
     the EPCI, reviewed by the Region, signed off by the ministry), then signed by the parties
     whose commitments it changes; it then makes the contract's next version."""
@@ -459,25 +464,6 @@ class ContractAmendment(ReviewCycle, Case):
 
     @transition(
         field="state",
-        source=State.DRAFT,
-        target=State.REGIONAL_REVIEW,
-        conditions=[lambda case: not case.submit_problems()],  # type: ignore[attr-defined]
-        permission=lambda case, user: perms.is_epci_agent_for(user, case),
-    )
-    def submit(self, *, at):
-        self.submitted_at = at
-
-    @transition(
-        field="state",
-        source=State.REGIONAL_REVIEW,
-        target=State.MINISTERIAL_REVIEW,
-        permission=lambda case, user: perms.is_region_reviewer_for(user, case),
-    )
-    def approve(self, *, at):
-        self.ministerial_review_at = at
-
-    @transition(
-        field="state",
         source=[State.REGIONAL_REVIEW, State.MINISTERIAL_REVIEW],
         target=State.REJECTED,
         permission=lambda case, user: perms.is_current_reviewer_for(user, case),
@@ -498,15 +484,6 @@ class ContractAmendment(ReviewCycle, Case):
     def withdraw(self, *, at):
         self.closed_at = at
         self.is_open = False
-
-    @transition(
-        field="state",
-        source=State.MINISTERIAL_REVIEW,
-        target=State.SIGNED_OFF,
-        permission=lambda case, user: perms.is_ministry_agent(user),
-    )
-    def sign_off(self, *, at):
-        self.signed_off_at = at
 
     @transition(
         field="state",

@@ -19,25 +19,9 @@ from cases.contracts.models import (
     TerritoryContract,
 )
 
-CONTENT_FIELDS = [
-    "title",
-    "summary",
-    "period_start",
-    "period_end",
-    "elected_lead_name",
-    "elected_lead_role",
-    "industrial_lead_name",
-    "industrial_lead_role",
-]
-ACTION_CONTENT_FIELDS = [
-    "title",
-    "axis",
-    "project_owner",
-    "description",
-    "total_cost",
-    "schedule",
-    "status",
-]
+# The fields a version keeps are those the EPCI writes: the services' own lists.
+from cases.contracts.services import ACTION_FIELDS, CONTRACT_FIELDS
+
 ACTION_FIELD_LABELS = {
     "title": "Intitulé",
     "axis": "Axe",
@@ -50,7 +34,7 @@ ACTION_FIELD_LABELS = {
 CONTRACT_FIELD_LABELS = {
     field.name: field.verbose_name
     for field in TerritoryContract._meta.concrete_fields
-    if field.name in CONTENT_FIELDS
+    if field.name in CONTRACT_FIELDS
 }
 AXIS_LABELS = dict(Axis.choices)
 STATUS_LABELS = dict(ActionSheet.Status.choices)
@@ -78,7 +62,7 @@ def line_content(line: FinancingLine) -> dict:
 def action_content(action: ActionSheet, lines: Iterable[FinancingLine]) -> dict:
     return {
         "id": action.pk,
-        **{name: plain(getattr(action, name)) for name in ACTION_CONTENT_FIELDS},
+        **{name: plain(getattr(action, name)) for name in ACTION_FIELDS},
         "financings": [line_content(line) for line in lines],
     }
 
@@ -86,7 +70,7 @@ def action_content(action: ActionSheet, lines: Iterable[FinancingLine]) -> dict:
 def contract_content(contract: TerritoryContract, actions: Iterable[ActionSheet]) -> dict:
     """The content of ``contract`` with ``actions`` (their ``financings`` prefetched)."""
     return {
-        "fields": {name: plain(getattr(contract, name)) for name in CONTENT_FIELDS},
+        "fields": {name: plain(getattr(contract, name)) for name in CONTRACT_FIELDS},
         "actions": [action_content(action, action.financings.all()) for action in actions],
     }
 
@@ -245,7 +229,7 @@ def content_diff(before: dict, after: dict) -> ContentDiff:
             lines = _line_changes([], action["financings"])
             changes.append(ActionChange("added", action["title"], action["axis"], [], lines))
             continue
-        fields = _field_changes(previous, action, ACTION_CONTENT_FIELDS, ACTION_FIELD_LABELS)
+        fields = _field_changes(previous, action, ACTION_FIELDS, ACTION_FIELD_LABELS)
         lines = _line_changes(previous["financings"], action["financings"])
         if fields or lines:
             changes.append(ActionChange("changed", action["title"], action["axis"], fields, lines))
@@ -262,8 +246,8 @@ def content_diff(before: dict, after: dict) -> ContentDiff:
         )
         if requested_before.get(funder, (ZERO,))[0] != after_total
     ]
-    labels = {name: str(CONTRACT_FIELD_LABELS.get(name, name)) for name in CONTENT_FIELDS}
+    labels = {name: str(CONTRACT_FIELD_LABELS.get(name, name)) for name in CONTRACT_FIELDS}
     fields = _field_changes(
-        before.get("fields", {}), after.get("fields", {}), CONTENT_FIELDS, labels
+        before.get("fields", {}), after.get("fields", {}), CONTRACT_FIELDS, labels
     )
     return ContentDiff(actions=changes, funders=funders, fields=fields)

@@ -23,23 +23,16 @@ from cases.kernel.views import (
     CREATABLE_SCOPE,
     KIND_PAGES,
     SCOPE,
-    TRANSITION_ID,
-    ConfirmationNeeded,
     FormRefused,
     apply_error,
-    changes_requested,
+    case_page_parts,
     confirm_page,
-    confirm_transition,
     creatable_territories,
-    decide,
-    decided,
+    decision_response,
     form_status,
     list_page,
     refusal_json,
     refuse,
-    refused,
-    transition_choices,
-    transition_form_for,
     wants_json,
 )
 
@@ -108,7 +101,6 @@ def contract_detail(request, reference: str):
 def contract_page(request, contract, *, status: int = 200, **bound):
     """The contract's page; ``bound`` are the refused forms shown again with their errors."""
     user = request.user
-    reviewer = perms.is_reviewing_institution(user, contract)
     actions = contract_selectors.actions_of(contract)
     events = list(selectors.events_for_user(user, contract))
     answerable = perms.answerable_funders(user, contract)
@@ -127,22 +119,10 @@ def contract_page(request, contract, *, status: int = 200, **bound):
             "contract": contract,
             "actions": actions,
             "totals": contract_selectors.contract_totals(actions),
-            "transitions": transition_choices(contract, user),
-            "blocked": services.blocked_transitions(contract, user),
-            "changes_requested": changes_requested(contract, events),
-            "can_edit": perms.can_edit(user, contract),
-            "can_comment": perms.can_comment(user, contract),
-            "can_write_private": reviewer,
-            "can_upload": perms.can_upload(user, contract),
+            **case_page_parts(user, contract, events),
             # The funders whose lines this user answers here (a link on each such line).
             "answerable": answerable,
             "awaiting_answer": awaiting,
-            "comments": selectors.comments_for_user(user, contract),
-            "documents": selectors.documents_for_user(user, contract),
-            "events": events,
-            "comment_form": forms.CommentForm(),
-            "document_form": forms.DocumentForm(),
-            "transition_form": forms.TransitionForm(auto_id=TRANSITION_ID),
             **signing_context(user, contract),
             **bound,
         },
@@ -407,24 +387,7 @@ def confirm_decline(request, contract, line, data: dict):
 @login_required
 @require_POST
 def contract_transition(request, reference: str):
-    contract = contract_or_404(request, reference)
-    back = reverse("contract-detail", args=[reference])
-    try:
-        updated = decide(request, contract)
-    except ConfirmationNeeded as ask:
-        return confirm_transition(request, contract, ask, back)
-    except services.CaseActionError as error:
-        return refused(
-            request,
-            error,
-            lambda error: contract_page(
-                request,
-                contract_or_404(request, reference),
-                status=error.status,
-                transition_form=transition_form_for(request, error),
-            ),
-        )
-    return decided(request, updated, back)
+    return decision_response(request, contract_or_404(request, reference))
 
 
 @login_required

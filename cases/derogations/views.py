@@ -18,17 +18,16 @@ from cases.derogations import lists as derogation_lists
 from cases.derogations import selectors as derogation_selectors
 from cases.derogations import services as derogations
 from cases.derogations.models import CallForProjects
-from cases.kernel import forms, lists, selectors, services, uploads
+from cases.kernel import lists, selectors, services, uploads
 from cases.kernel import permissions as perms
 from cases.kernel.models import Opinion
 from cases.kernel.views import (
     CREATABLE_SCOPE,
     KIND_PAGES,
-    TRANSITION_ID,
     ConfirmationNeeded,
     FormRefused,
     apply_error,
-    changes_requested,
+    case_page_parts,
     confirm_transition,
     creatable_territories,
     decide,
@@ -37,7 +36,6 @@ from cases.kernel.views import (
     list_page,
     refusal_json,
     refused,
-    transition_choices,
     transition_form_for,
     wants_json,
 )
@@ -206,10 +204,7 @@ def derogation_page(request, derogation, *, status: int = 200, **bound):
         {
             "title": f"{derogation.reference} — {derogation.title or 'demande sans intitulé'}",
             "derogation": derogation,
-            "transitions": transition_choices(derogation, user),
-            "blocked": services.blocked_transitions(derogation, user),
-            "changes_requested": changes_requested(derogation, events),
-            "can_edit": perms.can_edit(user, derogation),
+            **case_page_parts(user, derogation, events),
             "reviewer": reviewer,
             "region_form": derogation_forms.RegionOpinionForm(
                 initial={
@@ -232,15 +227,6 @@ def derogation_page(request, derogation, *, status: int = 200, **bound):
             "today": timezone.localdate(),
             "letter": decision_letter(derogation),
             "similar": derogation_selectors.similar_requests(user, derogation)[:20],
-            "can_comment": perms.can_comment(user, derogation),
-            "can_write_private": reviewer,
-            "can_upload": perms.can_upload(user, derogation),
-            "comments": selectors.comments_for_user(user, derogation),
-            "documents": selectors.documents_for_user(user, derogation),
-            "events": events,
-            "comment_form": forms.CommentForm(),
-            "document_form": forms.DocumentForm(),
-            "transition_form": forms.TransitionForm(auto_id=TRANSITION_ID),
             **bound,
         },
         status=status,

@@ -169,6 +169,26 @@ def changes_requested(case, events: list) -> dict | None:
     }
 
 
+def case_page_parts(user, case, events: list) -> dict:
+    """What every case kind's page shows alike: the decision, the exchanges, the history
+    (``events``, read once by the caller, which needs them too)."""
+    return {
+        "transitions": transition_choices(case, user),
+        "blocked": services.blocked_transitions(case, user),
+        "changes_requested": changes_requested(case, events),
+        "can_edit": perms.can_edit(user, case),
+        "can_comment": perms.can_comment(user, case),
+        "can_write_private": perms.is_reviewing_institution(user, case),
+        "can_upload": perms.can_upload(user, case),
+        "comments": selectors.comments_for_user(user, case),
+        "documents": selectors.documents_for_user(user, case),
+        "events": events,
+        "comment_form": forms.CommentForm(),
+        "document_form": forms.DocumentForm(),
+        "transition_form": forms.TransitionForm(auto_id=TRANSITION_ID),
+    }
+
+
 def case_url(case) -> str:
     return case.get_absolute_url()
 
@@ -270,6 +290,28 @@ def decide(request, case):
     if service is not services.case_submit:
         kwargs["comment"] = form.cleaned_data["comment"]
     return service(**kwargs)
+
+
+def decision_response(request, case):
+    """A decision posted from a case's page: asked first when irreversible, refused with the
+    page shown again (fresh, the decision form bound), or done."""
+    back = case_url(case)
+    try:
+        updated = decide(request, case)
+    except ConfirmationNeeded as ask:
+        return confirm_transition(request, case, ask, back)
+    except services.CaseActionError as error:
+        return refused(
+            request,
+            error,
+            lambda error: case_page(
+                request,
+                case,
+                status=error.status,
+                transition_form=transition_form_for(request, error),
+            ),
+        )
+    return decided(request, updated, back)
 
 
 def decided(request, updated, back: str):
