@@ -2,6 +2,12 @@
 
 Both run in the same process, in interleaved rounds, on the same PostgreSQL, so that the
 machine's noise weighs on both alike. Reproduce with: make bench  (or  make bench-transitions)
+
+Beside them, the ceiling: the very statements of one transition through the service,
+captured once and replayed through ``connection.cursor()`` (each replay rolled back, so
+that each finds the same rows), with no Python of ours, Django's or viewflow's around them.
+The baseline's whole time over that replay is the best ratio any Python could reach with
+those statements.
 """
 
 import collections
@@ -17,7 +23,45 @@ LISTENER_NAMES = {
     "workflows.engine": "circuit viewflow",
     "deadlines.listeners": "délais",
     "notifications.writer": "notifications",
+    "api.webhooks.outbox": "webhooks",
 }
+
+
+class _RolledBack(Exception):
+    pass
+
+
+def statements_of(run) -> list[str]:
+    """The SQL that ``run`` sends, its values in the text, from inside a transaction that is
+    then rolled back: nothing of it stays, so that its replays find the same rows."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    try:
+        with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+            run()
+            raise _RolledBack
+    except _RolledBack:
+        pass
+    # The service's own atomic block is a savepoint inside the capture's transaction.
+    return [
+        query["sql"]
+        for query in captured.captured_queries
+        if not query["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+    ]
+
+
+def replay(statements: list[str], times: int) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for _ in range(times):
+            cursor.execute("BEGIN")
+            for sql in statements:
+                cursor.execute(sql)
+                if cursor.description is not None:
+                    cursor.fetchall()
+            cursor.execute("ROLLBACK")
 
 
 def main() -> int:
@@ -41,8 +85,8 @@ def main() -> int:
         for contract in batch:
             services.case_approve(case=contract, actor=reviewer)
 
-    # Each listener's share of the service's time: "without listeners" detaches all three
-    # (the process, the deadline clock, the notifications), not the process alone.
+    # Each listener's share of the service's time: "without listeners" detaches them all
+    # (the process, the deadline clock, the notifications, the webhooks), not the process alone.
     listener_seconds: dict[str, float] = collections.defaultdict(float)
 
     def timing(listener):
@@ -113,6 +157,13 @@ def main() -> int:
     service_split = split(through_service, contracts(PER_ROUND))
     raw_split = split(raw_baseline, contracts(PER_ROUND))
 
+    captured = contracts(1)[0]
+    service_statements = statements_of(lambda: services.case_approve(case=captured, actor=reviewer))
+    replay_ms, baseline_ms = [], []
+    for _ in range(ROUNDS):
+        replay_ms.append(1000 * timed(replay, service_statements, PER_ROUND) / PER_ROUND)
+        baseline_ms.append(1000 * timed(raw_baseline, contracts(PER_ROUND)) / PER_ROUND)
+
     probe = contracts(1)[0]
     connection.queries_log.clear()
     with CaptureQueriesContext(connection) as queries:
@@ -127,7 +178,8 @@ def main() -> int:
     print(f"rapport service / référence : {service / raw:.2f} (objectif ≥ 0,5)")
     bare = statistics.median(bare_rates)
     print(
-        f"le même service sans ses écouteurs (circuit, délais, notifications) : {bare:8.1f} /s "
+        "le même service sans ses écouteurs (circuit, délais, notifications, webhooks) : "
+        f"{bare:8.1f} /s "
         f"(rapport {bare / raw:.2f} ; ils coûtent {1000 / service - 1000 / bare:.1f} ms)"
     )
     count = ROUNDS * PER_ROUND
@@ -142,6 +194,12 @@ def main() -> int:
             f"{label} : {total:.1f} ms par transition, dont {in_sql:.1f} ms dans les requêtes "
             f"(aller-retour compris) et {total - in_sql:.1f} ms de Python"
         )
+    replayed, baseline = statistics.median(replay_ms), statistics.median(baseline_ms)
+    print(
+        f"plafond : les {len(service_statements)} requêtes du service rejouées sans Python "
+        f"prennent {replayed:.1f} ms, la référence entière {baseline:.1f} ms ; aucun code Python "
+        f"ne peut dépasser le rapport {baseline / replayed:.2f} avec ces requêtes"
+    )
     print("commande : make bench")
     return 0
 
