@@ -36,6 +36,7 @@ from cases.models import (
     FinancingLine,
     Funder,
     Outcome,
+    Party,
     Signature,
     State,
     TerritoryContract,
@@ -781,66 +782,74 @@ PARTY_LABELS = {
 def signatures_block(scope: Scope, filters: Filters) -> dict:
     """The contractualised contracts in scope: signed by all or not, the signatures missing
     by party, the first contracts still waiting with whom they wait on; and the amounts of
-    their current versions, by version number, with the change from the version before."""
+    their current versions, by version number, with the change from the version before.
+    Three queries: the contracts waiting, the signatures' counts, the versions' amounts."""
     contracts = TerritoryContract.objects.filter(contract_q(scope, filters), version_number__gt=0)
-    missing = Signature.objects.filter(
-        contract__in=contracts, version=F("contract__version_number"), signed_on__isnull=True
-    )
+    unsigned = Signature.objects.filter(contract__in=contracts, signed_on__isnull=True)
+    # Missing from the current version; awaited by an avenant validated by the ministry,
+    # for the next one.
+    current = Q(version=F("contract__version_number"))
+    awaited = Q(amendment__state=State.SIGNED_OFF)
     waiting = list(
-        missing.values("contract_id", "contract__reference", "label").order_by(
-            "contract__reference", "label"
-        )[: LISTED * 8]
+        unsigned.filter(current)
+        .values("contract__reference", "label")
+        .order_by("contract__reference", "label")[: LISTED * 8]
     )
     listed: dict[str, list[str]] = {}
     for row in waiting:
         listed.setdefault(row["contract__reference"] or "", []).append(row["label"])
-    current = (
-        ContractVersion.objects.filter(contract__in=contracts, number=F("contract__version_number"))
-        .values("number")
-        .annotate(contracts=Count("pk"), cost=Sum("cost_total"), committed=Sum("committed_total"))
-        .order_by("number")
-    )
-    before = dict(
-        ContractVersion.objects.filter(
-            contract__in=contracts, number=F("contract__version_number") - 1
-        )
-        .values("contract__version_number")
-        .annotate(committed=Sum("committed_total"))
-        .values_list("contract__version_number", "committed")
-    )
-    # An avenant validated by the ministry waits on its own signatories, for the next version.
-    awaited = Signature.objects.filter(
-        contract__in=contracts, amendment__state=State.SIGNED_OFF, signed_on__isnull=True
+    counts = unsigned.aggregate(
+        unsigned=Count("contract_id", filter=current, distinct=True),
+        amendments_awaiting=Count("amendment_id", filter=awaited, distinct=True),
+        **{party: Count("pk", filter=current & Q(party=party)) for party in Party.values},
     )
     return {
-        "contracts": contracts.count(),
-        "unsigned": missing.values("contract_id").distinct().count(),
-        "amendments_awaiting": awaited.values("amendment_id").distinct().count(),
+        **versions_of(contracts),
+        "unsigned": counts["unsigned"],
+        "amendments_awaiting": counts["amendments_awaiting"],
         "by_party": [
-            {
-                "party": row["party"],
-                "label": PARTY_LABELS.get(row["party"], row["party"]),
-                "missing": row["n"],
-            }
-            for row in missing.values("party").annotate(n=Count("pk")).order_by("party")
+            {"party": party, "label": PARTY_LABELS.get(party, party), "missing": counts[party]}
+            for party in sorted(Party.values)
+            if counts[party]
         ],
         "waiting": [
             {"reference": reference, "missing": labels}
             for reference, labels in list(listed.items())[:LISTED]
         ],
-        "versions": [
+    }
+
+
+def versions_of(contracts) -> dict:
+    """The contracts' current versions by number, their amounts and the committed change
+    from each contract's version before, in one query."""
+    number = F("contract__version_number")
+    is_current = Q(number=number)
+    rows = (
+        ContractVersion.objects.filter(contract__in=contracts, number__gte=number - 1)
+        .values("contract__version_number")
+        .annotate(
+            contracts=Count("pk", filter=is_current),
+            cost=Sum("cost_total", filter=is_current),
+            committed=Sum("committed_total", filter=is_current),
+            before=Sum("committed_total", filter=Q(number=number - 1)),
+            # Whether any of them had a version before: version 1 has no change to show.
+            earlier=Count("pk", filter=Q(number=number - 1)),
+        )
+        .order_by("contract__version_number")
+    )
+    versions = []
+    for row in rows:
+        committed = row["committed"] or ZERO
+        versions.append(
             {
-                "number": row["number"],
+                "number": row["contract__version_number"],
                 "contracts": row["contracts"],
                 "cost": row["cost"] or ZERO,
-                "committed": row["committed"] or ZERO,
-                "change": (row["committed"] or ZERO) - before[row["number"]]
-                if row["number"] in before
-                else None,
+                "committed": committed,
+                "change": committed - (row["before"] or ZERO) if row["earlier"] else None,
             }
-            for row in current
-        ],
-    }
+        )
+    return {"contracts": sum(row["contracts"] for row in versions), "versions": versions}
 
 
 def dashboard(scope: Scope, filters: Filters, *, now: datetime | None = None) -> dict:

@@ -40,3 +40,20 @@ def test_missing_signatures_and_amounts_per_version():
     assert versions[2]["committed"] == Decimal("135000.00")
     assert versions[2]["change"] == Decimal("95000.00")  # 40 000 € committed before
     assert block["amendments_awaiting"] == 0
+
+
+def test_the_block_is_three_queries_whatever_the_contracts(django_assert_max_num_queries):
+    """The contracts waiting, the signatures' counts and the versions' amounts: one query
+    each, however many contracts, parties and versions (it was seven)."""
+    factories.contract_in_state("contractualised")
+    amended = committed_contract()
+    author = epci_author(amended)
+    amendment = amendments.amendment_open(contract=amended, actor=author)
+    raise_line_and_add_fiche(amendment, author)
+    reviewed(amendment)
+    with django_assert_max_num_queries(3):
+        stats.signatures_block(stats.NATIONAL, stats.NO_FILTERS)
+    factories.contract_in_state("contractualised", territory_code="2804")
+    with django_assert_max_num_queries(3):
+        block = stats.signatures_block(stats.NATIONAL, stats.NO_FILTERS)
+    assert (block["contracts"], block["unsigned"], block["amendments_awaiting"]) == (3, 2, 1)
