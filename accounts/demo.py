@@ -1,4 +1,5 @@
-"""The demo accounts: one per role, on real organisations, plus two elsewhere to show scoping.
+"""The demo accounts: one per role, on real organisations, plus two elsewhere to show scoping
+and one for the demo territory's other EPCI, so that its contracts can be signed by all.
 
 For the embedded demo only; the command refuses to run in production.
 """
@@ -38,6 +39,16 @@ DEMO_ACCOUNTS = (
         Role.EPCI_AGENT,
         "epci:200000172",
         "agent de la CC Faucigny-Glières (Vallée de l'Arve)",
+    ),
+    # Each EPCI of a territory signs its contract for itself: Vallée de l'Arve has two.
+    DemoAccount(
+        "epci.cluses@demo.test",
+        "demo-epci-cluses-2019",
+        "Noa",
+        "Girard",
+        Role.EPCI_AGENT,
+        "epci:200033116",
+        "agent de la CC Cluses-Arve et Montagnes (Vallée de l'Arve)",
     ),
     DemoAccount(
         "region@demo.test",

@@ -15,7 +15,7 @@ def test_seed_demo_is_idempotent_and_prints_passwords(capsys):
     counts = (User.objects.count(), Membership.objects.count())
     call_command("seed_demo")
     second = capsys.readouterr().out
-    assert (User.objects.count(), Membership.objects.count()) == counts == (8, 8)
+    assert (User.objects.count(), Membership.objects.count()) == counts == (9, 9)
     for account in DEMO_ACCOUNTS:
         assert account.email in first and account.password in first
     assert "Aucun changement" in second
@@ -26,6 +26,7 @@ def test_seed_demo_is_idempotent_and_prints_passwords(capsys):
     [
         ("epci@demo.test", ["Vallée de l&#x27;Arve"], ["Caen Industrie"]),
         ("region@demo.test", ["Vallée de l&#x27;Arve", "Grand Annecy"], ["Caen Industrie"]),
+        ("epci.cluses@demo.test", ["Vallée de l&#x27;Arve"], ["Caen Industrie"]),
         ("epci.caen@demo.test", ["Caen Industrie"], ["Vallée de l&#x27;Arve"]),
         ("region.normandie@demo.test", ["Caen Industrie", "Axe Seine"], ["Grand Annecy"]),
         ("ministere@demo.test", ["148\u00a0territoires"], []),
