@@ -500,9 +500,41 @@ def funder_label(funder: str) -> str:
 
 
 def link_break(amendment: ContractAmendment) -> str | None:
-    """Why the avenant's chain is not linked to its contract's as it was opened, or None:
-    its first event names the head of the contract's chain at that moment, and the
-    contract's next event names the avenant."""
+    """Why the avenant's chain is not linked to its contract's, or None: as it was opened
+    (its first event names the head of the contract's chain at that moment, and the
+    contract's next event names the avenant) and, once signed, as it was enacted."""
+    return _opening_break(amendment) or _enactment_break(amendment)
+
+
+def _enactment_break(amendment: ContractAmendment) -> str | None:
+    """A signed avenant's version: the contract's ``new_version`` event names the head of
+    the avenant's chain at its enactment and the version's hash; the version row is the
+    avenant's, with that hash. An avenant's history rewritten whole verifies on its own,
+    not against what its contract recorded."""
+    if amendment.state != State.SIGNED:
+        return None
+    parent = amendment.parent
+    recorded = parent.events.filter(name="new_version", payload__amendment=amendment.reference)
+    enacted = amendment.events.filter(kind=CaseEvent.Kind.TRANSITION, name="enact")
+    event, enact = recorded.first(), enacted.first()
+    number = (event.payload or {}).get("version") if event else None
+    if event is None or enact is None:
+        return f"Avenant {amendment} : sa version manque à la chaîne de {parent}"
+    if event.payload.get("amendment_audit_head") != enact.hash:
+        return (
+            f"Avenant {amendment} : son histoire n'est plus celle que la version {number} "
+            f"de {parent} a enregistrée"
+        )
+    version = parent.versions.filter(number=number, amendment=amendment).first()
+    if version is None or version.content_hash != event.payload.get("content_hash"):
+        return (
+            f"Avenant {amendment} : la version {number} de {parent} n'est pas celle que "
+            "sa chaîne a enregistrée"
+        )
+    return None
+
+
+def _opening_break(amendment: ContractAmendment) -> str | None:
     creation = amendment.events.filter(seq=1).first()
     head = (creation.payload or {}).get("contract_audit_head") if creation else None
     opened = (

@@ -241,3 +241,46 @@ def test_an_avenant_adding_a_new_partner_is_signed_by_that_partner():
     )
     contract.refresh_from_db()
     assert contract.version_number == 2
+
+
+def rewrite_chain(case) -> None:
+    """Every event of ``case`` hashed again in order, as one who rewrote its history whole
+    would: its own chain then verifies."""
+    from cases.kernel.audit import GENESIS, event_hash
+    from cases.kernel.models import Case
+
+    previous = GENESIS
+    for event in CaseEvent.objects.filter(case=case).order_by("seq"):
+        event.prev_hash = previous
+        event.hash = event_hash(event)
+        CaseEvent.objects.filter(pk=event.pk).update(prev_hash=event.prev_hash, hash=event.hash)
+        previous = event.hash
+    Case.objects.filter(pk=case.pk).update(audit_head=previous)
+
+
+@pytest.mark.django_db
+def test_verify_audit_catches_an_avenant_rewritten_after_its_version():
+    amendment = amendment_in_state("signed")
+    call_command("verify_audit")
+    # Its history rewritten whole, after the contract's version named its head: its own
+    # chain verifies, the contract's back-reference no longer does.
+    enacted = amendment.events.get(name="enact")
+    CaseEvent.objects.filter(pk=enacted.pk).update(comment="réécrit")
+    rewrite_chain(amendment)
+    from cases.kernel.audit import verify_case
+
+    amendment.refresh_from_db()
+    assert verify_case(amendment) is None
+    with pytest.raises(CommandError, match=rf"{amendment.reference}.*version 2"):
+        call_command("verify_audit")
+
+
+@pytest.mark.django_db
+def test_verify_audit_catches_a_version_that_is_not_what_the_contract_recorded():
+    amendment = amendment_in_state("signed")
+    version = amendment.parent.versions.get(number=2)
+    from cases.contracts.models import ContractVersion
+
+    ContractVersion.objects.filter(pk=version.pk).update(content_hash="0" * 64)
+    with pytest.raises(CommandError, match=rf"{amendment.reference}.*version 2"):
+        call_command("verify_audit")
