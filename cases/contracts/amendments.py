@@ -518,7 +518,7 @@ def _enactment_break(amendment: ContractAmendment) -> str | None:
     enacted = amendment.events.filter(kind=CaseEvent.Kind.TRANSITION, name="enact")
     event, enact = recorded.first(), enacted.first()
     number = (event.payload or {}).get("version") if event else None
-    if event is None or enact is None:
+    if event is None or enact is None or not isinstance(number, int):
         return f"Avenant {amendment} : sa version manque à la chaîne de {parent}"
     if event.payload.get("amendment_audit_head") != enact.hash:
         return (
