@@ -2,11 +2,20 @@
 
 from decimal import Decimal
 
+from django.urls import reverse
 from rest_framework import serializers
 
 from accounts.models import Organisation, User
 from cases.contracts.forms import MAX_FINANCING_LINES
-from cases.contracts.models import ActionSheet, Axis, FinancingLine, Funder, TerritoryContract
+from cases.contracts.models import (
+    ActionSheet,
+    Axis,
+    ContractVersion,
+    FinancingLine,
+    Funder,
+    Signature,
+    TerritoryContract,
+)
 from cases.derogations.models import (
     CallForProjects,
     DerogationRequest,
@@ -491,3 +500,77 @@ class DeclineInputSerializer(serializers.Serializer):
 
 class DocumentInputSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="Le fichier (PDF, image, bureautique).")
+
+
+class VersionSummarySerializer(serializers.ModelSerializer):
+    amendment = serializers.SerializerMethodField(
+        help_text="La référence de l'avenant qui a fait cette version ; aucune pour la version 1."
+    )
+    page = serializers.SerializerMethodField(help_text="La page de la version sur le site.")
+
+    class Meta:
+        model = ContractVersion
+        fields = [
+            "number",
+            "created_at",
+            "content_hash",
+            "cost_total",
+            "requested_total",
+            "committed_total",
+            "amendment",
+            "page",
+        ]
+        read_only_fields = fields
+
+    def get_amendment(self, version: ContractVersion) -> str | None:
+        return version.amendment.reference if version.amendment is not None else None
+
+    def get_page(self, version: ContractVersion) -> str:
+        url = reverse("contract-version", args=[version.contract.reference, version.number])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
+
+
+class VersionSerializer(VersionSummarySerializer):
+    content = serializers.JSONField(
+        read_only=True,
+        help_text="Le contenu signé : champs du contrat, fiches-actions et lignes de "
+        "financement, montants en texte. Son empreinte SHA-256 est `content_hash`.",
+    )
+
+    class Meta(VersionSummarySerializer.Meta):
+        fields = [*VersionSummarySerializer.Meta.fields, "content"]
+        read_only_fields = fields
+
+
+class SignatureSerializer(serializers.ModelSerializer):
+    party_label = serializers.CharField(source="get_party_display", read_only=True)
+    amendment = serializers.SerializerMethodField(
+        help_text="L'avenant dont cette signature fera la version suivante, s'il y en a un."
+    )
+    signed = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Signature
+        fields = [
+            "id",
+            "version",
+            "amendment",
+            "party",
+            "party_label",
+            "party_ref",
+            "label",
+            "signed",
+            "signed_on",
+            "signer_name",
+            "signer_role",
+            "authority",
+            "recorded_at",
+        ]
+        read_only_fields = fields
+
+    def get_amendment(self, signature: Signature) -> str | None:
+        return signature.amendment.reference if signature.amendment is not None else None
+
+    def get_signed(self, signature: Signature) -> bool:
+        return signature.signed_on is not None

@@ -2,7 +2,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 from rest_framework.routers import SimpleRouter
 
-from api import actions, derogations, fiches, pages, reads, views
+from api import actions, derogations, fiches, pages, reads, signatures, views
 
 router = SimpleRouter(trailing_slash=True)
 router.register("contracts", views.ContractViewSet, basename="api-contract")
@@ -75,6 +75,21 @@ urlpatterns += [
         "api/v1/contracts/<str:reference>/lines/<int:pk>/decline/",
         fiches.LineDecline.as_view(),
         name="api-line-decline",
+    ),
+    path(
+        "api/v1/contracts/<str:reference>/versions/",
+        signatures.ContractVersions.as_view(),
+        name="api-contract-versions",
+    ),
+    path(
+        "api/v1/contracts/<str:reference>/versions/<int:number>/",
+        signatures.ContractVersionDetail.as_view(),
+        name="api-contract-version",
+    ),
+    path(
+        "api/v1/contracts/<str:reference>/signatures/",
+        signatures.ContractSignatures.as_view(),
+        name="api-contract-signatures",
     ),
     path("api/v1/notifications/", reads.Notifications.as_view(), name="api-notifications"),
 ]

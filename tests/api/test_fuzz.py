@@ -97,6 +97,8 @@ def seeded() -> Seeds:
         factories.derogation_in_state(state)
         for state in ("draft", "regional_review", "ministerial_review")
     ]
+    # Contractualised and signed: its versions and signatures to read.
+    contracts.append(factories.signed_contract())
     wave, _ = factories.wave_of(1)
     document = services.document_add(
         case=contracts[1],

@@ -54,3 +54,19 @@ def test_a_transition_through_the_api_adds_a_fixed_few_to_the_service(client):
     # The statement timeout set and reset, the token, the case in the user's scope, its
     # contract; the version check is the service's own.
     assert api - service <= 5, (api, service)
+
+
+def test_signatures_and_versions_cost_the_same_whatever_their_number(client):
+    """Each row's avenant is read with it, not one by one."""
+    from tests.cases.contracts.test_amendment_rules import amendment_in_state
+
+    first = factories.signed_contract()
+    amended = amendment_in_state("signed").parent
+    headers = auth(factories.ministry_agent())
+    client.get("/api/v1/notifications/", **headers)  # a token's first use is noted, once
+    for path in ("signatures/", "versions/"):
+        urls = [f"/api/v1/contracts/{c.reference}/{path}" for c in (first, amended)]
+        counts = [statements(answered(lambda url=url: client.get(url, **headers))) for url in urls]
+        assert counts[0] == counts[1], (path, counts)
+        # The statement timeout set and reset, the token, the contract in scope, the rows.
+        assert counts[1] <= 6, (path, counts)
