@@ -16,6 +16,8 @@ class EventType(models.TextChoices):
     DECISION = "derogation.decision", "Décisions sur les demandes de dérogation"
     WAVE = "wave.validated", "Validations des vagues de contractualisation"
     FINANCING = "financing.commitment", "Réponses des financeurs (engagements)"
+    SIGNATURE = "contract.signature", "Signatures des contrats et de leurs avenants"
+    VERSION = "contract.version", "Nouvelles versions des contrats (avenants signés)"
 
 
 # The subscriptions the sender delivers: neither disabled after failures nor paused.

@@ -20,6 +20,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from api.webhooks.models import EventType, WebhookMessage, WebhookSubscription
+from cases.contracts.models import ContractAmendment
 from cases.kernel.hooks import CaseAnnouncement
 from cases.kernel.models import CaseEvent
 from cases.kernel.selectors import cases_for_user, events_for_user
@@ -37,6 +38,10 @@ def event_type_of(event: CaseEvent) -> str | None:
         return EventType.FINANCING
     if event.name == "contractualise" and event.payload.get("wave"):
         return EventType.WAVE
+    if event.name == "signature":
+        return EventType.SIGNATURE
+    if event.name == "new_version":
+        return EventType.VERSION
     if event.kind == CaseEvent.Kind.TRANSITION:
         return EventType.TRANSITION
     return None
@@ -113,7 +118,33 @@ def data_of(announcement: CaseAnnouncement, event_type: str) -> dict:
         data["financing"]["action"] = payload.get("action")
         data["financing"]["committed_on"] = payload.get("committed_on")
         data["note"] = event.comment
+    if event_type == EventType.SIGNATURE:
+        data["signature"] = signature_data(announcement)
+    if event_type == EventType.VERSION:
+        data["version"] = {
+            "contract": announcement.case.reference,
+            "number": event.payload.get("version"),
+            "amendment": event.payload.get("amendment"),
+            "content_hash": event.payload.get("content_hash"),
+        }
     return data
+
+
+def signature_data(announcement: CaseAnnouncement) -> dict:
+    """A signature names its contract, even when it is an avenant's (recorded on the avenant's
+    own chain, for the version that the avenant will make)."""
+    case, payload = announcement.case, announcement.event.payload
+    avenant = case if isinstance(case, ContractAmendment) else None
+    contract = avenant.parent if avenant is not None else case
+    return {
+        "contract": contract.reference,
+        "amendment": avenant.reference if avenant is not None else None,
+        "version": payload.get("version"),
+        "party": payload.get("party"),
+        "party_ref": payload.get("party_ref"),
+        "label": payload.get("label"),
+        "signed_on": payload.get("signed_on"),
+    }
 
 
 def body_of(event_type: str, timestamp: datetime, data: dict) -> str:

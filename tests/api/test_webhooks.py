@@ -921,3 +921,39 @@ def test_pause_resume_delete_are_404_for_others_and_405_on_get(client, receiver)
     for name in names:
         assert client.get(reverse(name, args=[subscription.pk])).status_code == 405
     assert WebhookSubscription.objects.filter(pk=subscription.pk, paused_at__isnull=False).exists()
+
+
+def test_signatures_and_new_versions_go_to_the_contracts_parties(receiver):
+    """A signature of version 1, then an avenant's signatures and the version 2 it makes:
+    each named with its contract, for a subscription of the contract's Region."""
+    from tests.cases.contracts.test_amendment_rules import amendment_in_state
+
+    reviewer = referent(factories.region_reviewer("84"))
+    subscription = subscribe(reviewer, receiver, [EventType.SIGNATURE, EventType.VERSION])
+    contract = factories.contract_in_state("contractualised")
+    factories.sign_all(contract.signatures.filter(party="state"))
+    (first,) = bodies(subscription)
+    assert first["type"] == "contract.signature"
+    assert first["data"]["signature"] == {
+        "contract": contract.reference,
+        "amendment": None,
+        "version": 1,
+        "party": "state",
+        "party_ref": "state",
+        "label": "État (préfecture de région)",
+        "signed_on": "2019-03-05",
+    }
+    amendment = amendment_in_state("signed")
+    told = bodies(subscription)[1:]
+    kinds = [(body["type"], body["data"].get("signature", {}).get("amendment")) for body in told]
+    signatures = [b for b in told if b["type"] == "contract.signature"]
+    # The avenant's contract had its version 1 signed by all first (5 signatories), then
+    # the avenant's two, then its version 2.
+    assert [s["data"]["signature"]["amendment"] for s in signatures][-2:] == [
+        amendment.reference
+    ] * 2
+    assert kinds[-1] == ("contract.version", None)
+    version = told[-1]["data"]["version"]
+    assert version["contract"] == amendment.parent.reference
+    assert (version["number"], version["amendment"]) == (2, amendment.reference)
+    assert version["content_hash"] == amendment.parent.versions.get(number=2).content_hash
