@@ -33,13 +33,19 @@ IF_MATCH = OpenApiParameter(
 
 
 def visible_case(request: Request, reference: str) -> Case:
-    """The case (its contract or request) behind ``reference``, if the user may see it."""
-    # Avenants are not in the API yet: their reference is not found there.
-    cases: QuerySet[Case] = selectors.cases_for_user(request.user).filter(
-        kind__in=[Case.Kind.CONTRACT, Case.Kind.DEROGATION]
-    )
+    """The case (its contract, request or avenant) behind ``reference``, if the user may
+    see it."""
+    cases: QuerySet[Case] = selectors.cases_for_user(request.user)
     case = get_object_or_404(cases, reference=reference)
-    return case.territorycontract if case.kind == Case.Kind.CONTRACT else case.derogationrequest
+    return getattr(case, KIND_ROWS[case.kind])
+
+
+# Each kind's own row, below the case's (multi-table inheritance).
+KIND_ROWS: dict[str, str] = {
+    Case.Kind.CONTRACT: "territorycontract",
+    Case.Kind.DEROGATION: "derogationrequest",
+    Case.Kind.AMENDMENT: "contractamendment",
+}
 
 
 def write_through[Written](

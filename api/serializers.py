@@ -3,6 +3,8 @@
 from decimal import Decimal
 
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Organisation, User
@@ -10,12 +12,14 @@ from cases.contracts.forms import MAX_FINANCING_LINES
 from cases.contracts.models import (
     ActionSheet,
     Axis,
+    ContractAmendment,
     ContractVersion,
     FinancingLine,
     Funder,
     Signature,
     TerritoryContract,
 )
+from cases.contracts.versions import ContentDiff, content_diff
 from cases.derogations.models import (
     CallForProjects,
     DerogationRequest,
@@ -574,3 +578,80 @@ class SignatureSerializer(serializers.ModelSerializer):
 
     def get_signed(self, signature: Signature) -> bool:
         return signature.signed_on is not None
+
+
+def money(value: Decimal | None) -> str | None:
+    """Amounts as text, as everywhere in the API: a float would round them."""
+    return None if value is None else f"{value:.2f}"
+
+
+def changes_data(diff: ContentDiff) -> dict:
+    """An avenant's changes from the version it amends, for a client."""
+    fields = [{"label": f.label, "before": f.before, "after": f.after} for f in diff.fields]
+    return {
+        "fields": fields,
+        "actions": [
+            {
+                "kind": change.kind,
+                "title": change.title,
+                "axis": change.axis,
+                "fields": [
+                    {"label": f.label, "before": f.before, "after": f.after} for f in change.fields
+                ],
+                "lines": [
+                    {
+                        "funder": line.funder,
+                        "funder_label": str(line.label),
+                        "before": money(line.before),
+                        "after": money(line.after),
+                    }
+                    for line in change.lines
+                ],
+            }
+            for change in diff.actions
+        ],
+        "funders": [
+            {
+                "funder": funder.funder,
+                "funder_label": str(funder.label),
+                "before": money(funder.before),
+                "after": money(funder.after),
+                "change": money(funder.delta),
+            }
+            for funder in diff.funders
+        ],
+    }
+
+
+AMENDMENT_FIELDS = [*CASE_FIELDS, "contract", "number", "base_version", "purpose"]
+
+
+class AmendmentSummarySerializer(CaseFieldsMixin, serializers.ModelSerializer):
+    contract = serializers.CharField(
+        source="parent.reference", read_only=True, help_text="La référence du contrat modifié."
+    )
+
+    class Meta:
+        model = ContractAmendment
+        fields = AMENDMENT_FIELDS
+        read_only_fields = fields
+
+
+class AmendmentSerializer(AmendmentSummarySerializer):
+    proposal = serializers.JSONField(
+        read_only=True,
+        help_text="Le contenu du contrat tel que l'avenant le propose (comme celui d'une version).",
+    )
+    changes = serializers.SerializerMethodField(
+        help_text="L'écart avec la version modifiée : champs, fiches-actions ajoutées, "
+        "modifiées ou retirées ligne par ligne, et montants par financeur."
+    )
+
+    class Meta(AmendmentSummarySerializer.Meta):
+        fields = [*AMENDMENT_FIELDS, "proposal", "changes"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_changes(self, amendment: ContractAmendment) -> dict:
+        base = amendment.parent.versions.get(number=amendment.base_version).content
+        return changes_data(content_diff(base, amendment.proposal))

@@ -2,11 +2,12 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 from rest_framework.routers import SimpleRouter
 
-from api import actions, derogations, fiches, pages, reads, signatures, views
+from api import actions, amendments, derogations, fiches, pages, reads, signatures, views
 
 router = SimpleRouter(trailing_slash=True)
 router.register("contracts", views.ContractViewSet, basename="api-contract")
 router.register("derogations", derogations.DerogationViewSet, basename="api-derogation")
+router.register("amendments", amendments.AmendmentViewSet, basename="api-amendment")
 router.register("calls", reads.CallViewSet, basename="api-call")
 router.register("waves", reads.WaveViewSet, basename="api-wave")
 

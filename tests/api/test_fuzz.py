@@ -34,6 +34,7 @@ from cases.kernel import services
 from cases.models import Case
 from tests import factories
 from tests.api.test_reads import PDF
+from tests.cases.contracts.test_amendment_rules import amendment_in_state
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -97,15 +98,17 @@ def seeded() -> Seeds:
         factories.derogation_in_state(state)
         for state in ("draft", "regional_review", "ministerial_review")
     ]
-    # Contractualised and signed: its versions and signatures to read.
-    contracts.append(factories.signed_contract())
+    # Contractualised and signed, with an avenant in review: versions, signatures and the
+    # avenant's own reads and actions.
+    amendment = amendment_in_state("regional_review")
+    contracts.append(amendment.parent)
     wave, _ = factories.wave_of(1)
     document = services.document_add(
         case=contracts[1],
         actor=factories.epci_agent("200000172"),
         upload=SimpleUploadedFile("annexe.pdf", PDF),
     )
-    cases = contracts + derogations
+    cases = [*contracts, *derogations, amendment]
     ids = {wave.pk, document.pk, derogations[0].call_id}
     for line, action in FinancingLine.objects.filter(action__contract__in=contracts).values_list(
         "pk", "action_id"

@@ -70,3 +70,18 @@ def test_signatures_and_versions_cost_the_same_whatever_their_number(client):
         assert counts[0] == counts[1], (path, counts)
         # The statement timeout set and reset, the token, the contract in scope, the rows.
         assert counts[1] <= 6, (path, counts)
+
+
+def test_a_page_of_avenants_costs_the_same_whatever_its_length(client):
+    from tests.cases.contracts.test_amendment_rules import amendment_in_state
+
+    headers = auth(factories.ministry_agent())
+    amendment_in_state("ministerial_review")
+    client.get("/api/v1/notifications/", **headers)  # a token's first use is noted, once
+    page = answered(lambda: client.get("/api/v1/amendments/", **headers))
+    short = statements(page)
+    for _ in range(2):
+        amendment_in_state("ministerial_review")
+    long = statements(page)
+    assert short == long, (short, long)
+    assert long <= 6, long
