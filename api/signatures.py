@@ -17,6 +17,7 @@ from api.reads import Cursor
 from api.schema import READ_PROBLEMS
 from cases.contracts import selectors as contract_selectors
 from cases.contracts.models import ContractVersion, Signature
+from cases.kernel.models import State
 
 
 class VersionCursor(Cursor):
@@ -76,12 +77,16 @@ class ContractSignatures(generics.ListAPIView):
 
     def get_queryset(self) -> QuerySet[Signature]:
         contract = visible_contract(self.request, self.kwargs["reference"])
-        avenants = contract_selectors.amendments_for_user(self.request.user)
+        # An avenant's signatories while it awaits them and once it took effect; not those of
+        # one withdrawn meanwhile, which no version will ever have.
+        amendments = contract_selectors.amendments_for_user(self.request.user).filter(
+            state__in=[State.SIGNED_OFF, State.SIGNED]
+        )
         return (
             Signature.objects.filter(contract=contract)
             .filter(
                 Q(amendment__isnull=True, version__lte=F("contract__version_number"))
-                | Q(amendment__in=avenants)
+                | Q(amendment__in=amendments)
             )
             .select_related("amendment")
         )

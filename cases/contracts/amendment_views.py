@@ -83,7 +83,7 @@ def contract_version(request, reference: str, number: int):
             "version": version,
             "content": shown_content(version.content),
             "diff": diff,
-            "signatures": Signature.objects.filter(contract=contract, version=number).order_by(
+            "signatures": signing.version_signatures(contract.pk, number).order_by(
                 "party", "label"
             ),
         },

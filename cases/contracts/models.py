@@ -329,6 +329,12 @@ class Party(models.TextChoices):
     OPERATOR = "operator", "Opérateur"
 
 
+def in_force() -> Q:
+    """A version's signatories: version 1's, or those of the avenant that made it, never those
+    of an avenant withdrawn before it took effect (their rows stay, on that avenant)."""
+    return Q(amendment__isnull=True) | Q(amendment__state=State.SIGNED)
+
+
 class Signature(models.Model):
     """One signatory of one version of a contract: written unsigned when the version (or the
     avenant that will make it) is ready for signature, signed once by an agent of that party,
@@ -369,8 +375,18 @@ class Signature(models.Model):
         verbose_name = "signature"
         ordering = ["contract", "version", "pk"]
         constraints = [
+            # Once per version for the contract's own signatories, once per avenant for an
+            # avenant's: a withdrawn avenant's rows, at the version it would have made, must
+            # not stand in the way of the next avenant's.
             models.UniqueConstraint(
-                fields=["contract", "version", "party", "party_ref"], name="unique_signatory"
+                fields=["contract", "version", "party", "party_ref"],
+                condition=Q(amendment__isnull=True),
+                name="unique_signatory",
+            ),
+            models.UniqueConstraint(
+                fields=["amendment", "party", "party_ref"],
+                condition=Q(amendment__isnull=False),
+                name="unique_amendment_signatory",
             ),
             models.CheckConstraint(
                 name="signature_complete",

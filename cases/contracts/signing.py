@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from accounts.actors import AnyUser, actor_of
@@ -29,6 +29,7 @@ from cases.contracts.models import (
     Party,
     Signature,
     TerritoryContract,
+    in_force,
 )
 from cases.kernel import french
 from cases.kernel import permissions as perms
@@ -337,12 +338,13 @@ def signed_hash(case: Case, signature: Signature) -> str:
 
 
 def signing_operators(signature: Signature) -> list[str]:
-    """The operators that sign the same version, to be told of each signature."""
-    return list(
-        Signature.objects.filter(
-            contract_id=signature.contract_id, version=signature.version, party=Party.OPERATOR
-        ).values_list("party_ref", flat=True)
-    )
+    """The operators that sign the same version (or the same avenant), to be told of each
+    signature."""
+    if signature.amendment_id is not None:
+        same = Signature.objects.filter(amendment_id=signature.amendment_id)
+    else:
+        same = version_signatures(signature.contract_id, signature.version)
+    return list(same.filter(party=Party.OPERATOR).values_list("party_ref", flat=True))
 
 
 def _record(case: Case, signature: Signature, actor: User, now: datetime) -> CaseEvent:
@@ -373,14 +375,14 @@ def missing(signatures: Iterable[Signature]) -> list[Signature]:
     return [signature for signature in signatures if not signature.signed]
 
 
+def version_signatures(contract_id: int, number: int) -> QuerySet[Signature]:
+    return Signature.objects.filter(in_force(), contract_id=contract_id, version=number)
+
+
 def current_signatures(contract: TerritoryContract) -> list[Signature]:
     if not contract.version_number:
         return []
-    return list(
-        Signature.objects.filter(contract=contract, version=contract.version_number).order_by(
-            "party", "label"
-        )
-    )
+    return list(version_signatures(contract.pk, contract.version_number).order_by("party", "label"))
 
 
 def is_signed(contract: TerritoryContract) -> bool:
@@ -388,6 +390,5 @@ def is_signed(contract: TerritoryContract) -> bool:
     of the avenant that made it, all of whom signed before it took effect)."""
     if contract.version_number == 0:
         return False
-    return not Signature.objects.filter(
-        contract=contract, version=contract.version_number, signed_on__isnull=True
-    ).exists()
+    unsigned = version_signatures(contract.pk, contract.version_number)
+    return not unsigned.filter(signed_on__isnull=True).exists()

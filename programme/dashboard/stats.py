@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Role
 from accounts.scoping import NATIONAL_ROLES
+from cases.contracts.models import in_force
 from cases.models import (
     DUE_SOON_DAYS,
     STATE_LABELS,
@@ -788,7 +789,7 @@ def signatures_block(scope: Scope, filters: Filters) -> dict:
     unsigned = Signature.objects.filter(contract__in=contracts, signed_on__isnull=True)
     # Missing from the current version; awaited by an avenant validated by the ministry,
     # for the next one.
-    current = Q(version=F("contract__version_number"))
+    current = Q(version=F("contract__version_number")) & in_force()
     awaited = Q(amendment__state=State.SIGNED_OFF)
     waiting = list(
         unsigned.filter(current)

@@ -78,3 +78,13 @@ def test_before_its_wave_a_contract_has_no_version(client):
     assert rows(api(client, user, f"/api/v1/contracts/{contract.reference}/signatures/")) == []
     answer = api(client, user, f"/api/v1/contracts/{contract.reference}/versions/1/")
     assert answer.status_code == 404
+
+
+def test_a_withdrawn_avenants_signatories_are_not_listed(client):
+    from tests.cases.contracts.test_amendment_rules import withdrawn_then_redone
+
+    first, second, contract = withdrawn_then_redone()
+    user = factories.region_reviewer("84")
+    signatures = rows(api(client, user, f"/api/v1/contracts/{contract.reference}/signatures/"))
+    assert first.reference not in {s["amendment"] for s in signatures}
+    assert {s["amendment"] for s in signatures if s["version"] == 2} == {second.reference}

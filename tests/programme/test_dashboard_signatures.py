@@ -57,3 +57,12 @@ def test_the_block_is_three_queries_whatever_the_contracts(django_assert_max_num
     with django_assert_max_num_queries(3):
         block = stats.signatures_block(stats.NATIONAL, stats.NO_FILTERS)
     assert (block["contracts"], block["unsigned"], block["amendments_awaiting"]) == (3, 2, 1)
+
+
+def test_a_withdrawn_avenants_signatories_are_not_missing():
+    from tests.cases.contracts.test_amendment_rules import withdrawn_then_redone
+
+    withdrawn_then_redone()
+    block = stats.signatures_block(stats.NATIONAL, stats.NO_FILTERS)
+    assert (block["contracts"], block["unsigned"], block["amendments_awaiting"]) == (1, 0, 0)
+    assert block["by_party"] == [] and block["waiting"] == []

@@ -284,3 +284,41 @@ def test_verify_audit_catches_a_version_that_is_not_what_the_contract_recorded()
     ContractVersion.objects.filter(pk=version.pk).update(content_hash="0" * 64)
     with pytest.raises(CommandError, match=rf"{amendment.reference}.*version 2"):
         call_command("verify_audit")
+
+
+def withdrawn_then_redone(*, sign: bool = True):
+    """An avenant withdrawn after its sign-off, one of its two signatories having signed,
+    then the same changes in a second avenant, signed off (and signed by all, if ``sign``)."""
+    first = amendment_in_state("signed_off")
+    contract = first.parent
+    factories.sign_all([first.signatures.get(party="region")])
+    author = epci_author(contract)
+    services.run_transition(case=first, actor=author, name="withdraw", comment="Refait.")
+    second = amendments.amendment_open(contract=contract, actor=author)
+    raise_line_and_add_fiche(second, author)
+    second = reviewed(second)
+    if sign:
+        factories.sign_all(second.signatures.all())
+    contract.refresh_from_db()
+    return first, second, contract
+
+
+@pytest.mark.django_db
+def test_an_avenant_withdrawn_while_awaiting_signatures_leaves_the_next_one_free():
+    """The next avenant, with the same changes and so the same signatories, is signed off,
+    signed and applied (its signatories were refused as duplicates: a 500), and the
+    contract's version 2 is signed by its own signatories only."""
+    first, second, contract = withdrawn_then_redone(sign=False)
+    assert {(s.party, s.party_ref, s.signed) for s in second.signatures.all()} == {
+        ("operator", "bpifrance", False),
+        ("region", "84", False),
+    }
+    factories.sign_all(second.signatures.all())
+    contract.refresh_from_db()
+    assert contract.version_number == 2
+    current = signing.current_signatures(contract)
+    assert {s.amendment_id for s in current} == {second.pk}
+    assert signing.is_signed(contract)
+    # The first avenant's signatures stay where they were given, on it.
+    assert first.signatures.filter(signed_on__isnull=False).count() == 1
+    assert amendments.open_refusal(contract) is None
