@@ -511,19 +511,27 @@ def _enactment_break(amendment: ContractAmendment) -> str | None:
     the avenant's chain at its enactment and the version's hash; the version row is the
     avenant's, with that hash. An avenant's history rewritten whole verifies on its own,
     not against what its contract recorded."""
-    if amendment.state != State.SIGNED:
-        return None
     parent = amendment.parent
     recorded = parent.events.filter(name="new_version", payload__amendment=amendment.reference)
-    enacted = amendment.events.filter(kind=CaseEvent.Kind.TRANSITION, name="enact")
-    event, enact = recorded.first(), enacted.first()
+    event = recorded.first()
     number = (event.payload or {}).get("version") if event else None
+    if amendment.state != State.SIGNED:
+        # Its state is in no chain: the contract's, which names the versions, decides.
+        if event is None:
+            return None
+        return f"Avenant {amendment} : la version {number} de {parent} le nomme, il n'est pas signé"
+    enact = amendment.events.filter(kind=CaseEvent.Kind.TRANSITION, name="enact").first()
     if event is None or enact is None or not isinstance(number, int):
         return f"Avenant {amendment} : sa version manque à la chaîne de {parent}"
     if event.payload.get("amendment_audit_head") != enact.hash:
         return (
             f"Avenant {amendment} : son histoire n'est plus celle que la version {number} "
             f"de {parent} a enregistrée"
+        )
+    if event.payload.get("signed_hash") != signing.content_hash(amendment.proposal):
+        return (
+            f"Avenant {amendment} : son contenu proposé n'est plus celui que ses signataires "
+            f"ont signé (version {number} de {parent})"
         )
     version = parent.versions.filter(number=number, amendment=amendment).first()
     if version is None or version.content_hash != event.payload.get("content_hash"):

@@ -58,6 +58,16 @@ def content_hash(content: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def version_break(version: ContractVersion) -> str | None:
+    """Why ``version``'s content is no longer what its hash names, or None."""
+    if content_hash(version.content) == version.content_hash:
+        return None
+    return (
+        f"Contrat {version.contract} : le contenu de sa version {version.number} ne correspond "
+        "plus à son empreinte"
+    )
+
+
 def new_version(
     contract: TerritoryContract, number: int, content: dict, actor: User | None, now: datetime
 ) -> ContractVersion:

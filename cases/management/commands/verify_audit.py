@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from cases.contracts.amendments import link_break
-from cases.contracts.models import ContractAmendment
+from cases.contracts.models import ContractAmendment, ContractVersion
+from cases.contracts.signing import version_break
 from cases.kernel.audit import verify_case
 from cases.kernel.models import Case
 from cases.waves.audit import verify_wave
@@ -24,6 +25,10 @@ class Command(BaseCommand):
             unlinked = link_break(amendment)
             if unlinked is not None:
                 raise CommandError(f"Chaîne d'audit rompue — {unlinked}")
+        for version in ContractVersion.objects.select_related("contract").iterator():
+            altered = version_break(version)
+            if altered is not None:
+                raise CommandError(f"Chaîne d'audit rompue — {altered}")
         waves = 0
         for wave in Wave.objects.order_by("pk").iterator():
             problem = verify_wave(wave)

@@ -322,3 +322,36 @@ def test_an_avenant_withdrawn_while_awaiting_signatures_leaves_the_next_one_free
     # The first avenant's signatures stay where they were given, on it.
     assert first.signatures.filter(signed_on__isnull=False).count() == 1
     assert amendments.open_refusal(contract) is None
+    call_command("verify_audit")  # a withdrawn avenant and a signed one on one contract
+
+
+@pytest.mark.django_db
+def test_verify_audit_catches_an_avenant_set_back_from_signed():
+    """Its state is no link of any chain: the contract's version still names it."""
+    amendment = amendment_in_state("signed")
+    ContractAmendment.objects.filter(pk=amendment.pk).update(state="signed_off")
+    with pytest.raises(CommandError, match=rf"{amendment.reference}.*version 2"):
+        call_command("verify_audit")
+
+
+@pytest.mark.django_db
+def test_verify_audit_catches_a_versions_content_altered_under_its_hash():
+    from cases.contracts.models import ContractVersion
+
+    contract = factories.signed_contract()
+    version = contract.versions.get(number=1)
+    content = version.content
+    content["actions"][0]["title"] = "Autre fiche"
+    ContractVersion.objects.filter(pk=version.pk).update(content=content)
+    with pytest.raises(CommandError, match=rf"{contract.reference}.*version 1"):
+        call_command("verify_audit")
+
+
+@pytest.mark.django_db
+def test_verify_audit_catches_a_proposal_altered_after_its_signatures():
+    amendment = amendment_in_state("signed")
+    proposal = amendment.proposal
+    proposal["actions"][0]["title"] = "Autre fiche"
+    ContractAmendment.objects.filter(pk=amendment.pk).update(proposal=proposal)
+    with pytest.raises(CommandError, match=rf"{amendment.reference}.*signé"):
+        call_command("verify_audit")
