@@ -538,8 +538,12 @@ class VersionSummarySerializer(serializers.ModelSerializer):
 class VersionSerializer(VersionSummarySerializer):
     content = serializers.JSONField(
         read_only=True,
-        help_text="Le contenu signé : champs du contrat, fiches-actions et lignes de "
-        "financement, montants en texte. Son empreinte SHA-256 est `content_hash`.",
+        help_text="Le contenu de la version : champs du contrat, fiches-actions et lignes "
+        "de financement, montants en texte. `content_hash` est le SHA-256 de ce JSON écrit "
+        "clés triées, sans espaces (séparateurs `,` et `:`), caractères non ASCII tels quels, "
+        "en UTF-8. La version 1 est celle que ses signataires ont signée ; les signataires d'un "
+        "avenant ont signé son contenu proposé, qui devient la version suivante (les lignes "
+        "modifiées y sont engagées par le financeur qui a signé).",
     )
 
     class Meta(VersionSummarySerializer.Meta):
@@ -552,7 +556,7 @@ class SignatureSerializer(serializers.ModelSerializer):
     amendment = serializers.SerializerMethodField(
         help_text="L'avenant dont cette signature fera la version suivante, s'il y en a un."
     )
-    signed = serializers.SerializerMethodField()
+    signed = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = Signature
@@ -575,9 +579,6 @@ class SignatureSerializer(serializers.ModelSerializer):
 
     def get_amendment(self, signature: Signature) -> str | None:
         return signature.amendment.reference if signature.amendment is not None else None
-
-    def get_signed(self, signature: Signature) -> bool:
-        return signature.signed_on is not None
 
 
 def money(value: Decimal | None) -> str | None:

@@ -50,7 +50,7 @@ class ContractVersionDetail(generics.RetrieveAPIView):
     serializer_class = serializers.VersionSerializer
 
     @extend_schema(
-        summary="Une version d'un contrat, avec son contenu signé",
+        summary="Une version d'un contrat, avec son contenu et son empreinte",
         responses={200: serializers.VersionSerializer, **READ_PROBLEMS},
     )
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:

@@ -7,7 +7,8 @@ Beside them, the ceiling: the very statements of one transition through the serv
 captured once and replayed through ``connection.cursor()`` (each replay rolled back, so
 that each finds the same rows), with no Python of ours, Django's or viewflow's around them.
 The baseline's whole time over that replay is the best ratio any Python could reach with
-those statements.
+those statements, and an optimistic one: the replay rolls back where the service commits,
+and finds its rows warm.
 """
 
 import collections

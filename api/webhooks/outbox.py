@@ -134,11 +134,11 @@ def signature_data(announcement: CaseAnnouncement) -> dict:
     """A signature names its contract, even when it is an avenant's (recorded on the avenant's
     own chain, for the version that the avenant will make)."""
     case, payload = announcement.case, announcement.event.payload
-    avenant = case if isinstance(case, ContractAmendment) else None
-    contract = avenant.parent if avenant is not None else case
+    amendment = case if isinstance(case, ContractAmendment) else None
+    contract = amendment.parent if amendment is not None else case
     return {
         "contract": contract.reference,
-        "amendment": avenant.reference if avenant is not None else None,
+        "amendment": amendment.reference if amendment is not None else None,
         "version": payload.get("version"),
         "party": payload.get("party"),
         "party_ref": payload.get("party_ref"),

@@ -109,7 +109,8 @@ def seeded() -> Seeds:
         upload=SimpleUploadedFile("annexe.pdf", PDF),
     )
     cases = [*contracts, *derogations, amendment]
-    ids = {wave.pk, document.pk, derogations[0].call_id}
+    # Version numbers are drawn from the ids too: the signed contract has a version 1, no 2.
+    ids = {1, 2, wave.pk, document.pk, derogations[0].call_id}
     for line, action in FinancingLine.objects.filter(action__contract__in=contracts).values_list(
         "pk", "action_id"
     ):

@@ -952,8 +952,21 @@ def test_signatures_and_new_versions_go_to_the_contracts_parties(receiver):
     assert [s["data"]["signature"]["amendment"] for s in signatures][-2:] == [
         amendment.reference
     ] * 2
+    # Recorded on the avenant, each names its contract.
+    assert {s["data"]["signature"]["contract"] for s in signatures[-2:]} == {
+        amendment.parent.reference
+    }
+    assert signatures[-1]["data"]["case"]["reference"] == amendment.reference
     assert kinds[-1] == ("contract.version", None)
     version = told[-1]["data"]["version"]
     assert version["contract"] == amendment.parent.reference
     assert (version["number"], version["amendment"]) == (2, amendment.reference)
     assert version["content_hash"] == amendment.parent.versions.get(number=2).content_hash
+
+
+def test_signatures_stay_within_the_contracts_scope(receiver):
+    other = referent(factories.region_reviewer("28"))
+    subscription = subscribe(other, receiver, [EventType.SIGNATURE, EventType.VERSION])
+    contract = factories.contract_in_state("contractualised")
+    factories.sign_all(contract.signatures.all())
+    assert bodies(subscription) == []
