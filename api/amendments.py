@@ -41,11 +41,11 @@ class AmendmentViewSet(viewsets.ReadOnlyModelViewSet):
         return serializers.AmendmentSerializer
 
     def get_queryset(self) -> QuerySet[ContractAmendment]:
-        avenants = contract_selectors.amendments_for_user(self.request.user).select_related(
+        amendments = contract_selectors.amendments_for_user(self.request.user).select_related(
             "parent", "territory__pilot_region"
         )
         contract = self.request.query_params.get("contract")
-        return avenants.filter(parent__reference=contract) if contract else avenants
+        return amendments.filter(parent__reference=contract) if contract else amendments
 
     def retrieve(self, request: Request, *args: object, **kwargs: object) -> Response:
         amendment = self.get_object()

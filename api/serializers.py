@@ -1,6 +1,8 @@
 """What the API shows of a case: read-only representations; writes go through the services."""
 
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -105,15 +107,19 @@ CASE_FIELDS = [
 ]
 
 
+def absolute(context: Mapping[str, Any], url: str) -> str:
+    """A site address as the client reached the API: absolute when a request is known."""
+    request = context.get("request")
+    return request.build_absolute_uri(url) if request is not None else url
+
+
 class CaseFieldsMixin(serializers.Serializer):
     state_label = serializers.CharField(source="get_state_display", read_only=True)
     territory = TerritorySerializer(read_only=True)
     page = serializers.SerializerMethodField(help_text="La page du dossier sur le site.")
 
     def get_page(self, case: Case) -> str:
-        request = self.context.get("request")
-        url = case.get_absolute_url()
-        return request.build_absolute_uri(url) if request is not None else url
+        return absolute(self.context, case.get_absolute_url())
 
 
 CONTRACT_FIELDS = [
@@ -354,9 +360,7 @@ class DocumentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_download(self, document: Document) -> str:
-        url = f"/api/v1/documents/{document.pk}/content/"
-        request = self.context.get("request")
-        return request.build_absolute_uri(url) if request is not None else url
+        return absolute(self.context, f"/api/v1/documents/{document.pk}/content/")
 
 
 class NotificationSerializer(serializers.ModelSerializer):
@@ -531,8 +535,7 @@ class VersionSummarySerializer(serializers.ModelSerializer):
 
     def get_page(self, version: ContractVersion) -> str:
         url = reverse("contract-version", args=[version.contract.reference, version.number])
-        request = self.context.get("request")
-        return request.build_absolute_uri(url) if request is not None else url
+        return absolute(self.context, url)
 
 
 class VersionSerializer(VersionSummarySerializer):
