@@ -7,7 +7,7 @@ import pytest
 
 from tests import factories
 from tests.api.test_reads import api, rows
-from tests.cases.contracts.test_amendment_rules import amendment_in_state
+from tests.cases.contracts.test_amendment_rules import amendment_in_state, withdrawn_then_redone
 
 pytestmark = pytest.mark.django_db
 
@@ -81,8 +81,6 @@ def test_before_its_wave_a_contract_has_no_version(client):
 
 
 def test_a_withdrawn_avenants_signatories_are_not_listed(client):
-    from tests.cases.contracts.test_amendment_rules import withdrawn_then_redone
-
     first, second, contract = withdrawn_then_redone()
     user = factories.region_reviewer("84")
     signatures = rows(api(client, user, f"/api/v1/contracts/{contract.reference}/signatures/"))

@@ -7,6 +7,7 @@ import pytest
 from cases.contracts import amendments
 from programme.dashboard import stats
 from tests import factories
+from tests.cases.contracts.test_amendment_rules import withdrawn_then_redone
 from tests.cases.contracts.test_amendments import (
     committed_contract,
     epci_author,
@@ -60,8 +61,6 @@ def test_the_block_is_three_queries_whatever_the_contracts(django_assert_max_num
 
 
 def test_a_withdrawn_avenants_signatories_are_not_missing():
-    from tests.cases.contracts.test_amendment_rules import withdrawn_then_redone
-
     withdrawn_then_redone()
     block = stats.signatures_block(stats.NATIONAL, stats.NO_FILTERS)
     assert (block["contracts"], block["unsigned"], block["amendments_awaiting"]) == (1, 0, 0)

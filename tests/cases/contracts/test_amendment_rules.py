@@ -10,9 +10,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from cases.contracts import amendments, signing
-from cases.contracts.models import ContractAmendment
+from cases.contracts.models import ContractAmendment, ContractVersion
 from cases.kernel import selectors, services
-from cases.kernel.models import CaseEvent
+from cases.kernel.audit import GENESIS, event_hash, verify_case
+from cases.kernel.models import Case, CaseEvent
 from cases.waves.audit import verify_wave
 from cases.waves.models import Wave, WaveEvent
 from notifications.models import Notification
@@ -246,9 +247,6 @@ def test_an_avenant_adding_a_new_partner_is_signed_by_that_partner():
 def rewrite_chain(case) -> None:
     """Every event of ``case`` hashed again in order, as one who rewrote its history whole
     would: its own chain then verifies."""
-    from cases.kernel.audit import GENESIS, event_hash
-    from cases.kernel.models import Case
-
     previous = GENESIS
     for event in CaseEvent.objects.filter(case=case).order_by("seq"):
         event.prev_hash = previous
@@ -267,8 +265,6 @@ def test_verify_audit_catches_an_avenant_rewritten_after_its_version():
     enacted = amendment.events.get(name="enact")
     CaseEvent.objects.filter(pk=enacted.pk).update(comment="réécrit")
     rewrite_chain(amendment)
-    from cases.kernel.audit import verify_case
-
     amendment.refresh_from_db()
     assert verify_case(amendment) is None
     with pytest.raises(CommandError, match=rf"{amendment.reference}.*version 2"):
@@ -279,8 +275,6 @@ def test_verify_audit_catches_an_avenant_rewritten_after_its_version():
 def test_verify_audit_catches_a_version_that_is_not_what_the_contract_recorded():
     amendment = amendment_in_state("signed")
     version = amendment.parent.versions.get(number=2)
-    from cases.contracts.models import ContractVersion
-
     ContractVersion.objects.filter(pk=version.pk).update(content_hash="0" * 64)
     with pytest.raises(CommandError, match=rf"{amendment.reference}.*version 2"):
         call_command("verify_audit")
@@ -336,8 +330,6 @@ def test_verify_audit_catches_an_avenant_set_back_from_signed():
 
 @pytest.mark.django_db
 def test_verify_audit_catches_a_versions_content_altered_under_its_hash():
-    from cases.contracts.models import ContractVersion
-
     contract = factories.signed_contract()
     version = contract.versions.get(number=1)
     content = version.content
