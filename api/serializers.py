@@ -1,6 +1,7 @@
 """What the API shows of a case: read-only representations; writes go through the services."""
 
 from collections.abc import Mapping
+from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
@@ -10,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Organisation, User
+from cases.contracts import amendments
 from cases.contracts.forms import MAX_FINANCING_LINES
 from cases.contracts.models import (
     ActionSheet,
@@ -21,7 +23,7 @@ from cases.contracts.models import (
     Signature,
     TerritoryContract,
 )
-from cases.contracts.versions import ContentDiff, content_diff
+from cases.contracts.versions import ContentDiff, plain
 from cases.derogations.models import (
     CallForProjects,
     DerogationRequest,
@@ -511,8 +513,11 @@ class DocumentInputSerializer(serializers.Serializer):
 
 
 class VersionSummarySerializer(serializers.ModelSerializer):
-    amendment = serializers.SerializerMethodField(
-        help_text="La référence de l'avenant qui a fait cette version ; aucune pour la version 1."
+    amendment = serializers.CharField(
+        source="amendment.reference",
+        read_only=True,
+        allow_null=True,
+        help_text="La référence de l'avenant qui a fait cette version ; aucune pour la version 1.",
     )
     page = serializers.SerializerMethodField(help_text="La page de la version sur le site.")
 
@@ -529,9 +534,6 @@ class VersionSummarySerializer(serializers.ModelSerializer):
             "page",
         ]
         read_only_fields = fields
-
-    def get_amendment(self, version: ContractVersion) -> str | None:
-        return version.amendment.reference if version.amendment is not None else None
 
     def get_page(self, version: ContractVersion) -> str:
         url = reverse("contract-version", args=[version.contract.reference, version.number])
@@ -556,8 +558,11 @@ class VersionSerializer(VersionSummarySerializer):
 
 class SignatureSerializer(serializers.ModelSerializer):
     party_label = serializers.CharField(source="get_party_display", read_only=True)
-    amendment = serializers.SerializerMethodField(
-        help_text="L'avenant dont cette signature fera la version suivante, s'il y en a un."
+    amendment = serializers.CharField(
+        source="amendment.reference",
+        read_only=True,
+        allow_null=True,
+        help_text="L'avenant dont cette signature fera la version suivante, s'il y en a un.",
     )
     signed = serializers.BooleanField(read_only=True)
 
@@ -580,34 +585,24 @@ class SignatureSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def get_amendment(self, signature: Signature) -> str | None:
-        return signature.amendment.reference if signature.amendment is not None else None
-
-
-def money(value: Decimal | None) -> str | None:
-    """Amounts as text, as everywhere in the API: a float would round them."""
-    return None if value is None else f"{value:.2f}"
-
 
 def changes_data(diff: ContentDiff) -> dict:
-    """An avenant's changes from the version it amends, for a client."""
-    fields = [{"label": f.label, "before": f.before, "after": f.after} for f in diff.fields]
+    """An avenant's changes from the version it amends, for a client; amounts as text, as in
+    a version's content (a float would round them)."""
     return {
-        "fields": fields,
+        "fields": [asdict(change) for change in diff.fields],
         "actions": [
             {
                 "kind": change.kind,
                 "title": change.title,
                 "axis": change.axis,
-                "fields": [
-                    {"label": f.label, "before": f.before, "after": f.after} for f in change.fields
-                ],
+                "fields": [asdict(field) for field in change.fields],
                 "lines": [
                     {
                         "funder": line.funder,
                         "funder_label": str(line.label),
-                        "before": money(line.before),
-                        "after": money(line.after),
+                        "before": plain(line.before),
+                        "after": plain(line.after),
                     }
                     for line in change.lines
                 ],
@@ -618,9 +613,9 @@ def changes_data(diff: ContentDiff) -> dict:
             {
                 "funder": funder.funder,
                 "funder_label": str(funder.label),
-                "before": money(funder.before),
-                "after": money(funder.after),
-                "change": money(funder.delta),
+                "before": plain(funder.before),
+                "after": plain(funder.after),
+                "change": plain(funder.delta),
             }
             for funder in diff.funders
         ],
@@ -657,5 +652,4 @@ class AmendmentSerializer(AmendmentSummarySerializer):
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_changes(self, amendment: ContractAmendment) -> dict:
-        base = amendment.parent.versions.get(number=amendment.base_version).content
-        return changes_data(content_diff(base, amendment.proposal))
+        return changes_data(amendments.diff_of(amendment))
