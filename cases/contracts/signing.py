@@ -142,43 +142,29 @@ def actions_with_lines(contract_ids: Iterable[int]) -> dict[int, list[ActionShee
     return actions
 
 
-def committed_operators(contract_ids: list[int]) -> dict[int, list[str]]:
-    """By contract, the operators with a committed line (who sign its version 1): one query."""
-    operators: dict[int, list[str]] = {}
-    rows = (
-        FinancingLine.objects.filter(
-            action__contract_id__in=contract_ids,
-            status=FinancingLine.Status.COMMITTED,
-            funder__in=OPERATOR_FUNDERS,
-        )
-        .values_list("action__contract_id", "funder")
-        .distinct()
-        .order_by("action__contract_id", "funder")
-    )
-    for contract, funder in rows:
-        operators.setdefault(contract, []).append(funder)
-    return operators
-
-
-def first_versions(contracts: list[TerritoryContract], actor: User | None, now: datetime) -> None:
-    """Version 1 of each contract a wave contractualised, and its signatories to sign it, in
-    a few statements for the whole wave (inside the wave's transaction)."""
+def first_versions(
+    contracts: list[TerritoryContract], actor: User | None, now: datetime
+) -> dict[int, list[str]]:
+    """Version 1 of each contract a wave contractualises, and its signatories to sign it, in
+    a few statements for the whole wave (inside the wave's transaction). Returns, by
+    contract, the operators among them, who are told of its contractualisation."""
     actions = actions_with_lines(c.pk for c in contracts)
     epcis = epcis_by_territory(c.territory_id for c in contracts)
     rows: list[ContractVersion] = []
     signatures: list[Signature] = []
+    operators: dict[int, list[str]] = {}
     for contract in contracts:
         content = versions.contract_content(contract, actions.get(contract.pk, []))
         rows.append(new_version(contract, 1, content, actor, now))
-        signatures.extend(
-            signatory(contract, 1, *party)
-            for party in parties_of(contract, epcis.get(contract.territory_id, []), content)
-        )
+        parties = parties_of(contract, epcis.get(contract.territory_id, []), content)
+        signatures.extend(signatory(contract, 1, *party) for party in parties)
+        operators[contract.pk] = [ref for party, ref, _ in parties if party == Party.OPERATOR]
     ContractVersion.objects.bulk_create(rows)
     Signature.objects.bulk_create(signatures)
     TerritoryContract.objects.filter(pk__in=[c.pk for c in contracts]).update(version_number=1)
     for contract in contracts:
         contract.version_number = 1
+    return operators
 
 
 # Who may record a signature: an agent of the party that signs.

@@ -299,9 +299,11 @@ def _validate_locked(
         .order_by("pk")
     )
     now = timezone.now()
+    # Version 1 of each contract, the text its signatories now sign: its operators are told
+    # of its contractualisation with its territory.
+    operators = signing.first_versions(contracts, actor, now)
     # One group for the wave: a party to 17 of its contracts is told once, not 17 times (the
     # listeners that follow one case at a time still hear each contractualisation at once).
-    operators = signing.committed_operators([contract.pk for contract in contracts])
     with hooks.grouped(), contractualising(locked.pk), actors_read_once():
         for contract in contracts:
             case_contractualise(
@@ -316,8 +318,6 @@ def _validate_locked(
                 derogation.contract = by_territory[derogation.territory_id]
                 derogation.save(update_fields=["contract"])
             case_contractualise(case=derogation, actor=actor, wave=locked)
-    # Version 1 of each contract, the text its signatories now sign.
-    signing.first_versions(contracts, actor, now)
     document = _store_pdf(locked, actor, contracts, derogations, now, stored)
     _finish_validation(locked, actor, contracts, derogations, document, now)
     return locked
