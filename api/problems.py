@@ -5,6 +5,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from cases.kernel import french
 from cases.kernel.services import CaseActionError, StaleCase
 
 PROBLEM_TYPE = "about:blank"
@@ -29,14 +30,15 @@ NOT_FOUND = "Introuvable, ou hors de votre périmètre."
 def problem(
     status_code: int, detail: str, *, errors: dict | None = None, headers: dict | None = None
 ) -> Response:
+    # A client shows these texts to its users as they are: French spacing is set here.
     body: dict = {
         "type": PROBLEM_TYPE,
         "title": TITLES.get(status_code, "Erreur"),
         "status": status_code,
-        "detail": detail,
+        "detail": french.typo(detail),
     }
     if errors:
-        body["errors"] = errors
+        body["errors"] = {name: _typeset(messages) for name, messages in errors.items()}
     return Response(body, status=status_code, headers=headers, content_type=MEDIA_TYPE)
 
 
@@ -67,3 +69,14 @@ def handler(exc: Exception, context: dict) -> Response | None:
         k: v for k, v in response.items() if k in ("WWW-Authenticate", "Retry-After", "Allow")
     }
     return problem(response.status_code, detail, errors=errors, headers=headers)
+
+
+def _typeset(messages: object) -> object:
+    """An error's messages, however nested (a line of a list of lines), in French spacing."""
+    if isinstance(messages, str):
+        return french.typo(messages)
+    if isinstance(messages, list):
+        return [_typeset(message) for message in messages]
+    if isinstance(messages, dict):
+        return {name: _typeset(message) for name, message in messages.items()}
+    return messages

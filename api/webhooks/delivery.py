@@ -26,6 +26,7 @@ from standardwebhooks import Webhook
 from accounts.models import User
 from api.webhooks import addresses
 from api.webhooks.models import SENDING, WebhookAttempt, WebhookMessage, WebhookSubscription
+from cases.kernel import french
 
 logger = logging.getLogger(__name__)
 
@@ -306,7 +307,7 @@ def tell_disabled(subscription_id: int) -> str:
     page = f"{settings.SITE_URL}/profil/webhooks/{subscription.pk}/"
     send_mail(
         "[Territoires d'industrie] Webhook désactivé",
-        (
+        french.typo(
             "Bonjour,\n\nL'adresse de réception "
             f"{subscription.url} n'a accepté aucun message pendant trois jours "
             f"({MAX_ATTEMPTS} essais) : son abonnement est désactivé et plus rien n'y est "

@@ -91,5 +91,5 @@ def test_an_avenant_cannot_be_enacted_by_its_name(client):
     path = f"/api/v1/cases/{amendment.reference}/transitions/"
     answer = post(client, path, {"name": "enact"}, headers)
     assert answer.status_code == 409, answer.content
-    assert answer.json()["detail"] == "Action inconnue pour ce dossier : appliquer l'avenant."
+    assert answer.json()["detail"] == "Action inconnue pour ce dossier\u00a0: appliquer l'avenant."
     assert ContractAmendment.objects.get(pk=amendment.pk).state == "signed_off"

@@ -86,7 +86,9 @@ def test_a_read_only_token_cannot_write(client):
     )
     answer = client.post(LIST, {}, content_type="application/json", **bearer(secret))
     assert answer.status_code == 403
-    assert answer.json()["detail"] == "Ce jeton est en lecture seule : il ne peut rien modifier."
+    assert (
+        answer.json()["detail"] == "Ce jeton est en lecture seule\u00a0: il ne peut rien modifier."
+    )
 
 
 def test_a_read_write_token_goes_past_the_read_only_refusal(client):

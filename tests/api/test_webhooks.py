@@ -311,6 +311,7 @@ def test_after_the_last_retry_the_subscription_is_disabled_and_its_referents_tol
     delivery.tell_disabled.call(subscription.pk)
     (sent,) = mail.outbox
     assert sent.to == [agent.email] and "désactivé" in sent.body
+    assert "Rien n'est perdu\u00a0: les nouveaux" in sent.body
 
 
 def test_during_a_rotation_both_secrets_sign(receiver):

@@ -94,6 +94,21 @@ def test_bad_input_is_a_french_400_on_its_field_and_creates_nothing(client, data
     assert not Case.objects.exists()
 
 
+def test_error_texts_have_french_spacing_as_a_client_shows_them(client):
+    """A tool shows ``detail`` and ``errors`` to its users as they are: no-break spaces
+    before « : » and inside « », as on the pages."""
+    answer = post(
+        client, CONTRACTS, {"territory": 999_999}, auth(factories.epci_agent("200000172"))
+    )
+    body = answer.json()
+    assert body["detail"] == "Certaines valeurs sont invalides\u00a0: territory."
+    assert body["errors"] == {"territory": ["Territoire inconnu\u00a0: 999999."]}
+    malformed = client.get(CONTRACTS, HTTP_AUTHORIZATION="Bearer")
+    assert malformed.json()["detail"] == (
+        "En-tête Authorization mal formé\u00a0: attendu «\u00a0Bearer <jeton>\u00a0»."
+    )
+
+
 def test_an_edit_needs_if_match_and_a_stale_one_gets_the_pages_message(client):
     agent = factories.epci_agent("200000172")
     contract = factories.contract_in_state("draft", author=agent)
