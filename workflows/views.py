@@ -116,10 +116,15 @@ def task_detail(request, pk: int):
     concrete = concrete_case(case)
     is_open = task.status in (STATUS.NEW, STATUS.ASSIGNED)
     status, refused_form = 200, None
-    if request.method == "POST":
-        if not is_open:
-            messages.error(request, "Cette tâche est déjà traitée : rien n'a été modifié.")
-            return redirect("task-detail", pk=pk)
+    if request.method == "POST" and not is_open:
+        # Done by someone else while this page was open: the page again, the comment kept.
+        done = case_services.ActionNotPossible(
+            "Cette tâche est déjà traitée : rien n'a été modifié."
+        )
+        if wants_json(request):
+            return refuse(request, done, reverse("task-detail", args=[pk]))
+        status, refused_form = done.status, transition_form_for(request, done)
+    elif request.method == "POST":
         try:
             updated = decide(request, concrete)
         except ConfirmationNeeded as ask:

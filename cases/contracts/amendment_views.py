@@ -23,11 +23,15 @@ from cases.kernel.views import (
     case_page_parts,
     confirm_page,
     decision_response,
+    edit_refusal,
     form_status,
     refusal_json,
     refuse,
+    refuse_edit,
     wants_json,
 )
+
+NOT_EDITABLE = "Cet avenant n'est pas modifiable par vous dans son état actuel."
 
 
 def contract_or_404(request, reference: str) -> TerritoryContract:
@@ -248,14 +252,17 @@ def amendment_detail(request, reference: str):
 @login_required
 def amendment_edit(request, reference: str):
     amendment = amendment_or_404(request, reference)
-    if not perms.can_edit(request.user, amendment):
-        messages.error(request, "Cet avenant n'est pas modifiable par vous dans son état actuel.")
+    refusal = edit_refusal(request.user, amendment, NOT_EDITABLE)
+    if refusal is not None and request.method != "POST":
+        messages.error(request, refusal.message)
         return redirect(amendment.get_absolute_url())
     form = contract_forms.AmendmentForm(
         request.POST or None, initial={"version": amendment.version, "purpose": amendment.purpose}
     )
     status = 200
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and refusal is not None:
+        status = refuse_edit(request, form, refusal)
+    elif request.method == "POST" and form.is_valid():
         try:
             amendments.amendment_update(
                 case=amendment,
@@ -296,8 +303,9 @@ def _proposed(amendment: ContractAmendment, key: str | None) -> dict | None:
 def amendment_action_edit(request, reference: str, key: str | None = None):
     amendment = amendment_or_404(request, reference)
     fiche = _proposed(amendment, key)
-    if not perms.can_edit(request.user, amendment):
-        messages.error(request, "Cet avenant n'est pas modifiable par vous dans son état actuel.")
+    refusal = edit_refusal(request.user, amendment, NOT_EDITABLE)
+    if refusal is not None and request.method != "POST":
+        messages.error(request, refusal.message)
         return redirect(amendment.get_absolute_url())
     initial_lines = [
         {"line": line["line"], "funder": line["funder"], "amount": versions.amount(line["amount"])}
@@ -319,7 +327,10 @@ def amendment_action_edit(request, reference: str, key: str | None = None):
         )
     status = 200
     saving = request.method == "POST" and not adding_line
-    if saving and not (form.is_valid() & formset.is_valid()):
+    if saving and refusal is not None:
+        formset.is_valid()
+        status = refuse_edit(request, form, refusal)
+    elif saving and not (form.is_valid() & formset.is_valid()):
         status = 400
     elif saving:
         try:

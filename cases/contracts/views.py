@@ -29,12 +29,16 @@ from cases.kernel.views import (
     confirm_page,
     creatable_territories,
     decision_response,
+    edit_refusal,
     form_status,
     list_page,
     refusal_json,
     refuse,
+    refuse_edit,
     wants_json,
 )
+
+NOT_EDITABLE = "Ce contrat n'est pas modifiable par vous dans son état actuel."
 
 
 def contract_or_404(request, reference: str):
@@ -138,14 +142,17 @@ KIND_PAGES["contract"] = lambda request, reference, **bound: contract_page(
 @login_required
 def contract_edit(request, reference: str):
     contract = contract_or_404(request, reference)
-    if not perms.can_edit(request.user, contract):
-        messages.error(request, "Ce contrat n'est pas modifiable par vous dans son état actuel.")
+    refusal = edit_refusal(request.user, contract, NOT_EDITABLE)
+    if refusal is not None and request.method != "POST":
+        messages.error(request, refusal.message)
         return redirect("contract-detail", reference)
     form = contract_forms.ContractForm(
         request.POST or None, instance=contract, initial={"version": contract.version}
     )
     status = 200
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and refusal is not None:
+        status = refuse_edit(request, form, refusal)
+    elif request.method == "POST" and form.is_valid():
         changes = {name: form.cleaned_data[name] for name in contract_services.CONTRACT_FIELDS}
         try:
             contract_services.contract_update(
@@ -174,8 +181,9 @@ def contract_edit(request, reference: str):
 def action_edit(request, reference: str, action_id: int | None = None):
     contract = contract_or_404(request, reference)
     action = get_object_or_404(ActionSheet, pk=action_id, contract=contract) if action_id else None
-    if not perms.can_edit(request.user, contract):
-        messages.error(request, "Ce contrat n'est pas modifiable par vous dans son état actuel.")
+    refusal = edit_refusal(request.user, contract, NOT_EDITABLE)
+    if refusal is not None and request.method != "POST":
+        messages.error(request, refusal.message)
         return redirect("contract-detail", reference)
     lines = list(action.financings.all()) if action else []
     initial_lines = contract_forms.initial_financings(lines)
@@ -196,7 +204,10 @@ def action_edit(request, reference: str, action_id: int | None = None):
     contract_forms.attach_answers(formset, lines)
     status = 200
     saving = request.method == "POST" and not adding_line
-    if saving and not (form.is_valid() & formset.is_valid()):
+    if saving and refusal is not None:
+        formset.is_valid()
+        status = refuse_edit(request, form, refusal)
+    elif saving and not (form.is_valid() & formset.is_valid()):
         status = 400  # both validated, so that every error shows at once
     elif saving:
         rows = contract_forms.financing_rows(formset)
@@ -349,9 +360,28 @@ def financing_answer(request, reference: str, line_id: int):
             "line": line,
             "form": form if refusal is None else None,
             "refusal": refusal,
+            "returned": returned_answer(request) if refusal is not None else None,
         },
         status=status,
     )
+
+
+def returned_answer(request) -> dict | None:
+    """The answer typed on a page that can no longer take it (the contract moved on), to copy."""
+    typed = {
+        name: request.POST.get(name, "").strip() for name in ("amount", "committed_on", "note")
+    }
+    if not any(typed.values()):
+        return None
+    details = [
+        f"{label} saisi{'e' if label == 'date' else ''} : {typed[name]}"
+        for name, label in (("amount", "montant"), ("committed_on", "date"))
+        if typed[name]
+    ]
+    return {
+        "label": f"Votre note ({' ; '.join(details)})" if details else "Votre note",
+        "text": typed["note"],
+    }
 
 
 def confirm_decline(request, contract, line, data: dict):

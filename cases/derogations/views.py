@@ -32,9 +32,11 @@ from cases.kernel.views import (
     creatable_territories,
     decide,
     decided,
+    edit_refusal,
     form_status,
     list_page,
     refusal_json,
+    refuse_edit,
     refused,
     transition_form_for,
     wants_json,
@@ -137,14 +139,21 @@ def derogation_create(request):
 @login_required
 def derogation_edit(request, reference: str):
     derogation = request_or_404(request, reference)
-    if not perms.can_edit(request.user, derogation):
-        messages.error(request, "Cette demande n'est pas modifiable par vous dans son état actuel.")
+    refusal = edit_refusal(
+        request.user,
+        derogation,
+        "Cette demande n'est pas modifiable par vous dans son état actuel.",
+    )
+    if refusal is not None and request.method != "POST":
+        messages.error(request, refusal.message)
         return redirect("derogation-detail", reference)
     form = derogation_forms.DerogationForm(
         request.POST or None, instance=derogation, initial={"version": derogation.version}
     )
     status = 200
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and refusal is not None:
+        status = refuse_edit(request, form, refusal)
+    elif request.method == "POST" and form.is_valid():
         changes = {name: form.cleaned_data[name] for name in derogations.REQUEST_FIELDS}
         try:
             derogations.derogation_update(
@@ -423,9 +432,9 @@ def _opinion_answer(request, opinion, derogation, member: bool, awaited: bool):
 def returned_text(form, refusal: str | None) -> dict | None:
     if refusal is None or not form.data.get("text"):
         return None
-    verdicts = dict(form.fields["verdict"].choices)
+    verdict = dict(form.fields["verdict"].choices).get(form.data.get("verdict"))
     return {
         "message": f"{refusal} Voici votre texte pour le reprendre ou le transmettre autrement.",
-        "verdict": verdicts.get(form.data.get("verdict"), ""),
+        "label": f"Votre texte (avis « {verdict} »)" if verdict else "Votre texte",
         "text": form.data["text"],
     }

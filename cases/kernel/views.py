@@ -71,6 +71,30 @@ class FormRefused(services.InvalidInput):
         self.form = form
 
 
+def edit_refusal(user, case, forbidden: str) -> services.CaseActionError | None:
+    """Why ``user`` may not edit ``case`` now, or None if they may: its EPCI's agents hear
+    the state it has reached (a colleague submitted it meanwhile), anyone else ``forbidden``."""
+    if perms.can_edit(user, case):
+        return None
+    if not perms.is_epci_agent_for(user, case):
+        return services.ActionForbidden(forbidden)
+    return services.ActionNotPossible(
+        f"Ce dossier n'est plus modifiable : il est à l'état « {case.state_label} »."
+    )
+
+
+def refuse_edit(request, form, refusal: services.CaseActionError) -> int:
+    """A form posted to a case no longer editable: shown back with what was typed, so that
+    nothing is lost, and the reason; returns the page's status."""
+    apply_error(
+        form,
+        type(refusal)(
+            f"{refusal.message} Votre saisie est reprise ci-dessous : copiez-la pour la garder."
+        ),
+    )
+    return refusal.status
+
+
 def apply_error(form, error: services.CaseActionError):
     """Put each problem the service knows the field of on that field, the rest above the form.
     Returns the form, bound and showing the refusal."""
