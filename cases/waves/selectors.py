@@ -18,6 +18,8 @@ from accounts.scoping import (
 )
 from cases.contracts.models import TerritoryContract
 from cases.contracts.selectors import contracts_for_user, contracts_in_scope
+from cases.derogations.models import DerogationRequest
+from cases.derogations.selectors import derogations_for_user
 from cases.kernel.selectors import AmongIds, is_national
 from cases.waves.models import Wave, WaveEvent, WaveItem
 
@@ -122,3 +124,18 @@ def visible_payloads(events: list[WaveEvent], visible: set[str] | None) -> list[
                 "document": None,
             }
     return events
+
+
+def derogations_readable(
+    user: User | AnonymousUser, derogations: list[DerogationRequest]
+) -> list[DerogationRequest]:
+    """Those of a wave's derogations the user may open: an operator reads the contracts it
+    funds, not the derogation requests of their territories."""
+    if not derogations:
+        return derogations
+    readable = set(
+        derogations_for_user(user)
+        .filter(pk__in=[derogation.pk for derogation in derogations])
+        .values_list("pk", flat=True)
+    )
+    return [derogation for derogation in derogations if derogation.pk in readable]

@@ -129,7 +129,9 @@ def composition(wave, user, roles: set[str], cursor: str | None = None) -> dict:
         "contract_count": count,
         "by_axis": by_axis,
         "by_funder": by_funder,
-        "derogations": waves.derogations_of(wave, visible),
+        "derogations": wave_selectors.derogations_readable(
+            user, waves.derogations_of(wave, visible)
+        ),
     }
 
 
@@ -453,7 +455,8 @@ def wave_validate(request, pk: int):
 
 def whole_composition(wave, user) -> dict:
     contracts = wave_selectors.wave_contracts_for_user(user, wave)
-    return {"contracts": list(contracts), "derogations": waves.derogations_of(wave, contracts)}
+    derogations = wave_selectors.derogations_readable(user, waves.derogations_of(wave, contracts))
+    return {"contracts": list(contracts), "derogations": derogations}
 
 
 @login_required
@@ -501,7 +504,7 @@ def wave_pdf_for(user, wave, document: WaveDocument) -> bytes:
     summary = waves.wave_summary(
         wave,
         contracts,
-        waves.derogations_of(wave, contracts),
+        wave_selectors.derogations_readable(user, waves.derogations_of(wave, contracts)),
         validated_on=timezone.localdate(wave.validated_at),
         validated_by=wave.validated_by,
     )

@@ -222,3 +222,22 @@ def test_a_wave_of_others_only_is_not_found(client, wave_of_three):
         reverse("wave-document", args=[wave.pk]),
     ):
         assert client.get(url).status_code == 404, url
+
+
+@pytest.mark.parametrize("validated", [False, True], ids=["planned", "validated"])
+def test_an_operator_reads_the_contracts_it_funds_not_their_territories_derogations(
+    client, wave_of_three, validated
+):
+    """Bpifrance funds the three contracts, so reads them; the derogation granted to
+    Chalon's territory is no case of Bpifrance's (its page is a 404 to it): it is absent."""
+    wave, minister, _contracts, secrets = wave_of_three
+    if validated:
+        waves.wave_validate(wave=wave, actor=minister)
+    client.force_login(factories.operator_agent("Bpifrance"))
+    derogation = secrets[CHALON].derogation
+    assert client.get(reverse("derogation-detail", args=[derogation])).status_code == 404
+    readers = {"page": page_text, "pdf": pdf_text} if validated else {"page": page_text}
+    for where, read in readers.items():
+        text = read(client, wave)
+        assert all(s.reference in text for s in secrets.values()), where
+        assert derogation not in text, f"{where}: {derogation} shown"
