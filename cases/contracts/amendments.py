@@ -340,9 +340,14 @@ def required_parties(
 def told_parties(amendment: ContractAmendment) -> list[str]:
     """The operators to tell of the avenant (those with a line in the contract before or
     after it); the EPCI, the Region and the ministry are always told."""
+    return operators_in(base_content(amendment), amendment.proposal)
+
+
+def operators_in(*contents: dict) -> list[str]:
+    """The operators with a line in any of these contents (a version's, a proposal)."""
     funders = {
         line["funder"]
-        for content in (base_content(amendment), amendment.proposal)
+        for content in contents
         for action in content["actions"]
         for line in action["financings"]
     }
@@ -479,7 +484,9 @@ def enact(
         parent,
         actor,
         fields=["version_number", "version", "updated_at", "updated_by"],
-        extra={"operators": told_parties(amendment), "detail": f"version {number}"},
+        # The operators of the new version: one whose every line the avenant took out no
+        # longer reads the contract, and is not sent to a page it cannot open.
+        extra={"operators": operators_in(amendment.proposal), "detail": f"version {number}"},
         kind=CaseEvent.Kind.EDIT,
         name="new_version",
         payload={

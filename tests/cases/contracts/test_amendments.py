@@ -15,6 +15,7 @@ from cases.contracts.models import (
     Signature,
     TerritoryContract,
 )
+from cases.contracts.selectors import contracts_for_user
 from cases.kernel import services
 from cases.kernel.audit import verify_case
 from tests import factories
@@ -405,3 +406,24 @@ def test_a_line_changed_and_changed_back_keeps_its_commitment():
     kept = amendment.proposal["actions"][0]["financings"][0]
     assert (kept["status"], kept["committed_amount"]) == ("committed", "40000.00")
     assert amendments.diff_of(amendment).is_empty
+
+
+def test_an_operator_the_avenant_takes_out_is_not_sent_to_the_new_version():
+    """Its only line removed, Bpifrance signs the avenant but reads the contract no more:
+    it is not told of version 2 with a link to a page it cannot open."""
+    from notifications.models import Notification
+
+    contract = committed_contract()
+    bpifrance = FinancingLine.objects.get(action__contract=contract).answered_by
+    author = epci_author(contract)
+    amendment = amendments.amendment_open(contract=contract, actor=author, purpose="Objet")
+    _fiche_removed(amendment, author)
+    _with_line("region", "1000")(amendment, author)
+    reviewed(amendment)
+    factories.sign_all(list(amendment.signatures.all()))
+    contract.refresh_from_db()
+    assert contract.version_number == 2
+    assert not contracts_for_user(bpifrance).filter(pk=contract.pk).exists()
+    told = Notification.objects.filter(kind="new_version", case=contract)
+    assert told.exists()
+    assert not told.filter(recipient=bpifrance).exists()
