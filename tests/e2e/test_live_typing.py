@@ -129,3 +129,27 @@ def test_a_page_shown_back_after_a_refused_decision_still_refreshes(browser):
     assert watcher.locator("#transition-comment").input_value() == (
         "Le plan de financement est incomplet"
     )
+
+
+def test_a_comment_the_server_gave_back_survives_the_next_refresh(browser):
+    """Refused as stale, the decision comment comes back in the page as the server's own
+    text (its default value, not « typed »): the next refresh must still keep it."""
+    chromium, url = browser
+    agent, reviewer = factories.epci_agent("200000172"), factories.region_reviewer("84")
+    contract = factories.contract_in_state("regional_review", author=agent)
+    watcher = logged_in(chromium, url, reviewer)
+    watch(watcher, url, contract)
+    # The page was read before a change it missed: the server refuses it as stale.
+    watcher.evaluate("document.querySelector('#decision input[name=version]').value = '1'")
+    typed = "Le calendrier des fiches 2 et 3 doit être précisé"
+    watcher.locator("#transition-comment").fill(typed)
+    watcher.click("button[value=request_changes]")
+    expect(watcher.locator("#decision-errors")).to_contain_text("vient d'être modifié")
+    assert watcher.locator("#transition-comment").input_value() == typed
+    watcher.wait_for_timeout(500)  # the new page's socket says hello and watches the case
+
+    comment_from(logged_in(chromium, url, agent), url, contract, "Voici le calendrier.")
+
+    expect(watcher.locator("#live-comments")).to_contain_text("Voici le calendrier.")
+    assert watcher.locator("#transition-comment").input_value() == typed
+    expect(watcher.locator("#decision-errors")).to_contain_text("vient d'être modifié")

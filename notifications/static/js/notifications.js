@@ -92,13 +92,21 @@
     return false;
   }
 
+  // What the server gave back after refusing it is the reader's too, though it is the
+  // fields' default value now: a refused form (its error summary) or a text returned to copy.
+  function givenBack(part) {
+    return part.querySelector("[data-error-summary], [data-kept]") !== null;
+  }
+
   function inUse(part) {
     var active = document.activeElement;
-    return isDirty(part) || (active && part.contains(active) && active.form);
+    return isDirty(part) || givenBack(part) || (active && part.contains(active) && active.form);
   }
 
   function dirtyParts() {
-    return Array.prototype.filter.call(document.querySelectorAll("[data-live-part]"), isDirty);
+    return Array.prototype.filter.call(document.querySelectorAll("[data-live-part]"), function (part) {
+      return isDirty(part) || givenBack(part);
+    });
   }
 
   function swapParts(fresh, force) {
