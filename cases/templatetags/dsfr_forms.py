@@ -79,3 +79,17 @@ def fields_in_error(form) -> list:
 @register.filter
 def hidden_in_error(form) -> bool:
     return any(field.errors for field in form.hidden_fields())
+
+
+@register.filter
+def lines_in_error(formset) -> list[dict]:
+    """The fields in error of a formset's lines (a fiche-action's financings), each named by
+    its line, for the error summary; none of an unbound formset."""
+    if not getattr(formset, "is_bound", False):
+        return []
+    return [
+        {"field": field, "label": f"Financement {number} — {field.label}"}
+        for number, line in enumerate(formset, start=1)
+        for field in line.visible_fields()
+        if field.errors
+    ]

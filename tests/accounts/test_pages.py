@@ -41,6 +41,19 @@ def test_wrong_password_is_refused_in_french(client):
     assert "_auth_user_id" not in client.session
 
 
+def test_login_errors_are_in_french_spacing_and_linked_to_their_field(client):
+    from tests.cases.page import Page, describing, error_of
+
+    refused = client.post(reverse("login"), {"username": "agent@example.fr", "password": "faux"})
+    assert "Vérifiez votre saisie\u202f; le mot de passe" in refused.content.decode()
+    page = Page(client.post(reverse("login"), {"username": "", "password": ""}).content.decode())
+    assert "obligatoire" in error_of(page, "id_username")
+    email = page.by_id("id_username")
+    assert email.attrs["aria-invalid"] == "true"
+    assert [e.attrs["id"] for e in describing(page, email)] == ["id_username-desc-error"]
+    assert email.attrs["autocomplete"] == "email" and email.attrs["type"] == "email"
+
+
 def test_anonymous_is_sent_to_login(client):
     response = client.get(reverse("territory-detail", args=["8414"]))
     assert response.status_code == 302

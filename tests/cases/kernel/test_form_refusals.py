@@ -333,3 +333,52 @@ def test_an_opinion_answered_twice_is_409_json_for_json_callers(client):
     assert response.status_code == 409
     assert response.json()["error"].startswith(f"Cet avis a déjà été rendu par {first} le ")
     assert Opinion.objects.get(pk=opinion.pk).text == "Oui."
+
+
+def test_an_error_on_a_financing_line_is_in_the_summary_too(client):
+    """The fiche's own fields valid, a line's amount not: the summary says nothing was
+    saved and links to that line's field, as for any other field."""
+    contract = factories.contract_in_state("draft")
+    client.force_login(contract.created_by)
+    response = client.post(
+        reverse("action-create", args=[contract.reference]),
+        {
+            "version": contract.version,
+            "title": "Nouvelle fiche",
+            "axis": "innover",
+            "project_owner": "Porteur",
+            "total_cost": "100 000",
+            "status": "idea",
+            "fin-TOTAL_FORMS": "1",
+            "fin-INITIAL_FORMS": "0",
+            "fin-0-funder": "bpifrance",
+            "fin-0-amount": "12 000,5x",
+        },
+    )
+    assert response.status_code == 400
+    page = Page(response.content.decode())
+    assert summary_targets(page) == ["id_fin-0-amount"]
+    summary = page.by_id("erreurs").text
+    assert "Rien n'a été enregistré" in summary and "Financement 1" in summary
+    assert page.by_id("id_fin-0-amount").attrs["value"] == "12 000,5x"
+    assert contract.actions.count() == 1
+
+
+def test_too_many_financing_lines_is_said_in_the_summary(client):
+    contract = factories.contract_in_state("draft")
+    client.force_login(contract.created_by)
+    data = {
+        "version": contract.version,
+        "title": "Nouvelle fiche",
+        "axis": "innover",
+        "project_owner": "Porteur",
+        "total_cost": "100 000",
+        "status": "idea",
+        "fin-TOTAL_FORMS": "201",
+        "fin-INITIAL_FORMS": "0",
+    }
+    response = client.post(reverse("action-create", args=[contract.reference]), data)
+    assert response.status_code == 400
+    summary = Page(response.content.decode()).by_id("erreurs")
+    assert "au plus 200 financements" in summary.text
+    assert summary.attrs["role"] == "alert"
