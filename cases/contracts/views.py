@@ -340,6 +340,10 @@ def financing_answer(request, reference: str, line_id: int):
                     expected_version=data["version"],
                 )
                 done = "Financement engagé. L'intercommunalité et la Région en sont informées."
+        except services.StaleCase as stale:
+            if wants_json(request):
+                return refusal_json(stale)
+            status = resend_stale_answer(form, stale)
         except services.CaseActionError as error:
             if wants_json(request):
                 return refusal_json(error)
@@ -364,6 +368,23 @@ def financing_answer(request, reference: str, line_id: int):
         },
         status=status,
     )
+
+
+def resend_stale_answer(form, stale: services.StaleCase) -> int:
+    """Another party acted on the contract while the answer was being typed (another funder
+    answered its own line, most often). The page shows this line as it is now: the answer
+    comes back as typed, carrying the contract's current version, so that sending it again
+    is a choice made knowing the line's state, without reloading or retyping anything."""
+    apply_error(
+        form,
+        services.StaleCase(
+            f"{stale.changed} Votre réponse est reprise ci-dessous, à côté de l'état actuel "
+            "de la ligne : vérifiez-la, puis envoyez-la à nouveau."
+        ),
+    )
+    form.data = form.data.copy()
+    form.data["version"] = str(stale.current_version)
+    return stale.status
 
 
 def returned_answer(request) -> dict | None:

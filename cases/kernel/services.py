@@ -79,7 +79,15 @@ class ActionNotPossible(CaseActionError):
 
 
 class StaleCase(CaseActionError):
+    """``changed`` says who changed the case and when; ``current_version`` is its version now,
+    for a page that shows the refused form again beside the case as it is."""
+
     status = 409
+
+    def __init__(self, message: str, *, changed: str = "", current_version: int | None = None):
+        super().__init__(message)
+        self.changed = changed
+        self.current_version = current_version
 
 
 class InvalidInput(CaseActionError):
@@ -110,10 +118,13 @@ def check_version(locked: Case, expected_version: int | None) -> None:
     if expected_version is None or locked.version == expected_version:
         return
     who = locked.updated_by or locked.created_by
-    when = french.datetime_fr(locked.updated_at)
+    changed = (
+        f"Ce dossier vient d'être modifié par {who} le {french.datetime_fr(locked.updated_at)}."
+    )
     raise StaleCase(
-        f"Ce dossier vient d'être modifié par {who} le {when}. "
-        "Rien n'a été enregistré : rechargez la page pour voir la version actuelle."
+        f"{changed} Rien n'a été enregistré : rechargez la page pour voir la version actuelle.",
+        changed=changed,
+        current_version=locked.version,
     )
 
 

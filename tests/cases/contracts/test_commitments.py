@@ -783,3 +783,36 @@ def test_the_contract_page_queries_do_not_grow_with_lines(client, people):
     few = page_queries(client, funded_contract(people["epci"], lines=LINES[:2]))
     many = page_queries(client, funded_contract(factories.epci_agent(EPCI_HERE), lines=LINES * 3))
     assert few == many
+
+
+def test_an_answer_made_stale_by_another_funder_can_be_sent_again_as_is(client, people):
+    """Bpifrance has its form open; France Travail answers its own line meanwhile. Bpifrance's
+    answer is refused as stale, comes back as typed beside its line's state now, and the
+    same answer, sent again, is taken: no reload, nothing retyped."""
+    contract = funded_contract(people["epci"])
+    line = line_of(contract, "bpifrance")
+    url = reverse("financing-answer", args=[contract.reference, line.pk])
+    client.force_login(people["bpifrance"])
+    opened = Page(client.get(url).content.decode())
+    seen = opened.find_all("input", name="version")[0].attrs["value"]
+    commit(contract, "france_travail", people["france_travail"])
+    answer = {
+        "version": seen,
+        "decision": "commit",
+        "amount": "38 000,50",
+        "committed_on": "2019-06-01",
+        "note": "Sous réserve du comité du 12 mars.",
+    }
+    refused = client.post(url, answer)
+    assert refused.status_code == 409
+    page = Page(refused.content.decode())
+    summary = page.by_id("erreurs").text
+    assert "vient d'être modifié" in summary and "envoyez-la à nouveau" in summary
+    assert "rechargez" not in summary
+    assert page.by_id("id_amount").attrs["value"] == "38 000,50"
+    assert page.by_id("id_note").value == "Sous réserve du comité du 12 mars."
+    again = {**answer, "version": page.find_all("input", name="version")[0].attrs["value"]}
+    assert again["version"] == str(version(contract))
+    assert client.post(url, again).status_code == 302
+    line.refresh_from_db()
+    assert (line.status, line.committed_amount) == ("committed", Decimal("38000.50"))
