@@ -401,6 +401,15 @@ class OpinionAlreadyAnswered(ActionNotPossible):
         self.answered = answered
 
 
+def opinion_closed(opinion: Opinion, case: Case) -> ActionNotPossible | None:
+    """Why ``opinion`` can no longer be answered, or None while it is awaited."""
+    if opinion.answered:
+        return OpinionAlreadyAnswered(opinion)
+    if case.state != "ministerial_review":
+        return ActionNotPossible("Le dossier n'attend plus d'avis : il a changé d'étape.")
+    return None
+
+
 def opinion_answer(
     *,
     opinion: Opinion,
@@ -449,10 +458,9 @@ def _answer(
     locked = Opinion.objects.select_for_update().get(pk=opinion.pk)
     if not perms.is_member_of(actor, locked.organisation_id):
         raise ActionForbidden("Seuls les membres de l'organisation consultée rendent cet avis.")
-    if locked.answered:
-        raise OpinionAlreadyAnswered(locked)
-    if locked_case.state != "ministerial_review":
-        raise ActionNotPossible("Le dossier n'attend plus d'avis : il a changé d'étape.")
+    closed = opinion_closed(locked, locked_case)
+    if closed is not None:
+        raise closed
     if upload is not None and inspected is not None:  # inspected only when uploaded
         locked.document = attach_document(locked_case, actor, upload, *inspected, private=True)
         stored.append(locked.document)

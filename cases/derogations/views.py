@@ -387,7 +387,13 @@ def _opinion_answer(request, opinion, derogation, member: bool, awaited: bool):
     pk = opinion.pk
     form = derogation_forms.OpinionAnswerForm(request.POST or None, request.FILES or None)
     status, refusal = 200, None
-    if request.method == "POST":
+    closed = derogations.opinion_closed(opinion, derogation) if member and not awaited else None
+    if request.method == "POST" and closed is not None:
+        # Whatever the form lacks, the reason it cannot be taken comes first, the text kept.
+        if wants_json(request):
+            return refusal_json(closed)
+        status, refusal = closed.status, closed.message
+    elif request.method == "POST":
         if uploads.refused(request):
             form.add_error("file", uploads.too_big_message())
             status = 400

@@ -140,3 +140,38 @@ def test_a_financing_answer_posted_after_the_contract_went_back_gives_the_note_b
     assert "readonly" in returned.attrs and returned.value == note
     assert "38 000,50" in returned.parent.text  # the amount typed, in the label
     assert FinancingLine.objects.get(pk=line.pk).status == FinancingLine.Status.REQUESTED
+
+
+def test_an_opinion_sent_incomplete_once_no_longer_awaited_gives_its_text_back(client):
+    """The verdict forgotten, and the ministry decided meanwhile: what matters first is that
+    the opinion can no longer be given; the text comes back to copy."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cases.derogations import services as derogations
+
+    derogation = factories.derogation_in_state("ministerial_review")
+    minister = factories.ministry_agent()
+    opinion = derogations.opinion_request(
+        case=derogation,
+        actor=minister,
+        organisation=factories.national_organisation("operator", "Bpifrance"),
+        due_on=timezone.localdate() + timedelta(days=3),
+        question="Le financement est-il solide ?",
+    )
+    derogations.case_decide(
+        case=derogation,
+        actor=minister,
+        outcome="granted",
+        motivation="Oui",
+        legal_basis="Art. 37-1",
+        granted_duration_months=24,
+        granted_conditions="Bilan annuel",
+    )
+    client.force_login(factories.operator_agent("Bpifrance"))
+    response = client.post(reverse("opinion-answer", args=[opinion.pk]), {"text": TYPED})
+    assert response.status_code == 409
+    page = Page(response.content.decode())
+    assert "n'attend plus d'avis" in page.by_id("avis-non-enregistre").text
+    assert page.by_id("returned-text").value == TYPED
