@@ -278,6 +278,7 @@ def _validate_locked(
     ids = list(locked.items.filter(active=True).values_list("contract_id", flat=True))
     if not ids:
         raise InvalidInput("La vague ne compte aucun contrat : ajoutez-en avant de la valider.")
+    _lock_deciding_derogations(ids)
     # Locked in one order by every validator, so that two waves never deadlock. Only the case
     # rows (the contract's and its parent Case's): the territories and Regions read with them
     # stay free for the other waves and the reference reloads.
@@ -292,12 +293,9 @@ def _validate_locked(
         raise WaveValidationFailed(
             f"La vague « {locked} » n'a pas été validée ; rien n'a changé :", problems=problems
         )
-    derogations = list(
-        DerogationRequest.objects.select_for_update(of=("self", "case_ptr"))
-        .filter(pk__in=[d.pk for d in granted_derogations_of(contracts)])
-        .select_related("territory")
-        .order_by("pk")
-    )
+    # Read now that the decisions being written have committed (a new statement sees them,
+    # READ COMMITTED); their rows stay locked to this transaction.
+    derogations = granted_derogations_of(contracts)
     now = timezone.now()
     # Version 1 of each contract, the text its signatories now sign: its operators are told
     # of its contractualisation with its territory.
@@ -321,6 +319,21 @@ def _validate_locked(
     document = _store_pdf(locked, actor, contracts, derogations, now, stored)
     _finish_validation(locked, actor, contracts, derogations, document, now)
     return locked
+
+
+def _lock_deciding_derogations(contract_ids: list[int]) -> None:
+    """Every derogation of the wave's territories that is granted or may be about to be is
+    locked before the contracts: one being decided right now (linked to its contract, its
+    letter being written) is waited for, so that it is contractualised with its contract,
+    not left « décidée » for good beside a contractualised one. Before the contracts, since
+    the decision's link to its contract needs that row not locked for update: wave,
+    derogations, then contracts is the one order."""
+    territories = TerritoryContract.objects.filter(pk__in=contract_ids).values("territory_id")
+    list(
+        DerogationRequest.objects.select_for_update(of=("self", "case_ptr"))
+        .filter(territory_id__in=territories, state__in=["ministerial_review", "decided"])
+        .order_by("pk")
+    )
 
 
 def _finish_validation(

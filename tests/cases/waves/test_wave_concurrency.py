@@ -90,3 +90,76 @@ def test_removing_a_contract_while_validating_never_splits_the_wave(reference_da
     state = Case.objects.get(pk=removed.pk).state
     assert state == ("signed_off" if remove == "ok" else "contractualised")
     assert_whole(wave)
+
+
+def blocked_on_a_lock_or(done: threading.Event, timeout: float = 20) -> None:
+    """Waits until another session of the test database waits on a row lock, or ``done``."""
+    from django.db import connection
+
+    deadline = time.monotonic() + timeout
+    try:
+        with connection.cursor() as cursor:
+            while time.monotonic() < deadline and not done.is_set():
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock'"
+                )
+                if cursor.fetchone()[0]:
+                    return
+                time.sleep(0.05)
+    finally:
+        connection.close()
+
+
+def test_a_derogation_granted_while_its_wave_is_validated_is_contractualised_with_it(
+    reference_data, monkeypatch
+):
+    """The decision links the derogation to its territory's contract, then writes its letter;
+    the wave is validated meanwhile. The wave waits for the decision and takes the
+    derogation with its contract: it is never left « décidée » for good."""
+    from cases.derogations import services as derogations
+
+    wave, minister = factories.wave_of(1)
+    contract = waves.contracts_of(wave)[0]
+    derogation = factories.derogation_in_state(
+        "ministerial_review", territory_code=contract.territory.code
+    )
+    writing, release, validated = threading.Event(), threading.Event(), threading.Event()
+    real = derogations.render_decision_letter
+
+    def letter_held(*args, **kwargs):
+        writing.set()
+        release.wait(timeout=20)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(derogations, "render_decision_letter", letter_held)
+
+    def decide():
+        derogations.case_decide(
+            case=derogation,
+            actor=minister,
+            outcome="granted",
+            motivation="Oui",
+            legal_basis="Art. 37-1",
+            granted_duration_months=24,
+            granted_conditions="Bilan annuel",
+        )
+
+    def validate():
+        writing.wait(timeout=20)
+        try:
+            waves.wave_validate(wave=wave, actor=minister)
+        finally:
+            validated.set()
+
+    def then_release():
+        writing.wait(timeout=20)
+        blocked_on_a_lock_or(validated)
+        release.set()
+
+    assert in_threads(decide, validate, then_release) == ["ok", "ok", "ok"]
+    assert Case.objects.get(pk=contract.pk).state == "contractualised"
+    decided = Case.objects.get(pk=derogation.pk)
+    assert decided.state == "contractualised"
+    wave.refresh_from_db()
+    assert wave.validated_at is not None
