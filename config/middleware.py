@@ -14,9 +14,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from cases.kernel.uploads import MAX_REQUEST_SIZE, too_big_message
 from cases.kernel.views import wants_json
 
-# PostgreSQL's codes for "lock not obtained within lock_timeout" and "statement cancelled",
-# the latter raised by statement_timeout.
-TIMEOUT_SQLSTATES = {"55P03", "57014"}
+# PostgreSQL's codes for "lock not obtained within lock_timeout", "statement cancelled" (by
+# statement_timeout), "deadlock detected" and "serialization failure": each time the
+# request's transaction has rolled back whole, and trying again is the answer.
+TIMEOUT_SQLSTATES = {"55P03", "57014", "40P01", "40001"}
 BUSY_MESSAGE = "Le dossier est occupé : réessayez dans un instant. Rien n'a été modifié."
 
 

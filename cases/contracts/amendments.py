@@ -32,6 +32,7 @@ from cases.kernel import permissions as perms
 from cases.kernel.models import Case, CaseEvent, State
 from cases.kernel.services import (
     AFTER_TRANSITION,
+    LOCKED_FIRST,
     PROBLEM_FIXES,
     ActionForbidden,
     ActionNotPossible,
@@ -58,6 +59,18 @@ PROBLEM_FIXES["amendment"] = [
 
 def lock_amendment(pk: int) -> ContractAmendment:
     return lock_case(ContractAmendment(pk=pk))
+
+
+def _lock_parent(case: Case) -> None:
+    """The contract before its avenant, for every transition of the avenant (see the module's
+    docstring): its sign-off writes the contract after its listeners took other rows."""
+    parent_id = getattr(case, "parent_id", None) or (
+        ContractAmendment.objects.values_list("parent_id", flat=True).get(pk=case.pk)
+    )
+    lock_case(TerritoryContract(pk=parent_id))
+
+
+LOCKED_FIRST["amendment"] = _lock_parent
 
 
 def open_refusal(contract: TerritoryContract) -> str | None:
@@ -358,8 +371,7 @@ def _after_sign_off(locked: Case, actor: User, now: datetime) -> None:
     """At the ministry's sign-off: the avenant's signatories are written, told, and if its
     changes touch nobody's commitments it applies at once."""
     amendment: ContractAmendment = locked  # type: ignore[assignment]
-    # The contract after its avenant, here only: the one service that takes both the other
-    # way round (a signature of the avenant) cannot run before this sign-off has committed.
+    # Locked already, before the avenant, by the runner (LOCKED_FIRST): read under that lock.
     parent = lock_case(amendment.parent)
     parties = required_parties(amendment)
     signatures = [signing.signatory(parent, amendment.base_version + 1, *p) for p in parties]

@@ -199,6 +199,8 @@ def run_declared_transition[AnyCase: Case](
     check_plain_text(comment=comment)
     # Inside the caller's transaction when it holds the lock: no savepoint per case.
     with transaction.atomic(savepoint=not locked_by_caller):
+        if not locked_by_caller and (lock_first := LOCKED_FIRST.get(case.kind)) is not None:
+            lock_first(case)
         locked = case if locked_by_caller else lock_case(case)
         check_version(locked, expected_version)
         label = TRANSITION_LABELS.get(name, name)
@@ -259,6 +261,10 @@ def run_declared_transition[AnyCase: Case](
 # What a case kind does, in the transition's transaction, once one of its transitions is
 # recorded (an avenant's sign-off writes who must sign it): each kind adds its own.
 AFTER_TRANSITION: dict[tuple[str, str], Callable[[Any, User, datetime], None]] = {}
+# By case kind, what its transitions lock before the case itself, so that every service takes
+# rows in one order: an avenant's contract, which its sign-off and enactment write after
+# their listeners have taken other rows (the notification numbers of the same parties).
+LOCKED_FIRST: dict[str, Callable[[Any], None]] = {}
 
 
 def case_submit(*, case: Case, actor: User, expected_version: int | None = None) -> Case:

@@ -126,3 +126,22 @@ def test_the_sqlite_demo_gets_no_postgresql_setting(client, contract, monkeypatc
     assert response.status_code == 200
     assert queries.captured_queries
     assert not [q for q in queries.captured_queries if "timeout" in q["sql"]]
+
+
+@pytest.mark.parametrize(
+    "cause", [psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure]
+)
+def test_a_deadlock_or_serialization_failure_answers_busy_not_a_500(rf, cause):
+    """PostgreSQL ends one of two transactions that wait on each other: that one has rolled
+    back whole, and the user is told to try again, as for a lock not obtained in time."""
+    from django.db import OperationalError
+
+    from config.middleware import DatabaseTimeoutMiddleware
+
+    error = OperationalError("aborted")
+    error.__cause__ = cause("aborted")
+    request = rf.post("/contrats/CT-2019-0001/decision/")
+    response = DatabaseTimeoutMiddleware(lambda r: None).process_exception(request, error)
+    assert response is not None and response.status_code == 503
+    assert "Rien n'a été modifié" in unescape(response.content.decode())
+    assert response["Retry-After"] == "5"
