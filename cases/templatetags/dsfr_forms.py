@@ -73,6 +73,9 @@ def filter_field(field):
 
 @register.filter
 def fields_in_error(form) -> list:
+    """None for no form (a page that shows a refused one only when there is one)."""
+    if not hasattr(form, "visible_fields"):
+        return []
     return [field for field in form.visible_fields() if field.errors]
 
 
