@@ -13,3 +13,22 @@ document.addEventListener("click", (event) => {
   if (typed && carried && !carried.value) carried.value = typed.value;
   window.dsfr(dialog).modal.disclose();
 });
+
+// A second press while the first is on its way would post the form twice (two comments, two
+// answers, each told to everyone): it is sent once. The page normally goes with it; one that
+// stays (a refusal answered in place, a download) may send it again after a while, and a page
+// the browser brings back from its history may at once.
+const RESEND_AFTER_MS = 10000;
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (event.defaultPrevented || form.method.toLowerCase() !== "post") return;
+  if (form.dataset.sending) {
+    event.preventDefault();
+    return;
+  }
+  form.dataset.sending = "1";
+  setTimeout(() => delete form.dataset.sending, RESEND_AFTER_MS);
+});
+window.addEventListener("pageshow", () => {
+  document.querySelectorAll("form[data-sending]").forEach((form) => delete form.dataset.sending);
+});
