@@ -24,6 +24,8 @@ PARIS = ZoneInfo("Europe/Paris")
 MAX_ATTEMPTS = 5
 DIGEST_TIME = time(8, 0)
 SEND_ERRORS = (smtplib.SMTPException, OSError)
+# Older than this, an instant mail not sent is no longer news: the bell keeps it.
+UNSENT_WINDOW = timedelta(days=2)
 
 
 def enqueue_instant(notification_ids: list[int]) -> None:
@@ -62,14 +64,30 @@ def instant_message(notification: Notification) -> EmailMessage:
     return EmailMessage(f"[Territoires d'industrie] {notification.text}", body, None, [user.email])
 
 
+def _digest_or_none():
+    return NotificationSettings.objects.exclude(email=EmailPreference.INSTANT).values("user_id")
+
+
+def enqueue_unsent(now: datetime | None = None) -> int:
+    """At the worker's start, the instant mails of the last days not sent yet, queued again: a
+    worker stopped in the middle of a task leaves it « running » for good, and nothing else
+    would send them. One already queued meanwhile goes once: the task skips what was sent."""
+    since = (now or timezone.now()) - UNSENT_WINDOW
+    unsent = list(
+        Notification.objects.filter(emailed_at__isnull=True, created_at__gte=since)
+        .exclude(recipient__in=_digest_or_none())
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    enqueue_instant(unsent)
+    return len(unsent)
+
+
 @task()
 def send_instant_emails(notification_ids: list[int], attempt: int = 1) -> str:
-    digest_or_none = NotificationSettings.objects.exclude(email=EmailPreference.INSTANT).values(
-        "user_id"
-    )
     pending = (
         Notification.objects.filter(pk__in=notification_ids, emailed_at__isnull=True)
-        .exclude(recipient__in=digest_or_none)
+        .exclude(recipient__in=_digest_or_none())
         .select_related("recipient")
         .order_by("pk")
     )

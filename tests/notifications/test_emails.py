@@ -6,6 +6,7 @@ from email import message_from_bytes
 import pytest
 from aiosmtpd.controller import Controller
 from django.db import connection
+from django.utils import timezone
 
 from cases.kernel import services
 from notifications.emails import send_digests
@@ -195,3 +196,26 @@ def test_a_mail_queued_under_the_old_per_mail_task_is_still_sent(reference_data,
     with worker(port):
         wait_for(lambda: mailbox.messages)
     assert [recipients for recipients, _ in mailbox.messages] == [[reviewer.email]]
+
+
+def test_a_mail_left_by_a_worker_stopped_mid_task_is_sent_by_the_next_one(reference_data, smtp):
+    """The worker died while sending: its task stays « running » for good. The next worker
+    sends what it had not, once; a mail already sent is not sent again."""
+    from django.tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    mailbox, port = smtp()
+    author, reviewer = factories.epci_agent("200000172"), factories.region_reviewer("84")
+    contract = factories.contract_in_state("draft", author=author)
+    services.case_submit(case=contract, actor=author)
+    DBTaskResult.objects.update(status=TaskResultStatus.RUNNING)  # claimed by the dead worker
+    sent_before = factories.region_reviewer("84", email="deja.envoye@region.test")
+    services.comment_add(case=contract, actor=author, body="Calendrier joint.")
+    DBTaskResult.objects.update(status=TaskResultStatus.RUNNING)
+    Notification.objects.filter(recipient=sent_before).update(emailed_at=timezone.now())
+    with worker(port):
+        wait_for(lambda: len(mailbox.messages) >= 2)
+        time.sleep(1)  # nothing more comes
+    to = sorted(recipient for recipients, _ in mailbox.messages for recipient in recipients)
+    assert to == [reviewer.email, reviewer.email]
+    assert not Notification.objects.filter(recipient=reviewer, emailed_at__isnull=True).exists()

@@ -5,7 +5,7 @@ from django_tasks_db.models import DBTaskResult
 
 from api.webhooks.delivery import enqueue_due
 from deadlines.reminders import ensure_planned
-from notifications.emails import schedule_next_digest, send_digests
+from notifications.emails import enqueue_unsent, schedule_next_digest, send_digests
 from programme.dashboard.figures import queue_warm_up
 
 
@@ -29,8 +29,10 @@ class Command(BaseCommand):
         # The first pass at once: what fell due while no worker ran is caught up now.
         ensure_planned()
         queue_warm_up()
-        # Webhooks queued by an action just before the last stop.
+        # Webhooks queued by an action just before the last stop, and the mails a stopped
+        # worker left half sent.
         enqueue_due()
+        enqueue_unsent()
         call_command(
             "db_worker",
             interval=interval,
