@@ -261,7 +261,7 @@ def amendment_edit(request, reference: str):
     )
     status = 200
     if request.method == "POST" and refusal is not None:
-        status = refuse_edit(request, form, refusal)
+        status = refuse_edit(form, refusal)
     elif request.method == "POST" and form.is_valid():
         try:
             amendments.amendment_update(
@@ -329,7 +329,7 @@ def amendment_action_edit(request, reference: str, key: str | None = None):
     saving = request.method == "POST" and not adding_line
     if saving and refusal is not None:
         formset.is_valid()
-        status = refuse_edit(request, form, refusal)
+        status = refuse_edit(form, refusal)
     elif saving and not (form.is_valid() & formset.is_valid()):
         status = 400
     elif saving:

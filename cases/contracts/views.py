@@ -151,7 +151,7 @@ def contract_edit(request, reference: str):
     )
     status = 200
     if request.method == "POST" and refusal is not None:
-        status = refuse_edit(request, form, refusal)
+        status = refuse_edit(form, refusal)
     elif request.method == "POST" and form.is_valid():
         changes = {name: form.cleaned_data[name] for name in contract_services.CONTRACT_FIELDS}
         try:
@@ -206,7 +206,7 @@ def action_edit(request, reference: str, action_id: int | None = None):
     saving = request.method == "POST" and not adding_line
     if saving and refusal is not None:
         formset.is_valid()
-        status = refuse_edit(request, form, refusal)
+        status = refuse_edit(form, refusal)
     elif saving and not (form.is_valid() & formset.is_valid()):
         status = 400  # both validated, so that every error shows at once
     elif saving:

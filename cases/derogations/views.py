@@ -152,7 +152,7 @@ def derogation_edit(request, reference: str):
     )
     status = 200
     if request.method == "POST" and refusal is not None:
-        status = refuse_edit(request, form, refusal)
+        status = refuse_edit(form, refusal)
     elif request.method == "POST" and form.is_valid():
         changes = {name: form.cleaned_data[name] for name in derogations.REQUEST_FIELDS}
         try:

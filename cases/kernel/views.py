@@ -83,7 +83,7 @@ def edit_refusal(user, case, forbidden: str) -> services.CaseActionError | None:
     )
 
 
-def refuse_edit(request, form, refusal: services.CaseActionError) -> int:
+def refuse_edit(form, refusal: services.CaseActionError) -> int:
     """A form posted to a case no longer editable: shown back with what was typed, so that
     nothing is lost, and the reason; returns the page's status."""
     apply_error(
