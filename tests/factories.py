@@ -261,6 +261,21 @@ REQUEST_FIELDS = {
 }
 
 
+def grant(derogation, minister) -> None:
+    """The ministry grants ``derogation`` (in ministerial review), with the least it needs."""
+    from cases.derogations import services as derogations
+
+    derogations.case_decide(
+        case=derogation,
+        actor=minister,
+        outcome="granted",
+        motivation="Oui",
+        legal_basis="Art. 37-1",
+        granted_duration_months=24,
+        granted_conditions="Bilan annuel",
+    )
+
+
 def derogation_in_state(state: str, *, territory_code: str = "8414", author=None, **fields):
     """A derogation request brought to ``state`` through the real services."""
     from cases.derogations import services as derogations

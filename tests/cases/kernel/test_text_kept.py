@@ -160,15 +160,7 @@ def test_an_opinion_sent_incomplete_once_no_longer_awaited_gives_its_text_back(c
         due_on=timezone.localdate() + timedelta(days=3),
         question="Le financement est-il solide ?",
     )
-    derogations.case_decide(
-        case=derogation,
-        actor=minister,
-        outcome="granted",
-        motivation="Oui",
-        legal_basis="Art. 37-1",
-        granted_duration_months=24,
-        granted_conditions="Bilan annuel",
-    )
+    factories.grant(derogation, minister)
     client.force_login(factories.operator_agent("Bpifrance"))
     response = client.post(reverse("opinion-answer", args=[opinion.pk]), {"text": TYPED})
     assert response.status_code == 409

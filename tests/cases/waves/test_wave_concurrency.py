@@ -135,15 +135,7 @@ def test_a_derogation_granted_while_its_wave_is_validated_is_contractualised_wit
     monkeypatch.setattr(derogations, "render_decision_letter", letter_held)
 
     def decide():
-        derogations.case_decide(
-            case=derogation,
-            actor=minister,
-            outcome="granted",
-            motivation="Oui",
-            legal_basis="Art. 37-1",
-            granted_duration_months=24,
-            granted_conditions="Bilan annuel",
-        )
+        factories.grant(derogation, minister)
 
     def validate():
         writing.wait(timeout=20)

@@ -10,7 +10,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
-from cases.derogations import services as derogations
 from cases.kernel.hooks import CaseAnnouncement
 from cases.models import CaseEvent
 from cases.waves import services as waves
@@ -80,15 +79,7 @@ def test_every_recipient_is_told_once_and_may_open_its_link(client):
     wave, minister = wave_in(["8401", "8401", "8402", "2702"])
     contracts = list(waves.contracts_of(wave))
     request = factories.derogation_in_state("ministerial_review", territory_code="8401")
-    derogations.case_decide(
-        case=request,
-        actor=minister,
-        outcome="granted",
-        motivation="Oui",
-        legal_basis="Art. 37-1",
-        granted_duration_months=24,
-        granted_conditions="Bilan annuel",
-    )
+    factories.grant(request, minister)
     waves.wave_validate(wave=wave, actor=minister)
     rows = list(Notification.objects.filter(kind="contractualise").select_related("recipient"))
     recipients = [row.recipient_id for row in rows]

@@ -13,7 +13,6 @@ from django.urls import reverse
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from cases.derogations import services as derogations
 from cases.models import ActionSheet, FinancingLine, WaveDocument
 from cases.waves import selectors as wave_selectors
 from cases.waves import services as waves
@@ -69,15 +68,7 @@ def contract_of(code: str):
 
 def granted_derogation(code: str, minister):
     request = factories.derogation_in_state("ministerial_review", territory_code=code)
-    derogations.case_decide(
-        case=request,
-        actor=minister,
-        outcome="granted",
-        motivation="Oui",
-        legal_basis="Art. 37-1",
-        granted_duration_months=24,
-        granted_conditions="Bilan annuel",
-    )
+    factories.grant(request, minister)
     return request
 
 

@@ -9,7 +9,6 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from cases.derogations import services as derogations
 from cases.kernel import services
 from cases.kernel.audit import verify_case
 from cases.models import Case, CaseEvent, DerogationRequest, Wave, WaveDocument
@@ -68,15 +67,7 @@ def test_granted_derogations_are_contractualised_with_their_contract():
     request = factories.derogation_in_state(
         "ministerial_review", territory_code=contract.territory.code
     )
-    derogations.case_decide(
-        case=request,
-        actor=minister,
-        outcome="granted",
-        motivation="Oui",
-        legal_basis="Art. 37-1",
-        granted_duration_months=24,
-        granted_conditions="Bilan annuel",
-    )
+    factories.grant(request, minister)
     assert DerogationRequest.objects.get(pk=request.pk).contract_id == contract.pk
     waves.wave_validate(wave=wave, actor=minister)
     assert DerogationRequest.objects.get(pk=request.pk).state == "contractualised"
