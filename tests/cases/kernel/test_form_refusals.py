@@ -335,6 +335,15 @@ def test_an_opinion_answered_twice_is_409_json_for_json_callers(client):
     assert Opinion.objects.get(pk=opinion.pk).text == "Oui."
 
 
+NEW_FICHE = {
+    "title": "Nouvelle fiche",
+    "axis": "innover",
+    "project_owner": "Porteur",
+    "total_cost": "100 000",
+    "status": "idea",
+}
+
+
 def test_an_error_on_a_financing_line_is_in_the_summary_too(client):
     """The fiche's own fields valid, a line's amount not: the summary says nothing was
     saved and links to that line's field, as for any other field."""
@@ -344,11 +353,7 @@ def test_an_error_on_a_financing_line_is_in_the_summary_too(client):
         reverse("action-create", args=[contract.reference]),
         {
             "version": contract.version,
-            "title": "Nouvelle fiche",
-            "axis": "innover",
-            "project_owner": "Porteur",
-            "total_cost": "100 000",
-            "status": "idea",
+            **NEW_FICHE,
             "fin-TOTAL_FORMS": "1",
             "fin-INITIAL_FORMS": "0",
             "fin-0-funder": "bpifrance",
@@ -369,11 +374,7 @@ def test_too_many_financing_lines_is_said_in_the_summary(client):
     client.force_login(contract.created_by)
     data = {
         "version": contract.version,
-        "title": "Nouvelle fiche",
-        "axis": "innover",
-        "project_owner": "Porteur",
-        "total_cost": "100 000",
-        "status": "idea",
+        **NEW_FICHE,
         "fin-TOTAL_FORMS": "201",
         "fin-INITIAL_FORMS": "0",
     }
