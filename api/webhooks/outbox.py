@@ -23,7 +23,7 @@ from api.webhooks.models import EventType, WebhookMessage, WebhookSubscription
 from cases.contracts.models import ContractAmendment
 from cases.kernel.hooks import CaseAnnouncement
 from cases.kernel.models import CaseEvent
-from cases.kernel.selectors import cases_for_user, events_for_user
+from cases.kernel.selectors import cases_for_user, event_readable
 
 FINANCING_EVENTS = {"financing_commit", "financing_decline"}
 FINANCING_FIELDS = ("line", "fiche", "fiche_title", "funder", "requested", "committed")
@@ -76,8 +76,8 @@ def sees(subscription: WebhookSubscription, announcement: CaseAnnouncement) -> b
     owner, case, event = subscription.owner, announcement.case, announcement.event
     if not cases_for_user(owner).filter(pk=case.pk).exists():
         return False
-    # An internal note goes only where its owner may read it (the pages' own rule).
-    return not event.private or events_for_user(owner, case).filter(pk=event.pk).exists()
+    # An internal note, or a draft avenant named, goes only where its owner may read it.
+    return event_readable(owner, case, event)
 
 
 def actor_name(event: CaseEvent) -> str:

@@ -15,6 +15,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
+from django.db.models.fields.json import KT
 from django.db.models.sql.compiler import SQLCompiler
 
 from accounts.actors import AnyUser, actor_of
@@ -109,11 +110,31 @@ def comments_for_user(user: User | AnonymousUser, case: Case) -> QuerySet[Commen
     return comments.filter(private=False)
 
 
+# The payload key by which an event names another case: an avenant's opening, on its contract.
+NAMED_CASE = "amendment"
+
+
 def events_for_user(user: User | AnonymousUser, case: Case) -> QuerySet[CaseEvent]:
+    """Internal notes go to the reviewing institutions; an event naming another case, to those
+    who may read that case too (a draft avenant's opening would tell a funder of a draft that
+    is still the EPCI's own work)."""
     events = case.events.select_related("actor").order_by("seq")
     if perms.is_reviewing_institution(user, case):
         return events
-    return events.filter(private=False)
+    named = KT(f"payload__{NAMED_CASE}")
+    readable = cases_for_user(user).values("reference")
+    return (
+        events.filter(private=False)
+        .alias(named=named)
+        .exclude(Q(named__isnull=False) & ~Q(named__in=Subquery(readable)))
+    )
+
+
+def event_readable(user: User, case: Case, event: CaseEvent) -> bool:
+    """Whether ``user``, who reads ``case``, may read ``event`` on it (the rule above)."""
+    if not event.private and NAMED_CASE not in (event.payload or {}):
+        return True
+    return events_for_user(user, case).filter(pk=event.pk).exists()
 
 
 def documents_for_user(user: User, case: Case) -> QuerySet[Document]:

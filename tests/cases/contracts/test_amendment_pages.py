@@ -222,3 +222,36 @@ def test_a_signed_off_avenant_awaiting_signatures_can_be_withdrawn(client):
     with pytest.raises(services.ActionNotPossible):
         factories.sign_all([pending])
     assert amendments.amendment_open(contract=contract, actor=author).number == 2
+
+
+def test_an_operator_hears_of_an_avenant_only_once_it_may_read_it(client):
+    """A draft avenant is the EPCI's own work: its opening, on the contract's history, is
+    absent for a funder until the avenant is submitted, in the page and in the API alike."""
+    from tests.api.test_reads import api, rows
+
+    contract = committed_contract()
+    amendment = amendments_open(contract)
+    funder = factories.operator_agent("Bpifrance")
+    events = f"/api/v1/cases/{contract.reference}/events/"
+
+    def opening_seen_by(user):
+        client.force_login(user)
+        page = html.unescape(client.get(contract.get_absolute_url()).content.decode())
+        names = [event["name"] for event in rows(api(client, user, events))]
+        return ("Ouverture d'un avenant" in page, "amendment_open" in names)
+
+    assert opening_seen_by(funder) == (False, False)
+    assert opening_seen_by(factories.region_reviewer("84")) == (True, True)
+    reviewed(amendment)
+    assert opening_seen_by(funder) == (True, True)
+
+
+def amendments_open(contract):
+    """An avenant raising Bpifrance's line, still a draft."""
+    from cases.contracts import amendments
+    from tests.cases.contracts.test_amendments import raise_line_and_add_fiche
+
+    author = epci_author(contract)
+    amendment = amendments.amendment_open(contract=contract, actor=author, purpose="Ligne")
+    raise_line_and_add_fiche(amendment, author)
+    return amendment
