@@ -43,7 +43,8 @@ run: install
 		--ws-per-message-deflate false
 
 test: install
-	$(PY) scripts/with_services.py $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PY) scripts/with_services.py $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile \
+		--no-loadscope-reorder $(PYTEST_ARGS)
 
 bench: install
 	$(PY) scripts/with_services.py $(PY) -m bench.transitions

@@ -14,6 +14,18 @@ def pytest_configure(config):
         pytest.exit("REDIS_URL manque : lancez les tests avec « make test ».", 2)
 
 
+# The files that take minutes, first: side by side (pytest-xdist, `--no-loadscope-reorder` in
+# the Makefile), whole files go to the processes in this order, and one of these handed out
+# last kept a process busy long after the other had finished.
+LONGEST_FIRST = ("tests/e2e/test_accessibility.py", "tests/api/test_fuzz.py")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    rank = {path: index for index, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(rank)))
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     # Loaded once; the rollback of each ordinary test keeps it.
