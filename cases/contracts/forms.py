@@ -12,6 +12,7 @@ from cases.kernel.forms import (
     AmountField,
     CaseFilterForm,
     ListFilterForm,
+    MergeableForm,
     QuickTextInput,
     VersionedForm,
     code_choice,
@@ -21,10 +22,7 @@ from cases.kernel.forms import (
 from cases.kernel.models import PLAIN_TEXT
 
 
-class ContractForm(forms.ModelForm):
-    # Required when editing: without it the stale-edit check could not be made.
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
-
+class ContractForm(MergeableForm):
     class Meta:
         model = TerritoryContract
         formfield_callback = plain_text_formfield

@@ -35,6 +35,7 @@ from cases.kernel.views import (
     refusal_json,
     refuse,
     refuse_edit,
+    resend_merged,
     wants_json,
 )
 
@@ -164,8 +165,12 @@ def contract_edit(request, reference: str):
         except services.CaseActionError as error:
             if wants_json(request):
                 return refusal_json(error)
-            apply_error(form, error)
-            status = error.status
+            if isinstance(error, services.StaleCase):
+                current = type(contract)._default_manager.get(pk=contract.pk)
+                form, status = resend_merged(form, error, current)
+            else:
+                apply_error(form, error)
+                status = error.status
         else:
             messages.success(request, "Contrat enregistré.")
             return redirect("contract-detail", reference)

@@ -11,6 +11,7 @@ from cases.kernel.forms import (
     UNKNOWN_REGION,
     AmountField,
     CaseFilterForm,
+    MergeableForm,
     QuickTextInput,
     VersionedForm,
     code_choice,
@@ -20,9 +21,7 @@ from cases.kernel.forms import (
 from cases.kernel.models import PLAIN_TEXT, OpinionVerdict, State
 
 
-class DerogationForm(forms.ModelForm):
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
-
+class DerogationForm(MergeableForm):
     class Meta:
         model = DerogationRequest
         formfield_callback = plain_text_formfield

@@ -38,6 +38,7 @@ from cases.kernel.views import (
     refusal_json,
     refuse_edit,
     refused,
+    resend_merged,
     transition_form_for,
     wants_json,
 )
@@ -165,8 +166,12 @@ def derogation_edit(request, reference: str):
         except services.CaseActionError as error:
             if wants_json(request):
                 return refusal_json(error)
-            apply_error(form, error)
-            status = error.status
+            if isinstance(error, services.StaleCase):
+                current = type(derogation)._default_manager.get(pk=derogation.pk)
+                form, status = resend_merged(form, error, current)
+            else:
+                apply_error(form, error)
+                status = error.status
         else:
             messages.success(request, "Demande enregistrée.")
             return redirect("derogation-detail", reference)

@@ -2,13 +2,16 @@
 shown at, the lists' filter fields, the decision, comment and document forms.
 """
 
+import hashlib
 import html
+import json
 import re
 from decimal import Decimal
 from typing import cast
 
 from django import forms
 from django.forms.utils import flatatt
+from django.http import QueryDict
 from django.utils.safestring import SafeData, mark_safe
 
 from cases.kernel.documents import SIZE_HINT
@@ -71,6 +74,59 @@ class VersionedForm(forms.Form):
     """Carries the version of the case the user was looking at, to refuse stale edits."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+def digest(value: object) -> str:
+    return hashlib.sha256(str("" if value is None else value).encode()).hexdigest()[:16]
+
+
+class MergeableForm(forms.ModelForm):
+    """An edit form that carries, beside the version it was shown at, a digest of each field
+    as it was then (``base``): when a colleague saves the case meanwhile, what each of them
+    changed can be told apart (``merged_after_stale``)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    base = forms.CharField(widget=forms.HiddenInput, required=False, validators=PLAIN_TEXT)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and "base" not in self.initial:
+            self.initial["base"] = base_of(self.instance, self._meta.fields)
+
+    def base_digests(self) -> dict[str, str]:
+        try:
+            digests = json.loads(self.cleaned_data.get("base") or "{}")
+        except ValueError:
+            return {}
+        return digests if isinstance(digests, dict) else {}
+
+
+def base_of(instance, names) -> str:
+    return json.dumps({name: digest(getattr(instance, name)) for name in names})
+
+
+def merged_after_stale(form: MergeableForm, current) -> tuple[MergeableForm, dict[str, object]]:
+    """``form`` (valid) against ``current``, the case as a colleague saved it meanwhile: what
+    only the colleague changed comes into the form, what only this user changed stays, and a
+    field both changed keeps this user's input. Returns the form bound to that, on the case's
+    version now, and the fields both changed with the colleague's value of each (``current``
+    itself takes the form's values, as a model form's instance does)."""
+    base, names = form.base_digests(), list(form._meta.fields or [])
+    data = cast(QueryDict, form.data).copy()
+    both = {}
+    for name in names:
+        typed, now = form.cleaned_data.get(name), getattr(current, name)
+        if typed == now or digest(now) == base.get(name):
+            continue
+        if digest(typed) == base.get(name):
+            data[name] = "" if now is None else str(form.fields[name].prepare_value(now))
+        else:
+            both[name] = now
+    data["version"] = str(current.version)
+    data["base"] = base_of(current, names)
+    merged = type(form)(data, instance=current)
+    merged.is_valid()
+    return merged, both
 
 
 def posted_initial(form_class, data) -> dict:

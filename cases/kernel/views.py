@@ -3,6 +3,7 @@ form and its confirmation, the lists' page, and the comments and documents of an
 """
 
 from collections.abc import Callable
+from datetime import date
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.scoping import territories_for_user
-from cases.kernel import documents, forms, lists, pagination, selectors, services, uploads
+from cases.kernel import documents, forms, french, lists, pagination, selectors, services, uploads
 from cases.kernel import permissions as perms
 from cases.kernel.compiled import UserQuery
 
@@ -93,6 +94,36 @@ def refuse_edit(form, refusal: services.CaseActionError) -> int:
         ),
     )
     return refusal.status
+
+
+def resend_merged(form, stale: services.StaleCase, current) -> tuple:
+    """An edit refused because a colleague saved the case meanwhile: the form comes back with
+    both sets of changes (``forms.merged_after_stale``), on the version now, so that saving it
+    again takes this user's input without losing the colleague's. Returns it and its status."""
+    merged, both = forms.merged_after_stale(form, current)
+    for name, value in both.items():
+        theirs = shown(form.fields[name], value)
+        merged.add_error(
+            name,
+            f"Enregistré entre-temps\u00a0: « {theirs} ». Votre saisie est gardée\u00a0: "
+            "enregistrez pour la garder, ou reprenez ce texte.",
+        )
+    merged.add_error(
+        None,
+        f"{stale.changed} Ses changements sont repris ci-dessous avec les vôtres"
+        + (" ; vous avez changé tous deux les champs signalés" if both else "")
+        + ". Rien n'est encore enregistré : vérifiez, puis enregistrez.",
+    )
+    return merged, stale.status
+
+
+def shown(field, value) -> str:
+    if value in (None, ""):
+        return "(vide)"
+    choices = dict(getattr(field, "choices", None) or [])
+    if value in choices:
+        return str(choices[value])
+    return french.date_fr(value) if isinstance(value, date) else str(value)
 
 
 def apply_error(form, error: services.CaseActionError):

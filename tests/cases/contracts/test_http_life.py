@@ -254,3 +254,71 @@ def test_admin_shows_contracts_read_only(client):
     assert Case.objects.get(pk=contract.pk).state == "signed_off"
     listing = client.get(reverse("admin:cases_territorycontract_changelist")).content.decode()
     assert contract.reference in listing and 'name="action"' not in listing
+
+
+def form_fields(response) -> dict:
+    """What the page's form would send as it stands: its inputs, textareas and selects."""
+    from tests.cases.page import Page
+
+    page = Page(response.content.decode())
+    fields = {
+        i.attrs["name"]: i.attrs.get("value", "")
+        for i in page.find_all("input")
+        if i.attrs.get("name") and i.attrs.get("type") != "submit"
+    }
+    fields.update({t.attrs["name"]: t.value for t in page.find_all("textarea")})
+    for select in page.find_all("select"):
+        chosen = [o for o in select.find_all("option") if "selected" in o.attrs]
+        fields[select.attrs["name"]] = chosen[0].attrs.get("value", "") if chosen else ""
+    fields.pop("csrfmiddlewaretoken", None)
+    return fields
+
+
+def test_an_edit_made_stale_by_a_colleague_takes_both_changes_once_saved_again(client):
+    """Two agents of the EPCI edit the same contract: the second, refused, gets the first
+    one's title in the form beside their own summary, and saving again keeps both."""
+    from cases.contracts import services as contract_services
+
+    contract = factories.contract_in_state("draft")
+    url = reverse("contract-edit", args=[contract.reference])
+    client.force_login(factories.epci_agent("200000172"))
+    typed = {**form_fields(client.get(url)), "summary": "Résumé de la seconde"}
+    colleague = factories.epci_agent("200033116", first_name="Camille", last_name="Martin")
+    contract_services.contract_update(
+        case=contract,
+        actor=colleague,
+        expected_version=contract.version,
+        changes={"title": "Titre de Camille"},
+    )
+    refused = client.post(url, typed)
+    assert refused.status_code == 409
+    text = refused.content.decode()
+    assert "Camille Martin" in text and "Rien n&#x27;est encore enregistré" in text
+    returned = form_fields(refused)
+    assert (returned["title"], returned["summary"]) == ("Titre de Camille", "Résumé de la seconde")
+    assert TerritoryContract.objects.get(pk=contract.pk).summary == ""
+    post(client, url, returned)
+    saved = TerritoryContract.objects.get(pk=contract.pk)
+    assert (saved.title, saved.summary) == ("Titre de Camille", "Résumé de la seconde")
+
+
+def test_a_field_both_changed_keeps_the_input_and_shows_the_colleagues(client):
+    from cases.contracts import services as contract_services
+    from tests.cases.page import Page, error_of
+
+    contract = factories.contract_in_state("draft")
+    url = reverse("contract-edit", args=[contract.reference])
+    client.force_login(factories.epci_agent("200000172"))
+    typed = {**form_fields(client.get(url)), "title": "Mon titre"}
+    contract_services.contract_update(
+        case=contract,
+        actor=factories.epci_agent("200033116"),
+        expected_version=contract.version,
+        changes={"title": "Son titre"},
+    )
+    refused = client.post(url, typed)
+    assert refused.status_code == 409
+    assert form_fields(refused)["title"] == "Mon titre"
+    assert "Son titre" in error_of(Page(refused.content.decode()), "id_title")
+    post(client, url, form_fields(refused))
+    assert TerritoryContract.objects.get(pk=contract.pk).title == "Mon titre"

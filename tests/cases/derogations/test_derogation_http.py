@@ -214,3 +214,30 @@ def test_comments_and_documents_work_on_requests(client):
     assert response.redirect_chain[-1][0].startswith(
         reverse("derogation-detail", args=[request.reference])
     )
+
+
+def test_a_request_edited_meanwhile_comes_back_with_both_changes(client):
+    """A number the colleague changed comes into the form; the text this agent typed stays."""
+    from cases.derogations import services as derogations
+    from tests.cases.contracts.test_http_life import form_fields
+
+    request = factories.derogation_in_state("draft")
+    url = reverse("derogation-edit", args=[request.reference])
+    client.force_login(factories.epci_agent("200000172"))
+    typed = {**form_fields(client.get(url)), "justification": "Un site en friche à reprendre."}
+    derogations.derogation_update(
+        case=request,
+        actor=factories.epci_agent("200033116"),
+        expected_version=request.version,
+        changes={"expected_jobs": 42},
+    )
+    refused = client.post(url, typed)
+    assert refused.status_code == 409
+    returned = form_fields(refused)
+    assert (returned["expected_jobs"], returned["justification"]) == (
+        "42",
+        "Un site en friche à reprendre.",
+    )
+    assert client.post(url, returned).status_code == 302
+    saved = DerogationRequest.objects.get(pk=request.pk)
+    assert (saved.expected_jobs, saved.justification) == (42, "Un site en friche à reprendre.")

@@ -45,7 +45,10 @@ def form_classes() -> list[type[django_forms.BaseForm]]:
         cls
         for module in FORM_MODULES
         for _, cls in inspect.getmembers(module, inspect.isclass)
-        if issubclass(cls, django_forms.BaseForm) and cls.__module__ == module.__name__
+        if issubclass(cls, django_forms.BaseForm)
+        and cls.__module__ == module.__name__
+        # A model form without its model is a base for others, never shown itself.
+        and getattr(getattr(cls, "_meta", None), "model", True) is not None
     ]
 
 
