@@ -16,6 +16,7 @@ from cases.kernel.forms import (
     QuickTextInput,
     VersionedForm,
     code_choice,
+    digest,
     pk_choice,
     plain_text_formfield,
 )
@@ -65,8 +66,14 @@ class ContractCreateForm(ContractForm):
         self.order_fields(["territory"])
 
 
-class ActionForm(forms.ModelForm):
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+class ActionForm(MergeableForm):
+    # Its lines are in the formset beside it: a colleague who changed them meanwhile makes
+    # the whole fiche one to reload, not to merge.
+    def digests_of(self, instance) -> dict[str, str]:
+        return {**super().digests_of(instance), "lines": lines_digest(instance)}
+
+    def mergeable(self, current) -> bool:
+        return current is None or self.base_digests().get("lines") == lines_digest(current)
 
     class Meta:
         model = ActionSheet
@@ -83,6 +90,11 @@ class ActionForm(forms.ModelForm):
         widgets = {"description": forms.Textarea(attrs={"rows": 4})}
         help_texts = {"total_cost": "En euros, par exemple 125\u00a0000,50."}
         field_classes = {"total_cost": AmountField}
+
+
+def lines_digest(action: ActionSheet) -> str:
+    lines = action.financings.order_by("pk").values_list("pk", "funder", "amount", "status")
+    return digest([(pk, funder, digest(amount), status) for pk, funder, amount, status in lines])
 
 
 class FinancingForm(forms.Form):

@@ -229,8 +229,12 @@ def action_edit(request, reference: str, action_id: int | None = None):
         except services.CaseActionError as error:
             if wants_json(request):
                 return refusal_json(error)
-            apply_error(form, error)
-            status = error.status
+            current = ActionSheet.objects.filter(pk=action.pk).first() if action else None
+            if isinstance(error, services.StaleCase) and (current or not action):
+                form, status = resend_merged(form, error, current)
+            else:
+                apply_error(form, error)
+                status = error.status
         else:
             messages.success(request, "Fiche-action enregistrée.")
             if reset:

@@ -77,6 +77,8 @@ class VersionedForm(forms.Form):
 
 
 def digest(value: object) -> str:
+    if isinstance(value, Decimal):
+        value = value.normalize()  # 250000 typed, 250000.00 stored: the same amount
     return hashlib.sha256(str("" if value is None else value).encode()).hexdigest()[:16]
 
 
@@ -91,7 +93,17 @@ class MergeableForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk and "base" not in self.initial:
-            self.initial["base"] = base_of(self.instance, self._meta.fields)
+            self.initial["base"] = self.base_of(self.instance)
+
+    def base_of(self, instance) -> str:
+        return json.dumps(self.digests_of(instance))
+
+    def digests_of(self, instance) -> dict[str, str]:
+        return {name: digest(getattr(instance, name)) for name in self._meta.fields or []}
+
+    def mergeable(self, current) -> bool:
+        """Whether what the form does not show either (a fiche's lines) is still as it was."""
+        return True
 
     def base_digests(self) -> dict[str, str]:
         try:
@@ -101,17 +113,17 @@ class MergeableForm(forms.ModelForm):
         return digests if isinstance(digests, dict) else {}
 
 
-def base_of(instance, names) -> str:
-    return json.dumps({name: digest(getattr(instance, name)) for name in names})
-
-
-def merged_after_stale(form: MergeableForm, current) -> tuple[MergeableForm, dict[str, object]]:
-    """``form`` (valid) against ``current``, the case as a colleague saved it meanwhile: what
-    only the colleague changed comes into the form, what only this user changed stays, and a
-    field both changed keeps this user's input. Returns the form bound to that, on the case's
-    version now, and the fields both changed with the colleague's value of each (``current``
-    itself takes the form's values, as a model form's instance does)."""
-    base, names = form.base_digests(), list(form._meta.fields or [])
+def merged_after_stale(
+    form: MergeableForm, current, version: int
+) -> tuple[MergeableForm, dict[str, object]]:
+    """``form`` (valid) against ``current``, what it edits as a colleague saved it meanwhile
+    (None for a new one): what only the colleague changed comes into the form, what only this
+    user changed stays, and a field both changed keeps this user's input. Returns the form
+    bound to that, on the case's ``version`` now, and the fields both changed with the
+    colleague's value of each (``current`` itself takes the form's values, as a model form's
+    instance does)."""
+    base = form.base_digests()
+    names = list(form._meta.fields or []) if current is not None else []
     data = cast(QueryDict, form.data).copy()
     both = {}
     for name in names:
@@ -122,8 +134,9 @@ def merged_after_stale(form: MergeableForm, current) -> tuple[MergeableForm, dic
             data[name] = "" if now is None else str(form.fields[name].prepare_value(now))
         else:
             both[name] = now
-    data["version"] = str(current.version)
-    data["base"] = base_of(current, names)
+    data["version"] = str(version)
+    if current is not None:
+        data["base"] = form.base_of(current)
     merged = type(form)(data, instance=current)
     merged.is_valid()
     return merged, both

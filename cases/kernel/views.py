@@ -99,8 +99,12 @@ def refuse_edit(form, refusal: services.CaseActionError) -> int:
 def resend_merged(form, stale: services.StaleCase, current) -> tuple:
     """An edit refused because a colleague saved the case meanwhile: the form comes back with
     both sets of changes (``forms.merged_after_stale``), on the version now, so that saving it
-    again takes this user's input without losing the colleague's. Returns it and its status."""
-    merged, both = forms.merged_after_stale(form, current)
+    again takes this user's input without losing the colleague's. Returns it and its status;
+    the form as it was, with the refusal, if what it cannot show changed too."""
+    if stale.current_version is None or not form.mergeable(current):
+        apply_error(form, stale)
+        return form, stale.status
+    merged, both = forms.merged_after_stale(form, current, stale.current_version)
     for name, value in both.items():
         theirs = shown(form.fields[name], value)
         merged.add_error(

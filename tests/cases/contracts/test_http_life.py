@@ -322,3 +322,39 @@ def test_a_field_both_changed_keeps_the_input_and_shows_the_colleagues(client):
     assert "Son titre" in error_of(Page(refused.content.decode()), "id_title")
     post(client, url, form_fields(refused))
     assert TerritoryContract.objects.get(pk=contract.pk).title == "Mon titre"
+
+
+def _fiche_pages(client, contract):
+    first, second = contract.actions.order_by("pk")
+    urls = [reverse("action-edit", args=[contract.reference, a.pk]) for a in (first, second)]
+    client.force_login(factories.epci_agent("200000172"))
+    return first, second, urls
+
+
+def test_a_fiche_saved_while_a_colleague_saved_another_is_taken_when_sent_again(client):
+    from cases.contracts.models import ActionSheet
+
+    contract = factories.contract_in_state("draft", actions=2)
+    first, second, (url, other_url) = _fiche_pages(client, contract)
+    typed = {**form_fields(client.get(url)), "description": "Un atelier partagé."}
+    colleague = {**form_fields(client.get(other_url)), "schedule": "2027"}
+    post(client, other_url, colleague)
+    refused = client.post(url, typed)
+    assert refused.status_code == 409
+    returned = form_fields(refused)
+    assert returned["description"] == "Un atelier partagé."
+    post(client, url, returned)
+    assert ActionSheet.objects.get(pk=first.pk).description == "Un atelier partagé."
+    assert ActionSheet.objects.get(pk=second.pk).schedule == "2027"
+
+
+def test_a_fiche_whose_lines_a_colleague_changed_is_not_merged(client):
+    contract = factories.contract_in_state("draft", actions=2)
+    _, _, (url, _) = _fiche_pages(client, contract)
+    typed = {**form_fields(client.get(url)), "description": "Un atelier partagé."}
+    colleague = {**typed, "description": "", "fin-0-amount": "55000"}
+    post(client, url, colleague)
+    refused = client.post(url, typed)
+    assert refused.status_code == 409
+    assert "rechargez la page" in refused.content.decode()
+    assert client.post(url, form_fields(refused)).status_code == 409
