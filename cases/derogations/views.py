@@ -24,6 +24,7 @@ from cases.kernel.models import Opinion
 from cases.kernel.views import (
     CREATABLE_SCOPE,
     KIND_PAGES,
+    ConfirmationCancelled,
     ConfirmationNeeded,
     FormRefused,
     apply_error,
@@ -273,6 +274,8 @@ def derogation_transition(request, reference: str):
         updated = decide(request, derogation)
     except ConfirmationNeeded as ask:
         return confirm_transition(request, derogation, ask, back)
+    except ConfirmationCancelled as cancelled:
+        return derogation_page(request, derogation, transition_form=cancelled.form)
     except services.CaseActionError as error:
         form = transition_form_for(request, error)
         return refused(request, error, page_again(request, reference, "transition_form", form))

@@ -335,9 +335,19 @@ def needs_confirmation(request, case, form) -> bool:
     return name in services.available_transitions(case, request.user)
 
 
+class ConfirmationCancelled(Exception):
+    """« Annuler » posted from the confirmation page: back to the case, the comment kept."""
+
+    def __init__(self, form):
+        super().__init__()
+        self.form = form
+
+
 def decide(request, case):
     """Run the transition the posted decision form asks for, through its service."""
     form = forms.TransitionForm(request.POST, auto_id=TRANSITION_ID)
+    if request.POST.get("cancel") == "1":
+        raise ConfirmationCancelled(form)
     if not form.is_valid():
         raise FormRefused(form, "Formulaire incomplet ou invalide : rien n'a été enregistré.")
     service = services.TRANSITION_SERVICES.get(form.cleaned_data["transition"])
@@ -359,6 +369,8 @@ def decision_response(request, case):
         updated = decide(request, case)
     except ConfirmationNeeded as ask:
         return confirm_transition(request, case, ask, back)
+    except ConfirmationCancelled as cancelled:
+        return case_page(request, case, status=200, transition_form=cancelled.form)
     except services.CaseActionError as error:
         return refused(
             request,

@@ -46,6 +46,31 @@ def test_withdraw_asks_first_and_carries_the_comment(client):
     assert Case.objects.get(pk=contract.pk).state == "withdrawn"
 
 
+@pytest.mark.parametrize("kind", ["contract", "derogation"])
+def test_cancelling_a_confirmation_goes_back_to_the_case_with_its_comment(client, kind):
+    """Without JavaScript, « Annuler » posts back: the case's page, the comment (edited on the
+    confirmation page) in its decision form, nothing done."""
+    case = (
+        factories.contract_in_state("draft")
+        if kind == "contract"
+        else factories.derogation_in_state("draft")
+    )
+    client.force_login(case.created_by)
+    url = reverse(f"{kind}-transition", args=[case.reference])
+    data = {"version": case.version, "transition": "withdraw", "comment": "Hors programme."}
+    page = Page(client.post(url, data).content.decode())
+    cancel = [b for b in confirmation_form(page).find_all("button") if b.text.strip() == "Annuler"]
+    assert [(b.attrs["name"], b.attrs["value"]) for b in cancel] == [("cancel", "1")]
+    edited = {**data, "confirm": "1", "cancel": "1", "comment": "Hors programme, à revoir."}
+    back = client.post(url, edited)
+    assert back.status_code == 200
+    assert Page(back.content.decode()).by_id("transition-comment").value == (
+        "Hors programme, à revoir."
+    )
+    fresh = Case.objects.get(pk=case.pk)
+    assert (fresh.state, fresh.version) == ("draft", case.version)
+
+
 def test_reject_asks_first_then_rejects(client):
     contract = factories.contract_in_state("regional_review")
     client.force_login(factories.region_reviewer("84"))
