@@ -4,6 +4,7 @@ form and its confirmation, the lists' page, and the comments and documents of an
 
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -127,6 +128,8 @@ def shown(field, value) -> str:
     choices = dict(getattr(field, "choices", None) or [])
     if value in choices:
         return str(choices[value])
+    if isinstance(value, Decimal):
+        return french.euros(value)
     return french.date_fr(value) if isinstance(value, date) else str(value)
 
 

@@ -358,3 +358,17 @@ def test_a_fiche_whose_lines_a_colleague_changed_is_not_merged(client):
     assert refused.status_code == 409
     assert "rechargez la page" in refused.content.decode()
     assert client.post(url, form_fields(refused)).status_code == 409
+
+
+def test_an_amount_both_changed_shows_the_colleagues_in_euros(client):
+    from tests.cases.page import Page, error_of
+
+    contract = factories.contract_in_state("draft", actions=2)
+    _, _, (url, _) = _fiche_pages(client, contract)
+    typed = {**form_fields(client.get(url)), "total_cost": "90 000"}
+    post(client, url, {**typed, "total_cost": "125000,5"})
+    refused = client.post(url, typed)
+    assert refused.status_code == 409
+    assert "«\u00a0125\u202f000,50\u00a0€\u00a0»" in error_of(
+        Page(refused.content.decode()), "id_total_cost"
+    )
