@@ -28,6 +28,7 @@ from cases.kernel.views import (
     refusal_json,
     refuse,
     refuse_edit,
+    resend_merged,
     wants_json,
 )
 
@@ -257,7 +258,7 @@ def amendment_edit(request, reference: str):
         messages.error(request, refusal.message)
         return redirect(amendment.get_absolute_url())
     form = contract_forms.AmendmentForm(
-        request.POST or None, initial={"version": amendment.version, "purpose": amendment.purpose}
+        request.POST or None, instance=amendment, initial={"version": amendment.version}
     )
     status = 200
     if request.method == "POST" and refusal is not None:
@@ -273,8 +274,12 @@ def amendment_edit(request, reference: str):
         except services.CaseActionError as error:
             if wants_json(request):
                 return refusal_json(error)
-            apply_error(form, error)
-            status = error.status
+            if isinstance(error, services.StaleCase):
+                current = ContractAmendment.objects.get(pk=amendment.pk)
+                form, status = resend_merged(form, error, current)
+            else:
+                apply_error(form, error)
+                status = error.status
         else:
             messages.success(request, "Avenant enregistré.")
             return redirect(amendment.get_absolute_url())

@@ -4,7 +4,14 @@ from typing import cast
 
 from django import forms
 
-from cases.contracts.models import ActionSheet, Axis, FinancingLine, Funder, TerritoryContract
+from cases.contracts.models import (
+    ActionSheet,
+    Axis,
+    ContractAmendment,
+    FinancingLine,
+    Funder,
+    TerritoryContract,
+)
 from cases.kernel.forms import (
     DATE_WIDGET,
     STATE_CHOICES,
@@ -316,5 +323,9 @@ class AmendmentOpenForm(forms.Form):
     )
 
 
-class AmendmentForm(VersionedForm):
+class AmendmentForm(MergeableForm):
     purpose = AmendmentOpenForm.base_fields["purpose"]
+
+    class Meta:
+        model = ContractAmendment
+        fields = ["purpose"]

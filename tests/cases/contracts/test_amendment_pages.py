@@ -255,3 +255,26 @@ def amendments_open(contract):
     amendment = amendments.amendment_open(contract=contract, actor=author, purpose="Ligne")
     raise_line_and_add_fiche(amendment, author)
     return amendment
+
+
+def test_an_avenants_purpose_saved_while_a_colleague_edited_it_is_taken_when_sent_again(client):
+    from cases.contracts import amendments
+    from tests.cases.contracts.test_amendments import raise_line_and_add_fiche
+    from tests.cases.contracts.test_http_life import form_fields
+
+    contract = committed_contract()
+    author = epci_author(contract)
+    amendment = amendments.amendment_open(contract=contract, actor=author, purpose="Première")
+    url = reverse("amendment-edit", args=[amendment.reference])
+    client.force_login(author)
+    typed = {**form_fields(client.get(url)), "purpose": "Une plateforme d'apprentissage"}
+    raise_line_and_add_fiche(amendment, author)  # a colleague, meanwhile: purpose and fiches
+    refused = client.post(url, typed)
+    assert refused.status_code == 409
+    assert form_fields(refused)["purpose"] == "Une plateforme d'apprentissage"
+    theirs = "Avenant n° 1 : plateforme d'apprentissage"
+    assert html.escape(theirs.replace(" :", "\u00a0:")) in refused.content.decode()
+    post(client, url, form_fields(refused))
+    assert ContractAmendment.objects.get(pk=amendment.pk).purpose == (
+        "Une plateforme d'apprentissage"
+    )
